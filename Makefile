@@ -1,0 +1,69 @@
+# Pana — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PANA := $(VENV)/bin/pana
+NLU_VENV := nlu/.venv
+# Rasa 3.6 needs Python 3.10; pyenv provides it here without making it the default.
+PYTHON310 ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null \
+	|| (command -v pyenv >/dev/null && ls "$$(pyenv prefix 3.10 2>/dev/null)/bin/python3.10" 2>/dev/null) \
+	|| command -v python3.10 2>/dev/null)
+PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || PYENV_VERSION=3.11 python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
+
+.PHONY: help setup chat test check lint typecheck locales locales-update nlu-venv train nlu-test clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required for the bot (python3.11 not found)"; exit 1; }
+	$(PYTHON311) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NLU_VENV)/.installed: nlu/requirements.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required for Rasa 3.6: install it with 'pyenv install 3.10' (looked for PYENV_VERSION=3.10 python3.10, \$$(pyenv prefix 3.10)/bin/python3.10 and python3.10 on PATH)"; exit 1; }
+	$(PYTHON310) -m venv $(NLU_VENV)
+	$(NLU_VENV)/bin/pip install --quiet --upgrade 'pip<24' setuptools wheel
+	$(NLU_VENV)/bin/pip install --quiet -r nlu/requirements.txt
+	touch $@
+
+nlu-venv: $(NLU_VENV)/.installed ## build the Rasa environment (nlu/.venv, Python 3.10)
+
+locales: $(VENV)/.installed ## compile the gettext catalogs (.mo files are build output)
+	$(VENV)/bin/pybabel compile -d locales -D messages --statistics
+
+locales-update: $(VENV)/.installed ## extract UI strings and merge them into the catalogs
+	$(VENV)/bin/pybabel extract -F babel.cfg -o locales/messages.pot --no-location --omit-header --sort-output .
+	$(VENV)/bin/pybabel update -d locales -D messages -i locales/messages.pot --ignore-obsolete --no-fuzzy-matching
+
+setup: $(VENV)/.installed $(NLU_VENV)/.installed locales ## build both environments
+
+train: setup ## train the NLU model if its data or config changed
+	$(PANA) nlu train
+
+chat: train ## set everything up and chat with Pana in the terminal
+	$(PANA) chat
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check bot tests
+
+typecheck: $(VENV)/.installed ## mypy (strict on bot/)
+	$(VENV)/bin/mypy
+
+check: lint typecheck ## lint and type-check
+
+nlu-test: train ## evaluate the NLU on the held-out set and enforce the floors
+	$(PANA) nlu test --check-floors
+
+test: train check ## set everything up and run every test
+	$(PANA) content check
+	$(VENV)/bin/pytest -q
+	$(PANA) nlu test --check-floors
+
+clean: ## remove build output (keeps the environments)
+	rm -rf nlu/models nlu/.rasa nlu/logs var .pytest_cache .mypy_cache .ruff_cache
+	find locales -name '*.mo' -delete
