@@ -1,0 +1,1 @@
+"""Pana: an information and legal-aid chatbot for refugees and stateless people in Kazakhstan."""

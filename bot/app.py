@@ -1,0 +1,258 @@
+"""The composition root: create_* factories wire settings into components. Nothing runs at import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.content.loader import ContentCatalog, load_catalog
+from bot.core.conversation import Conversation, CoreConfig
+from bot.core.language import LanguageDetector
+from bot.core.policy import Thresholds
+from bot.handoff.announce import Announcer
+from bot.handoff.cards import CaseCards
+from bot.handoff.desk import LawyerDesk
+from bot.handoff.hours import WorkingHours
+from bot.handoff.outbox import Outbox
+from bot.handoff.ports import Clock, utc_now
+from bot.handoff.queue import HandoffQueue
+from bot.handoff.services import HandoffServices
+from bot.handoff.worker import HandoffWorker
+from bot.i18n import Translations
+from bot.nlu.client import RasaClient
+from bot.nlu.server import server_ready
+from bot.settings import Settings
+from bot.storage.cases import SqlCaseStore
+from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.lawyers import SqlLawyerStore
+from bot.storage.relays import SqlRelayStore
+from bot.storage.repository import SqlConversationStore
+from bot.storage.state import MemoryStateStore, RedisStateStore
+
+if TYPE_CHECKING:
+    from bot.channels.whatsapp.factory import WhatsAppRuntime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    conversation: Conversation
+    store: SqlConversationStore
+    catalog: ContentCatalog
+    translations: Translations
+    claims: MemoryStateStore | RedisStateStore
+    engine: AsyncEngine
+    redis: Redis | None
+    resources: AsyncExitStack
+    handoff: HandoffServices
+
+    async def close(self) -> None:
+        await self.resources.aclose()
+
+    async def health(self) -> dict[str, str]:
+        """Reachability of what Pana depends on, for /healthz."""
+        report = {"database": "ok", "redis": "not configured", "nlu": "ok"}
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means unreachable; the log has the details
+            log.exception("Database health check failed")
+            report["database"] = "unreachable"
+        if self.redis is not None:
+            try:
+                await self.redis.ping()  # type: ignore[misc]  # redis-py types ping for both clients
+                report["redis"] = "ok"
+            except Exception:
+                log.exception("Redis health check failed")
+                report["redis"] = "unreachable"
+        if not await server_ready(self.settings.rasa):
+            report["nlu"] = "unreachable"
+        return report
+
+
+def create_nlu_client(settings: Settings) -> RasaClient:
+    token = settings.rasa.token.get_secret_value() if settings.rasa.token else None
+    return RasaClient(settings.rasa.base_url, timeout=settings.rasa.timeout, token=token)
+
+
+def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
+    if not settings.redis.url:
+        return None
+    redis = Redis.from_url(settings.redis.url)
+    resources.push_async_callback(redis.aclose)
+    return redis
+
+
+def create_state_store(redis: Redis | None) -> MemoryStateStore | RedisStateStore:
+    return RedisStateStore(redis) if redis is not None else MemoryStateStore()
+
+
+def create_core_config(settings: Settings) -> CoreConfig:
+    policy = settings.policy
+    return CoreConfig(
+        thresholds=Thresholds(
+            answer=policy.answer_threshold, suggest=policy.suggest_threshold, out_of_scope=policy.out_of_scope_threshold
+        ),
+        default_language=settings.pana.default_language,
+        max_input_chars=settings.pana.max_input_chars,
+        state_ttl_seconds=settings.pana.state_ttl_seconds,
+        retention_days=settings.pana.message_retention_days,
+        flood_limit=settings.pana.flood_limit,
+        flood_window_seconds=settings.pana.flood_window_seconds,
+    )
+
+
+def create_handoff(
+    settings: Settings, engine: AsyncEngine, catalog: ContentCatalog, translations: Translations, clock: Clock
+) -> HandoffServices:
+    """The case queue, the lawyers' desk, the relay outbox and their background worker."""
+    config = settings.lawyers
+    sessions = session_factory(engine)
+    cases, lawyers, relays = SqlCaseStore(sessions), SqlLawyerStore(sessions), SqlRelayStore(sessions)
+    hours = WorkingHours.parse(config.hours, config.timezone)
+    cards = CaseCards(catalog, translations, hours)
+    outbox = Outbox(
+        cases=cases,
+        lawyers=lawyers,
+        relays=relays,
+        translator=translations,
+        show_lawyer_name=config.show_name,
+        clock=clock,
+    )
+    announcer = Announcer(
+        cases=cases,
+        lawyers=lawyers,
+        outbox=outbox,
+        cards=cards,
+        hours=hours,
+        group_chat_id=config.group_chat_id,
+        group_language=settings.pana.default_language,
+        reannounce_after=dt.timedelta(minutes=config.reannounce_minutes),
+        clock=clock,
+    )
+    queue = HandoffQueue(
+        cases=cases,
+        lawyers=lawyers,
+        outbox=outbox,
+        announcer=announcer,
+        catalog=catalog,
+        translator=translations,
+        hours=hours,
+        summary_messages=config.summary_messages,
+        clock=clock,
+    )
+    desk = LawyerDesk(
+        cases=cases,
+        lawyers=lawyers,
+        relays=relays,
+        outbox=outbox,
+        announcer=announcer,
+        cards=cards,
+        translator=translations,
+        show_lawyer_name=config.show_name,
+        clock=clock,
+    )
+    worker = HandoffWorker(
+        cases=cases,
+        lawyers=lawyers,
+        outbox=outbox,
+        announcer=announcer,
+        translator=translations,
+        idle_return_after=dt.timedelta(hours=config.idle_return_hours),
+        interval_seconds=config.sweep_seconds,
+        clock=clock,
+    )
+    return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
+
+
+async def create_app(settings: Settings, *, detector: LanguageDetector | None = None, clock: Clock = utc_now) -> App:
+    """Build everything the assistant needs: storage (migrated), NLU client, content, the core."""
+    resources = AsyncExitStack()
+    catalog = load_catalog(settings.pana.content_dir)
+    translations = Translations(settings.pana.locales_dir)
+    engine = create_engine(settings.database)
+    resources.push_async_callback(engine.dispose)
+    await migrate(engine)
+    store = SqlConversationStore(
+        session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
+    )
+    purged = await store.purge_older_than(
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.pana.message_retention_days)
+    )
+    if purged:
+        log.info("Deleted %d messages past the retention period", purged)
+    handoff = create_handoff(settings, engine, catalog, translations, clock)
+    resources.push_async_callback(handoff.worker.stop)
+    cleared = await handoff.cases.purge_closed_before(
+        dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.pana.message_retention_days)
+    )
+    if cleared:
+        log.info("Cleared the texts of %d closed cases past the retention period", cleared)
+    classifier = create_nlu_client(settings)
+    resources.push_async_callback(classifier.close)
+    redis = create_redis(settings, resources)
+    state = create_state_store(redis)
+    conversation = Conversation(
+        classifier=classifier,
+        store=store,
+        state=state,
+        catalog=catalog,
+        handoff=handoff.queue,
+        translator=translations,
+        detector=detector or LanguageDetector(),
+        config=create_core_config(settings),
+    )
+    return App(settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff)
+
+
+def create_telegram(settings: Settings, app: App):  # type: ignore[no-untyped-def]
+    """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
+    from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
+    from bot.channels.telegram.outgoing import TelegramLawyerNotifier, TelegramUserSender
+    from bot.web import TelegramRuntime
+
+    bot = create_bot(settings.telegram)
+    storage = create_fsm_storage(settings.redis.url)
+    app.resources.push_async_callback(storage.close)
+    app.resources.push_async_callback(bot.session.close)
+    dispatcher = create_dispatcher(
+        conversation=app.conversation,
+        translator=app.translations,
+        claims=app.claims,
+        storage=storage,
+        bot=bot,
+        topics=frozenset(app.catalog.topics),
+        desk=app.handoff.desk,
+    )
+    app.handoff.outbox.register_sender("telegram", TelegramUserSender(bot))
+    app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))
+    return TelegramRuntime(bot=bot, dispatcher=dispatcher, secret=settings.telegram.secret())
+
+
+def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
+    """The WhatsApp channel through Twilio wired to the core (twilio loads only when WhatsApp is used)."""
+    from bot.channels.whatsapp.factory import create_runtime
+    from bot.storage.whatsapp import SqlWhatsAppLedger
+
+    runtime = create_runtime(
+        settings.twilio,
+        public_url=settings.pana.public_url,
+        conversation=app.conversation,
+        ledger=SqlWhatsAppLedger(session_factory(app.engine)),
+        state=app.claims,
+        claims=app.claims,
+        options_ttl_seconds=settings.pana.state_ttl_seconds,
+        retention=dt.timedelta(days=settings.pana.message_retention_days),
+    )
+    app.resources.push_async_callback(runtime.close)
+    app.handoff.outbox.register_sender("whatsapp", runtime.channel)  # lawyers' answers, within or after 24 h
+    return runtime

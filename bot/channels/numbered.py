@@ -1,0 +1,21 @@
+"""Options as a numbered list, for channels without buttons: the user answers with a number or the words."""
+
+from __future__ import annotations
+
+from bot.core.messages import Option, Reply
+
+
+def render_numbered(reply: Reply, number: str = "{}.") -> str:
+    """The reply's text, then its options one per line; `number` formats each number (e.g. bold)."""
+    if not reply.options:
+        return reply.text
+    lines = [f"{number.format(n)} {option.label}" for n, option in enumerate(reply.options, start=1)]
+    return reply.text + "\n\n" + "\n".join(lines)
+
+
+def resolve_choice(text: str, options: tuple[Option, ...]) -> str | None:
+    """The payload a user meant by "2" or by typing an option's label; None if they meant neither."""
+    answer = text.strip().rstrip(".)").strip().lower()
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        return options[int(answer) - 1].payload
+    return next((o.payload for o in options if o.label.lower() == answer), None)

@@ -1,0 +1,88 @@
+"""The `pana` command line: parse, load settings once, hand over to one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.cli.lawyers import add_parser as add_lawyers_parser
+from bot.errors import PanaError
+from bot.settings import load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pana", description="Pana legal-aid assistant")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", help="chat in the terminal on the real pipeline")
+    chat.add_argument("--jsonl", action="store_true", help="one message per input line, one JSON object per reply")
+    chat.add_argument("--user", default="local", help="the user id the chat runs as")
+
+    commands.add_parser("classify", help="classify input lines; prints JSON, stores nothing")
+    add_lawyers_parser(commands)
+    commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
+
+    nlu = commands.add_parser("nlu", help="the Rasa NLU project").add_subparsers(dest="nlu_command", required=True)
+    train = nlu.add_parser("train", help="train when the data or config changed")
+    train.add_argument("--force", action="store_true", help="train even if the fingerprint matches")
+    nlu.add_parser("serve", help="run the Rasa HTTP server")
+    test = nlu.add_parser("test", help="evaluate on the held-out set in nlu/tests/")
+    test.add_argument("--check-floors", action="store_true", help="exit 1 below the floors in nlu/floors.yml")
+    test.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    test.add_argument("--no-normalize", action="store_true", help="send texts to Rasa as typed (to measure it)")
+    nlu.add_parser("tune", help="search confidence thresholds on the held-out set")
+    nlu.add_parser("compare", help="benchmark every pipeline in nlu/pipelines/ on the held-out set")
+
+    content = commands.add_parser("content", help="curated content").add_subparsers(
+        dest="content_command", required=True
+    )
+    content.add_parser("check", help="list every problem; exit 1 if there is an error")
+    show = content.add_parser("show", help="print an entry as a user would see it")
+    show.add_argument("topic")
+    show.add_argument("--lang", choices=("kk", "ru", "en"), default="en")
+    export = content.add_parser("export", help="print all entries")
+    export.add_argument("--json", action="store_true", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.pana.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter is not news
+    try:
+        if args.command == "content":
+            from bot.cli.content import run_content
+
+            return run_content(args, settings)
+        if args.command == "nlu":
+            from bot.cli.nlu import run_nlu
+
+            return run_nlu(args, settings)
+        if args.command == "classify":
+            from bot.cli.nlu import classify_lines
+
+            return asyncio.run(classify_lines(settings))
+        if args.command == "lawyers":
+            from bot.cli.lawyers import run_lawyers
+
+            return asyncio.run(run_lawyers(args, settings))
+        if args.command == "serve":
+            from bot.cli.serve import run_serve
+
+            return asyncio.run(run_serve(settings))
+        from bot.cli.chat import run_chat
+
+        return asyncio.run(run_chat(args, settings))
+    except PanaError as error:
+        print(f"pana: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,32 @@
+"""`pana chat`: the terminal chat, with the NLU server started when none answers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.app import create_app
+from bot.channels.console import CHANNEL, ConsoleChannel, ConsoleSender
+from bot.nlu.project import RasaProject
+from bot.nlu.server import NluServer, server_ready
+from bot.settings import Settings
+
+
+async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    project = RasaProject(settings.rasa.project_dir)
+    if not await server_ready(settings.rasa):
+        project.train()
+    async with NluServer(settings.rasa, project, quiet=args.jsonl):
+        app = await create_app(settings)
+        try:
+            channel = ConsoleChannel(app.conversation, user_id=args.user)
+            # Lawyers' answers reach this terminal through the case queue's outbox and its worker.
+            app.handoff.outbox.register_sender(CHANNEL, ConsoleSender(channel, jsonl=args.jsonl))
+            app.handoff.worker.start()
+            if args.jsonl:
+                await channel.run_jsonl(sys.stdin, sys.stdout)
+            else:
+                await channel.run_interactive()
+        finally:
+            await app.close()
+    return 0

@@ -1,0 +1,129 @@
+"""`pana nlu train | serve | test | tune` and `pana classify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.app import create_core_config, create_nlu_client
+from bot.content.intents import load_intents
+from bot.core.language import LanguageDetector
+from bot.nlu import evaluate
+from bot.nlu.client import RasaClient
+from bot.nlu.project import RasaProject
+from bot.nlu.server import NluServer
+from bot.nlu.testset import load_test_set
+from bot.settings import Settings
+
+
+def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    project = RasaProject(settings.rasa.project_dir)
+    if args.nlu_command == "train":
+        trained = project.train(force=args.force)
+        if not trained:
+            print("The model is up to date with nlu/data and nlu/config.yml; nothing to train.", file=sys.stderr)
+        return 0
+    if args.nlu_command == "serve":
+        project.require_venv()
+        process = subprocess.run(project.serve_command(settings.rasa), cwd=project.root, env=project.environment())
+        return process.returncode
+    if args.nlu_command == "compare":
+        return asyncio.run(_compare(settings, project))
+    project.train()
+    report = asyncio.run(_evaluate(args, settings, project))
+    if report is None:
+        return 0
+    print("\n".join(report.lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.figures, indent=2, sort_keys=True))
+    if args.check_floors:
+        return _check_floors(report.figures, project.root / "floors.yml")
+    return 0
+
+
+async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:
+    intents = load_intents(settings.pana.content_dir / "intents.yml")
+
+    def is_topic(name: str) -> bool:
+        return name in intents and intents[name].kind == "topic"
+
+    examples = load_test_set(project.root / "tests")
+    classifier = create_nlu_client(settings)
+    if getattr(args, "no_normalize", False):
+        classifier = RasaClient(settings.rasa.base_url, timeout=settings.rasa.timeout, normalizer=str.strip)
+    async with NluServer(settings.rasa, project):
+        try:
+            await classifier.classify("warm up")
+            outcomes = await evaluate.run(classifier, examples, LanguageDetector())
+        finally:
+            await classifier.close()
+    thresholds = create_core_config(settings).thresholds
+    if args.nlu_command == "tune":
+        print("answer suggest out_of_scope -> policy accuracy, oos recall, in-scope rejected")
+        for found, score, recall, rejected in evaluate.tune(outcomes, is_topic):
+            print(
+                f"{found.answer:.2f}   {found.suggest:.2f}    {found.out_of_scope:.2f}        -> "
+                f"{score:.3f}  {recall:.3f}  {rejected:.3f}"
+            )
+        return None
+    return evaluate.build_report(outcomes, thresholds, is_topic)
+
+
+async def _compare(settings: Settings, project: RasaProject) -> int:
+    from bot.nlu.compare import compare
+
+    intents = load_intents(settings.pana.content_dir / "intents.yml")
+
+    def is_topic(name: str) -> bool:
+        return name in intents and intents[name].kind == "topic"
+
+    thresholds = create_core_config(settings).thresholds
+    rows = await compare(project, settings.rasa, thresholds, is_topic)
+    print("\n".join(rows))
+    return 0
+
+
+def _check_floors(figures: dict[str, float], path: Path) -> int:
+    floors = yaml.safe_load(path.read_text(encoding="utf-8"))
+    failed = []
+    for name, floor in floors.get("at_least", {}).items():
+        if figures.get(name, 0.0) < floor:
+            failed.append(f"{name} {figures.get(name, 0.0):.3f} < floor {floor}")
+    for name, ceiling in floors.get("at_most", {}).items():
+        if figures.get(name, float("inf")) > ceiling:
+            failed.append(f"{name} {figures.get(name, 0.0):.3f} > ceiling {ceiling}")
+    for line in failed:
+        print(f"BELOW FLOOR: {line}", file=sys.stderr)
+    print(f"Floors ({path.name}): {'FAILED' if failed else 'all met'}")
+    return 1 if failed else 0
+
+
+async def classify_lines(settings: Settings) -> int:
+    """One JSON object per input line; nothing is stored."""
+    project = RasaProject(settings.rasa.project_dir)
+    detector = LanguageDetector()
+    classifier = create_nlu_client(settings)
+    async with NluServer(settings.rasa, project, quiet=True):
+        try:
+            for line in sys.stdin:
+                text = line.rstrip("\n")
+                result = await classifier.classify(text)
+                top = result.top
+                record = {
+                    "text": text,
+                    "language": detector.detect(text).language,
+                    "intent": top.name if top else None,
+                    "confidence": round(top.confidence, 4) if top else None,
+                    "ranking": [{"name": s.name, "confidence": round(s.confidence, 4)} for s in result.ranking[:5]],
+                }
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+        finally:
+            await classifier.close()
+    return 0

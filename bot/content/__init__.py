@@ -1,0 +1,1 @@
+"""Curated legal-aid content (the data lives in the top-level content/ directory)."""

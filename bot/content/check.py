@@ -1,0 +1,136 @@
+"""`pana content check`: every problem of the curated content, errors and warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.content.loader import ContentCatalog
+from bot.content.schema import Localized, TopicEntry
+from bot.core.messages import LANGUAGES
+
+WHATSAPP_LIMIT = 1600  # characters per WhatsApp message (Twilio error 21617)
+TELEGRAM_LIMIT = 4096  # characters per Telegram message
+DISCLAIMER_ROOM = 300  # the bot appends a one-line disclaimer to every answer
+ANSWER_TARGET = 1000  # a main message should read well on a phone
+FOLLOWUP_TARGET = 1200
+LABEL_LIMIT = 30
+REVIEW_WARNING_DAYS = 60
+
+PHONE = re.compile(r"\+?\d[\d \-()]{6,}\d")
+URL = re.compile(r"https?://[^\s,;)»\"']+|\b(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:kz|org|com|net|int)\b[^\s,;)»]*")
+PLACEHOLDER = re.compile(r"\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|\{[^}]*\}|\[[^\]]*\]|<[^>]+>", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    message: str
+    is_error: bool = True
+
+    def __str__(self) -> str:
+        return f"{'ERROR' if self.is_error else 'warning'}: {self.message}"
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _bare_url(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url.strip().rstrip("/.")).lower()
+
+
+def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list[Problem]:
+    today = today or dt.date.today()
+    problems = [Problem(p) for p in catalog.problems]
+    problems += list(_coverage(catalog))
+    known_phones = {_digits(p) for o in catalog.directory.organisations for p in o.phones}
+    directory_urls = {_bare_url(str(o.url)) for o in catalog.directory.organisations if o.url}
+    for entry in catalog.topics.values():
+        problems += list(_entry(entry, catalog, today, known_phones, directory_urls))
+    problems += list(_directory(catalog))
+    problems += list(_menu(catalog))
+    return problems
+
+
+def _coverage(catalog: ContentCatalog) -> Iterator[Problem]:
+    for spec in catalog.intents.values():
+        if spec.kind == "topic" and spec.id not in catalog.topics:
+            yield Problem(f"intent {spec.id!r} has no content entry (content/topics/{spec.id}.yml)")
+
+
+def _texts(entry: TopicEntry) -> Iterator[tuple[str, Localized, int, int]]:
+    """Every localized text of an entry with its name, target length and hard limit."""
+    yield "answer", entry.answer, ANSWER_TARGET, WHATSAPP_LIMIT - DISCLAIMER_ROOM
+    for followup in entry.followups:
+        yield f"followups.{followup.id}.text", followup.text, FOLLOWUP_TARGET, WHATSAPP_LIMIT - DISCLAIMER_ROOM
+        yield f"followups.{followup.id}.label", followup.label, LABEL_LIMIT, LABEL_LIMIT
+
+
+def _entry(
+    entry: TopicEntry,
+    catalog: ContentCatalog,
+    today: dt.date,
+    known_phones: set[str],
+    directory_urls: set[str],
+) -> Iterator[Problem]:
+    where = f"topics/{entry.id}.yml"
+    if entry.review_by <= today:
+        yield Problem(f"{where}: review_by {entry.review_by} has passed: re-check the facts")
+    elif entry.review_by <= today + dt.timedelta(days=REVIEW_WARNING_DAYS):
+        yield Problem(f"{where}: review_by {entry.review_by} is within {REVIEW_WARNING_DAYS} days", False)
+    if entry.reviewed_on > today:
+        yield Problem(f"{where}: reviewed_on {entry.reviewed_on} is in the future")
+    if len({f.id for f in entry.followups}) != len(entry.followups):
+        yield Problem(f"{where}: follow-up ids repeat")
+    source_urls = {_bare_url(str(s.url)) for s in entry.sources} | directory_urls
+    for name, localized, target, limit in _texts(entry):
+        for language in LANGUAGES:
+            text = localized.get(language)
+            label = f"{where}: {name}.{language}"
+            if len(text) > limit:
+                yield Problem(f"{label}: {len(text)} characters, over the limit of {limit}")
+            elif len(text) > target:
+                yield Problem(f"{label}: {len(text)} characters, longer than the {target} aimed for", False)
+            if PLACEHOLDER.search(text):
+                yield Problem(f"{label}: leftover placeholder {PLACEHOLDER.search(text).group()!r}")  # type: ignore[union-attr]
+            for phone in PHONE.findall(text):
+                if _digits(phone) not in known_phones:
+                    yield Problem(f"{label}: phone {phone.strip()!r} is not in content/contacts.yml")
+            for url in URL.findall(text):
+                bare = _bare_url(url)
+                if not any(bare.startswith(known) or known.startswith(bare) for known in source_urls):
+                    yield Problem(f"{label}: URL {url!r} is not among the entry's sources")
+    if entry.contacts:
+        for kind in entry.contacts.kinds:
+            if not catalog.organisations((kind,)):
+                yield Problem(f"{where}: contacts kind {kind!r} matches no organisation in contacts.yml")
+
+
+def _directory(catalog: ContentCatalog) -> Iterator[Problem]:
+    cities = {c.id for c in catalog.directory.cities}
+    seen: set[str] = set()
+    for org in catalog.directory.organisations:
+        if org.id in seen:
+            yield Problem(f"contacts.yml: organisation id {org.id!r} repeats")
+        seen.add(org.id)
+        if org.city is not None and org.city not in cities:
+            yield Problem(f"contacts.yml: {org.id}: unknown city {org.city!r}")
+    if not catalog.directory.organisations:
+        yield Problem("contacts.yml: no organisations")
+
+
+def _menu(catalog: ContentCatalog) -> Iterator[Problem]:
+    topics = {i.id for i in catalog.intents.values() if i.kind == "topic"}
+    listed = {t for c in catalog.menu.categories for t in c.topics}
+    for missing in sorted(topics - listed):
+        yield Problem(f"menu.yml: topic {missing!r} is in no category")
+    for unknown in sorted(listed - topics):
+        yield Problem(f"menu.yml: {unknown!r} is not a topic intent")
+    for missing in sorted(topics - set(catalog.menu.titles)):
+        yield Problem(f"menu.yml: topic {missing!r} has no title")
+    for topic, title in catalog.menu.titles.items():
+        for language in LANGUAGES:
+            if len(title.get(language)) > LABEL_LIMIT + 10:
+                yield Problem(f"menu.yml: title of {topic}.{language} is too long for a button")

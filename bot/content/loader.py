@@ -1,0 +1,102 @@
+"""Load and validate content/: topics, the contacts directory and the menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.content.intents import IntentSpec, load_intents
+from bot.content.schema import Directory, Menu, Organisation, TopicEntry
+from bot.errors import ContentInvalid
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ContentCatalog:
+    """Everything the core answers from, validated."""
+
+    intents: dict[str, IntentSpec]
+    topics: dict[str, TopicEntry]
+    directory: Directory
+    menu: Menu
+    problems: tuple[str, ...] = field(default=())
+
+    def is_topic(self, intent: str) -> bool:
+        spec = self.intents.get(intent)
+        return spec is not None and spec.kind == "topic"
+
+    def is_urgent(self, intent: str) -> bool:
+        spec = self.intents.get(intent)
+        return spec is not None and spec.urgent
+
+    def organisations(self, kinds: tuple[str, ...], city: str | None = None) -> list[Organisation]:
+        """Organisations of the given kinds; with a city, those there plus the ones serving everyone."""
+        chosen = [o for o in self.directory.organisations if set(o.kinds) & set(kinds)]
+        if city is None:
+            return chosen
+        local = [o for o in chosen if o.city in (city, None)]
+        return local or chosen
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        problems.append(f"{path.name}: cannot read YAML: {error}")
+        return None
+
+
+def _validate(model: type[M], data: Any, where: str, problems: list[str]) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            location = ".".join(str(part) for part in item["loc"]) or "(file)"
+            problems.append(f"{where}: {location}: {item['msg']}")
+        return None
+
+
+def read_catalog(content_dir: Path) -> ContentCatalog:
+    """Read everything, collecting problems instead of stopping at the first one."""
+    problems: list[str] = []
+    intents = load_intents(content_dir / "intents.yml")
+    topics: dict[str, TopicEntry] = {}
+    for path in sorted((content_dir / "topics").glob("*.yml")):
+        where = f"topics/{path.name}"
+        entry = _validate(TopicEntry, _read_yaml(path, problems), where, problems)
+        if entry is None:
+            continue
+        # The file name is the intent a file answers; the id inside must agree with it.
+        if entry.id != path.stem:
+            problems.append(f"{where}: id {entry.id!r} does not match the file name")
+            continue
+        if entry.id not in intents:
+            problems.append(f"{where}: unknown intent {entry.id!r} (not in intents.yml)")
+        elif intents[entry.id].kind != "topic":
+            problems.append(f"{where}: intent {entry.id!r} is a service intent, not a topic")
+        topics[entry.id] = entry
+    directory = _validate(Directory, _read_yaml(content_dir / "contacts.yml", problems), "contacts.yml", problems)
+    menu = _validate(Menu, _read_yaml(content_dir / "menu.yml", problems), "menu.yml", problems)
+    return ContentCatalog(
+        intents=intents,
+        topics=topics,
+        directory=directory or Directory(),
+        menu=menu or Menu.model_construct(categories=(), titles={}),
+        problems=tuple(problems),
+    )
+
+
+def load_catalog(content_dir: Path) -> ContentCatalog:
+    """Load content for the running assistant: any error-level problem stops start-up."""
+    from bot.content.check import check_catalog
+
+    catalog = read_catalog(content_dir)
+    errors = [p.message for p in check_catalog(catalog) if p.is_error]
+    if errors:
+        raise ContentInvalid(errors)
+    return catalog

@@ -1,0 +1,100 @@
+"""The shape of the curated content files, validated at start-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from bot.core.messages import Language
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Strict):
+    """The same text in Kazakh, Russian and English."""
+
+    kk: str
+    ru: str
+    en: str
+
+    def get(self, language: Language) -> str:
+        return str(getattr(self, language)).strip()
+
+    @field_validator("kk", "ru", "en")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Source(_Strict):
+    fact: str = Field(min_length=1, description="the fact id in shared/spec/legal_facts.md")
+    url: HttpUrl
+    date: str = Field(min_length=1, description="the source's date as legal_facts.md gives it")
+
+
+class FollowUp(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    label: Localized
+    text: Localized
+
+
+class ContactSelection(_Strict):
+    kinds: tuple[str, ...] = Field(min_length=1)
+
+
+class TopicEntry(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    reviewed_on: dt.date
+    review_by: dt.date
+    verify: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = Field(min_length=1)
+    answer: Localized
+    followups: tuple[FollowUp, ...] = ()
+    contacts: ContactSelection | None = None
+
+    def followup(self, followup_id: str) -> FollowUp | None:
+        return next((f for f in self.followups if f.id == followup_id), None)
+
+
+class City(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    names: Localized
+    aliases: tuple[str, ...] = ()
+
+
+class Organisation(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    kinds: tuple[str, ...] = Field(min_length=1)
+    name: Localized
+    what: Localized
+    city: str | None = None
+    address: Localized | None = None
+    phones: tuple[str, ...] = ()
+    hours: Localized | None = None
+    url: HttpUrl | None = None
+    sources: tuple[Source, ...] = Field(min_length=1)
+
+
+class Directory(_Strict):
+    cities: tuple[City, ...] = ()
+    organisations: tuple[Organisation, ...] = ()
+
+
+class MenuCategory(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    label: Localized
+    topics: tuple[str, ...] = Field(min_length=1)
+
+
+class Menu(_Strict):
+    """How topics are grouped for browsing, and each topic's short title."""
+
+    categories: tuple[MenuCategory, ...] = Field(min_length=1)
+    titles: dict[str, Localized]

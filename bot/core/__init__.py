@@ -1,0 +1,1 @@
+"""Channel-neutral dialogue: messages in, replies out. Imports no channel SDK or HTTP client."""

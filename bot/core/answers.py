@@ -1,0 +1,98 @@
+"""Reply builders: the texts and options Pana sends, in one language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.content.loader import ContentCatalog
+from bot.content.render import organisation_blocks
+from bot.content.schema import TopicEntry
+from bot.core import payloads
+from bot.core.messages import Language, Option, Reply
+
+LANGUAGE_OPTIONS = (
+    Option("Қазақша", payloads.language("kk")),
+    Option("Русский", payloads.language("ru")),
+    Option("English", payloads.language("en")),
+)
+EMERGENCY_KINDS = ("unhcr", "legal_aid")
+
+
+class Answers:
+    """Builds replies for one language from the content catalog and the UI catalogs."""
+
+    def __init__(self, catalog: ContentCatalog, language: Language, gettext: Callable[[str], str]) -> None:
+        self.catalog = catalog
+        self.language = language
+        self._ = gettext
+
+    # --- options -------------------------------------------------------------------------------
+    def lawyer_option(self) -> Option:
+        return Option(self._("Talk to a lawyer"), payloads.LAWYER)
+
+    def menu_option(self) -> Option:
+        return Option(self._("Topics"), payloads.MENU)
+
+    def category_options(self) -> tuple[Option, ...]:
+        categories = tuple(
+            Option(c.label.get(self.language), payloads.category(c.id)) for c in self.catalog.menu.categories
+        )
+        return (*categories, self.lawyer_option())
+
+    def topic_options(self, topic_ids: tuple[str, ...]) -> tuple[Option, ...]:
+        return tuple(Option(self.title(t), payloads.topic(t)) for t in topic_ids if t in self.catalog.topics)
+
+    def title(self, topic_id: str) -> str:
+        title = self.catalog.menu.titles.get(topic_id)
+        return title.get(self.language) if title else topic_id
+
+    # --- whole replies ---------------------------------------------------------------------------
+    def menu(self, text: str | None = None) -> Reply:
+        return Reply(text or self._("Choose a topic:"), self.category_options())
+
+    def category(self, category_id: str) -> Reply | None:
+        found = next((c for c in self.catalog.menu.categories if c.id == category_id), None)
+        if found is None:
+            return None
+        options = (*self.topic_options(found.topics), self.menu_option())
+        return Reply(f"{found.label.get(self.language)}:", options)
+
+    def topic(self, entry: TopicEntry, city: str | None = None) -> list[Reply]:
+        """The main answer with its disclaimer, follow-up options and any organisations it lists."""
+        options = (
+            *(Option(f.label.get(self.language), payloads.more(entry.id, f.id)) for f in entry.followups),
+            self.lawyer_option(),
+            self.menu_option(),
+        )
+        disclaimer = self._(
+            "This is general information, not legal advice. To talk to a lawyer, choose «Talk to a lawyer»."
+        )
+        answer = f"{entry.answer.get(self.language)}\n\n{disclaimer}"
+        if entry.contacts is None:
+            return [Reply(answer, options)]
+        orgs = self.catalog.organisations(entry.contacts.kinds, city)
+        blocks = organisation_blocks(orgs, self.language, self.catalog)
+        return [
+            Reply(entry.answer.get(self.language)),
+            *(Reply(b) for b in blocks[:-1]),
+            Reply(f"{blocks[-1]}\n\n{disclaimer}" if blocks else disclaimer, options),
+        ]
+
+    def followup(self, entry: TopicEntry, followup_id: str) -> Reply | None:
+        found = entry.followup(followup_id)
+        if found is None:
+            return None
+        others = tuple(
+            Option(f.label.get(self.language), payloads.more(entry.id, f.id))
+            for f in entry.followups
+            if f.id != followup_id
+        )
+        return Reply(found.text.get(self.language), (*others, self.lawyer_option(), self.menu_option()))
+
+    def legal_aid(self, intro: str, kinds: tuple[str, ...] = EMERGENCY_KINDS, city: str | None = None) -> list[Reply]:
+        """An introduction followed by the organisations that help, packed into channel-sized messages."""
+        blocks = organisation_blocks(self.catalog.organisations(kinds, city), self.language, self.catalog)
+        if not blocks:
+            return [Reply(intro)]
+        first = f"{intro}\n\n{blocks[0]}"
+        return [Reply(first), *(Reply(b) for b in blocks[1:])]

@@ -1,0 +1,230 @@
+"""Which language a user writes in: kk, ru or en, from short, mixed and transliterated text.
+
+Layers, strongest first (see ../shared/spec/channels.md §5):
+1. Kazakh-only Cyrillic letters (ә ғ қ ң ө ұ ү һ і) mean Kazakh.
+2. Cyrillic text: Kazakh word cues typed without special letters, then lingua restricted to {kk, ru}.
+3. Latin text: Kazakh-Latin letters and words, Russian transliteration words, English words.
+The reply language also weighs what the user chose and what the platform says (`choose_language`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from bot.core.messages import LANGUAGES, Language
+
+KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+KAZAKH_LATIN_LETTERS = frozenset("äğıñöşūüÄĞIÑÖŞŪÜ") - {"I"}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _words(block: str) -> frozenset[str]:
+    return frozenset(block.split())
+
+
+# Kazakh words as people type them, with or without the special letters (Russian keyboards).
+KAZAKH_CYRILLIC_CUES = _words(
+    """
+    салем салеметсиз салематсиз сэлем рахмет рахмат жок калай кайда кашан канша керек бар ма ме ба
+    бе па пе ушин менин мени маган меним сиз сизге сиздин сиздер биз бизге бизди олар ол оны онын сен
+    сенин бул осы мына ана кужат кужаттар кужатым азамат азаматтык азаматтыгы азаматтыгым боскын
+    боскындар баспана баламнын балам бала балалар баланын баламыз мектеп емхана аурухана жумыс жумыска
+    тиркеу тиркелу неге кандай кайтадан алу беру болады болама бола ала алам аламын аламыз истеу
+    истеймин керекпе жане немесе деп дейди бирак тагы кымбат керемет жаксы жаман иа екен еди уйге уйим
+    казакша казакстан казакстанда калада кетем кетти устап устады алып комек комектесиниз комектесиниздерши
+    отиниш отинем сурак сураймын жазыныз айтыныз гой гана гой жатыр жатырмын келдим келди тураман турамыз
+    кайтып кайту куалик куалигим мерзими мерзим айыппул туралы бойынша арналган кажет кажетти
+    """
+)
+RUSSIAN_CYRILLIC_CUES = _words(
+    """
+    я мне меня мой моя мое моё мои моего моей моих у в во на не нет как что что-то где когда почему зачем
+    можно нужно нужен нужна нужны надо есть это этот эта эти он она они мы вы вам вас нам нас его ее её
+    их и или но если то ли бы был была было были будет уже еще ещё тоже очень только все всё для при по
+    от до из за с со к ко о об про через после без так там тут здесь кто какой какая какие какое сколько
+    чтобы пожалуйста подскажите помогите скажите хочу могу может можете могут делать сделать получить
+    куда откуда который которая которые свой своего своей свои ваш ваша ваши наш наша наши себя сам
+    сейчас теперь тогда потом просто даже вообще ли ну вот же ведь спасибо здравствуйте привет пока
+    """
+)
+KAZAKH_CYRILLIC_SUFFIXES = (
+    "мын",
+    "мин",
+    "сыз",
+    "сиз",
+    "нын",
+    "нин",
+    "дын",
+    "дин",
+    "тын",
+    "тин",
+    "ымыз",
+    "имиз",
+    "ныз",
+    "низ",
+    "дагы",
+    "деги",
+    "тагы",
+    "теги",
+    "ушин",
+    "ганда",
+    "генде",
+    "кенде",
+    "ингиз",
+    "ыныз",
+    "лары",
+    "лери",
+    "дары",
+    "дери",
+    "тары",
+    "тери",
+)
+
+KAZAKH_LATIN_CUES = _words(
+    """
+    salem salemetsiz salemetsizbe rahmet rakhmet raqmet qalay kalay qalai kalai qayda kayda qaida kaida
+    qashan kashan qansha kansha kerek bar joq jok zhok zhoq men menin menyn meni magan maghan sizge siz
+    biz bizge ushin ushyn ushın ne nege qanday kanday qandai kandai qujat kujat kuzhat qujatym kujatym
+    azamat azamattyq azamattyk azamattygy bosqyn boskyn baspana bala balam balamnyn balama mektep emhana
+    auruhana zhumys jumys tirkeu isteu isteimin isteymin bola bolady ala alam alamyn qazaqsha kazaksha
+    qazaqstan kazakstan qazaqstanda kazakstanda komek komektesiniz otinish suraq jane nemese kualik kuälik
+    qazir kazir kerekpe bolama ma me ba be pa pe dep edi eken ghoy goy turaly boiynsha zhane
+    """
+)
+RUSSIAN_LATIN_CUES = _words(
+    """
+    zdravstvuyte zdravstvuite zdrastvuyte zdrasti privet spasibo poka gde kak chto shto chtoby mne menya
+    menia nuzhno nujno nuzhen nujen nado mozhno mojno pomogite pomogi pozhaluysta pojaluista pojaluysta
+    podskazhite podskajite skazhite dokument dokumenty dokumentov pasporta poteryal poteral poteryala propal
+    bezhenca bejenca bezhenec bejenec bezhentsa grazhdanstvo grajdanstvo grazhdanstva rebenok rebenka
+    rebyonok deti detey zaderzhali zaderjali deportaciya deportatsiya rabota rabotat rabotu razreshenie
+    propiska registraciya registratsiya shtraf ubezhishche ubejishe yurist iurist advokat zhena muzh semya
+    svidetelstvo rozhdenii rojdenii kuda kogda pochemu skolko esli ili eto vy ya on ona oni moy moya moi
+    net da ochen srochno u v na ne s k o po ot dlya pri bez cherez posle mogu hochu mozhet mozhete mne
+    sdelat poluchit podat podati status statusa vid zhitelstvo zhitelstva prodlit prodlenie otkazali
+    otkaz pomosch pomoshch pomosh chto-to kakie kakoy kakaya nas nam vas vam ih ego ee uzhe eshe tozhe
+    """
+)
+ENGLISH_CUES = _words(
+    """
+    the a an and or but if of to in on at for from with without by about into after before is are was were be
+    been am i you he she we they it my your his her our their me him us them this that these those what where
+    when why how who which can could would should will shall do does did have has had not no yes please help
+    thanks thank hello hi hey bye goodbye need want get got go know tell give apply applied application
+    asylum refugee refugees status stateless citizenship passport lost documents document child children baby
+    birth certificate work job permit visa expired fine detained police deported deportation lawyer free
+    school hospital doctor wife husband family brother sister mother father there here now today someone
+    some any much many more time long still again also only just very really im dont cant is my
+    """
+)
+_RU_ONLY_LETTERS = frozenset("щъэё")
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A guess at the language of one text.
+
+    Only `confident` guesses (three words or more with a clear signal) may change the language a user
+    is remembered with; short texts such as "ok" or "паспорт?" never do.
+    """
+
+    language: Language | None
+    confident: bool
+
+
+class LanguageDetector:
+    """Detect kk / ru / en by word-level evidence; lingua weighs in on Cyrillic text (loaded on first use)."""
+
+    @cached_property
+    def _lingua(self):  # type: ignore[no-untyped-def]
+        from lingua import Language as LinguaLanguage
+        from lingua import LanguageDetectorBuilder
+
+        languages = (LinguaLanguage.KAZAKH, LinguaLanguage.RUSSIAN)
+        return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+
+    def detect(self, text: str) -> Detection:
+        words = [w.lower() for w in _WORD.findall(text)]
+        if not words:
+            return Detection(None, False)
+        votes = {"kk": 0.0, "ru": 0.0, "en": 0.0}
+        cyrillic_words = []
+        for word in words:
+            if _is_cyrillic(word):
+                cyrillic_words.append(word)
+                _vote_cyrillic(word, votes)
+            else:
+                _vote_latin(word, votes)
+        if len(cyrillic_words) >= 2:
+            share = self._kazakh_share(" ".join(cyrillic_words))
+            votes["kk"] += share
+            votes["ru"] += 1 - share
+        ranked = sorted(votes.items(), key=lambda item: -item[1])
+        (best, top), (_, second) = ranked[0], ranked[1]
+        if top == 0:  # no evidence at all: the script decides
+            best = "ru" if len(cyrillic_words) * 2 >= len(words) else "en"
+        confident = len(words) >= 3 and top - second >= 1.0
+        return Detection(best, confident)  # type: ignore[arg-type]
+
+    def _kazakh_share(self, text: str) -> float:
+        for value in self._lingua.compute_language_confidence_values(text):
+            if value.language.iso_code_639_1.name == "KK":
+                return float(value.value)
+        return 0.0
+
+
+def _is_cyrillic(word: str) -> bool:
+    return sum("\u0400" <= ch <= "\u04ff" for ch in word) * 2 >= len(word)
+
+
+def _vote_cyrillic(word: str, votes: dict[str, float]) -> None:
+    if any(ch in KAZAKH_LETTERS for ch in word):
+        votes["kk"] += 1.5
+    elif word in KAZAKH_CYRILLIC_CUES:
+        votes["kk"] += 1.0
+    elif word in RUSSIAN_CYRILLIC_CUES or any(ch in _RU_ONLY_LETTERS for ch in word):
+        votes["ru"] += 1.0
+    elif len(word) > 5 and word.endswith(KAZAKH_CYRILLIC_SUFFIXES):
+        votes["kk"] += 0.5
+
+
+def _vote_latin(word: str, votes: dict[str, float]) -> None:
+    if any(ch in KAZAKH_LATIN_LETTERS for ch in word) or re.search(r"q(?!u)", word):
+        votes["kk"] += 1.5
+    elif word in ENGLISH_CUES:
+        votes["en"] += 1.0
+    elif word in KAZAKH_LATIN_CUES:
+        votes["kk"] += 1.0
+    elif word in RUSSIAN_LATIN_CUES:
+        votes["ru"] += 1.0
+
+
+def choose_language(
+    detection: Detection,
+    *,
+    sticky: Language | None,
+    chosen: bool,
+    hint: str | None,
+    default: Language,
+) -> Language:
+    """Pick the reply language: an explicit choice wins, then confident detection, then memory and hints."""
+    if chosen and sticky:
+        return sticky
+    if detection.confident and detection.language:
+        return detection.language
+    if sticky:
+        return sticky
+    platform = normalise_language_code(hint)
+    if detection.language and (platform is None or detection.language != "en"):
+        return detection.language
+    return platform or default
+
+
+def normalise_language_code(code: str | None) -> Language | None:
+    """Map a platform code like 'ru-RU' or 'kk' to one of ours, or None."""
+    if not code:
+        return None
+    base = code.replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else None

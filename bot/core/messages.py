@@ -1,0 +1,55 @@
+"""The values that cross the boundary between channels and the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["kk", "ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("kk", "ru", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """One message from a user, whatever the channel.
+
+    `payload` is set instead of (or with) `text` when the user picked an option (a button, a number).
+    `language_hint` is what the platform says about the user's language (Telegram's language_code).
+    """
+
+    channel: str
+    user_id: str
+    text: str = ""
+    payload: str | None = None
+    language_hint: str | None = None
+    attachment: str | None = None  # kind of non-text content: voice, photo, document, sticker, location
+    channel_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A quick reply: what the user sees and what comes back when they pick it."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to send: plain text (channels format it) and optional quick replies."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Everything the core decided for one incoming message."""
+
+    language: Language
+    replies: tuple[Reply, ...]
+    intent: str | None = None
+    confidence: float | None = None
+    topic: str | None = None
+    handoff: str | None = None  # a case id once a lawyer queue holds one
+    extra: dict[str, str] = field(default_factory=dict)

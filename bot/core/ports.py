@@ -1,0 +1,114 @@
+"""What the conversation core needs from the outside world, as Protocols.
+
+The composition root (bot/app.py) supplies implementations; tests may supply their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot.core.messages import Language, Reply
+
+
+@dataclass(frozen=True, slots=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What the NLU made of one text: the ranking, best first."""
+
+    ranking: tuple[IntentScore, ...]
+
+    @property
+    def top(self) -> IntentScore | None:
+        return self.ranking[0] if self.ranking else None
+
+
+class IntentClassifier(Protocol):
+    async def classify(self, text: str) -> Classification:
+        """Rank the intents for a text; raise NluUnavailable when that cannot be done in time."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    id: int
+    channel: str
+    platform_id: str
+    language: Language | None
+    language_chosen: bool
+
+
+class ConversationStore(Protocol):
+    """The durable record: contacts, conversations, messages."""
+
+    async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord: ...
+
+    async def set_language(self, contact_id: int, language: Language, *, chosen: bool) -> None: ...
+
+    async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
+        """Store a message; None if the same channel message was stored before (a redelivery)."""
+        ...
+
+    async def annotate(
+        self, message_id: int, *, intent: str | None, confidence: float | None, language: Language
+    ) -> None: ...
+
+    async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int: ...
+
+    async def delete_contact(self, contact_id: int) -> None: ...
+
+
+class StateStore(Protocol):
+    """Short-lived dialogue state that may be lost (pending confirmations, failure counts)."""
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+HandoffReason = Literal["asked", "urgent", "not_understood"]
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffOutcome:
+    replies: tuple[Reply, ...]
+    case_id: str | None = None
+    # The payloads a typed "yes" / "no" stands for, when the replies end with such a question (consent).
+    confirm: tuple[str, str] | None = None
+
+
+class Handoff(Protocol):
+    """The seam to the lawyer queue."""
+
+    async def request(
+        self,
+        contact: ContactRecord,
+        language: Language,
+        *,
+        topic: str | None,
+        urgent: bool,
+        reason: HandoffReason = "asked",
+    ) -> HandoffOutcome:
+        """The person asked for a lawyer (or needs one): their open case's status, or what happens next."""
+        ...
+
+    async def choose(self, contact: ContactRecord, language: Language, payload: str) -> HandoffOutcome:
+        """One of the handoff's own options was picked (a `payloads.CASE` payload: consent, a rating)."""
+        ...
+
+    async def route(
+        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+    ) -> HandoffOutcome | None:
+        """Take a message that belongs to a case (for the lawyer holding it); None lets the core answer it."""
+        ...
+
+
+class Translator(Protocol):
+    def gettext(self, message: str, language: Language) -> str: ...

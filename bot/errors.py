@@ -1,0 +1,44 @@
+"""The exception tree of Pana.
+
+PanaError
+ ├── ConfigurationError   a setting or a required file is missing or wrong: fix the deployment
+ ├── ContentInvalid       content/ failed validation: fix the data (carries every problem)
+ ├── NluUnavailable       the NLU server is down, slow or answered nonsense: degrade, never crash
+ ├── NluProjectError      training or serving the Rasa project failed: read the Rasa log
+ └── DeliveryFailed       a channel's API did not take a message: retry when `retryable`, else record it failed
+"""
+
+from __future__ import annotations
+
+
+class PanaError(Exception):
+    """Root of every error Pana raises on purpose."""
+
+
+class ConfigurationError(PanaError):
+    """A setting or a required file is missing or wrong."""
+
+
+class ContentInvalid(PanaError):
+    """The curated content failed validation."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} content problem(s): " + "; ".join(problems[:5]))
+
+
+class NluUnavailable(PanaError):
+    """The NLU server could not classify a message in time."""
+
+
+class NluProjectError(PanaError):
+    """Training, serving or evaluating the Rasa project failed."""
+
+
+class DeliveryFailed(PanaError):
+    """A channel's API did not accept a message; `code` is the platform's error code when it gave one."""
+
+    def __init__(self, reason: str, *, retryable: bool, code: int | None = None) -> None:
+        self.retryable = retryable
+        self.code = code
+        super().__init__(reason)

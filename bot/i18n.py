@@ -1,0 +1,45 @@
+"""UI strings in kk / ru / en from the gettext catalogs in locales/, usable from every channel.
+
+Compiled `.mo` files are used when the build made them; otherwise the `.po` source is read directly,
+so a fresh checkout works before `make locales`. Untranslated and fuzzy entries fall back to English.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from bot.core.messages import LANGUAGES, Language
+
+DOMAIN = "messages"
+
+
+def _load(locales_dir: Path, language: Language) -> dict[str, str]:
+    folder = locales_dir / language / "LC_MESSAGES"
+    mo = folder / f"{DOMAIN}.mo"
+    po = folder / f"{DOMAIN}.po"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as handle:
+            return dict(gettext.GNUTranslations(handle)._catalog)  # type: ignore[attr-defined]
+    if not po.exists():
+        return {}
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+
+
+class Translations:
+    """Look up a UI string in one of our languages."""
+
+    def __init__(self, locales_dir: Path) -> None:
+        self._catalogs = {language: _load(locales_dir, language) for language in LANGUAGES}
+
+    def gettext(self, message: str, language: Language) -> str:
+        return self._catalogs.get(language, {}).get(message) or message
+
+    def bind(self, language: Language) -> Callable[[str], str]:
+        """A `_` for one language, so code reads `_("Hello")` and Babel can extract it."""
+        return lambda message: self.gettext(message, language)

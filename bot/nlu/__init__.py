@@ -1,0 +1,1 @@
+"""The bot's side of NLU: the Rasa HTTP client, text normalisation, and the Rasa project commands."""

@@ -1,0 +1,69 @@
+"""The Rasa HTTP client: the only way the bot talks to the NLU server (`POST /model/parse`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from bot.core.ports import Classification, IntentScore
+from bot.errors import NluUnavailable
+from bot.nlu.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+# Rasa's cost grows with the text; the question usually comes last in a long story.
+MAX_PARSE_CHARS = 1000
+
+
+class RasaClient:
+    """Classify texts through a running Rasa server, within a timeout."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        token: str | None = None,
+        normalizer: Callable[[str], str] = normalize,
+    ) -> None:
+        self._normalize = normalizer
+        self._url = f"{base_url.rstrip('/')}/model/parse"
+        self._params = {"token": token} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def classify(self, text: str) -> Classification:
+        cleaned = self._normalize(text)[-MAX_PARSE_CHARS:]
+        if not cleaned:
+            return Classification(ranking=())
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        try:
+            async with self._session.post(self._url, json={"text": cleaned}, params=self._params) as response:
+                if response.status != 200:
+                    raise NluUnavailable(f"Rasa answered HTTP {response.status}")
+                body = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
+            raise NluUnavailable(f"Rasa did not answer: {type(error).__name__}") from error
+        return parse_response(body)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def parse_response(body: Any) -> Classification:
+    """Turn Rasa's JSON into a Classification, refusing shapes we do not understand."""
+    try:
+        ranking = body.get("intent_ranking") or [body["intent"]]
+        scores = tuple(
+            IntentScore(name=str(item["name"]), confidence=float(item["confidence"]))
+            for item in ranking
+            if item and item.get("name")
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise NluUnavailable("Rasa answered with an unexpected shape") from error
+    return Classification(ranking=tuple(sorted(scores, key=lambda s: -s.confidence)))

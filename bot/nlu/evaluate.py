@@ -1,0 +1,180 @@
+"""`pana nlu test`: the real pipeline (normaliser, Rasa server, policy, language detector) on the held-out set."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.core.language import LanguageDetector
+from bot.core.policy import Action, Thresholds, decide
+from bot.core.ports import Classification, IntentClassifier
+from bot.nlu.testset import Example
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    example: Example
+    result: Classification
+    detected_language: str | None
+    seconds: float
+
+    @property
+    def predicted(self) -> str:
+        top = self.result.top
+        return top.name if top else "none"
+
+
+def accuracy(pairs: Iterable[tuple[str, str]]) -> float:
+    items = list(pairs)
+    return sum(a == b for a, b in items) / len(items) if items else 0.0
+
+
+def macro_f1(pairs: list[tuple[str, str]]) -> float:
+    labels = {gold for gold, _ in pairs}
+    scores = [per_label(pairs, label)[2] for label in labels]
+    return statistics.fmean(scores) if scores else 0.0
+
+
+def per_label(pairs: list[tuple[str, str]], label: str) -> tuple[float, float, float]:
+    tp = sum(1 for g, p in pairs if g == label and p == label)
+    fp = sum(1 for g, p in pairs if g != label and p == label)
+    fn = sum(1 for g, p in pairs if g == label and p != label)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+async def run(classifier: IntentClassifier, examples: list[Example], detector: LanguageDetector) -> list[Outcome]:
+    outcomes = []
+    for example in examples:
+        started = time.perf_counter()
+        result = await classifier.classify(example.text)
+        seconds = time.perf_counter() - started
+        outcomes.append(Outcome(example, result, detector.detect(example.text).language, seconds))
+    return outcomes
+
+
+@dataclass
+class Report:
+    """Every figure `pana nlu test` prints, also used for floors and threshold tuning."""
+
+    figures: dict[str, float] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def rejection(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> tuple[float, float]:
+    """(out-of-scope recall, share of in-scope questions not answered or suggested) under the policy."""
+    refused = {Action.OUT_OF_SCOPE, Action.NOT_UNDERSTOOD}
+    oos = [o for o in outcomes if o.example.intent == OUT_OF_SCOPE]
+    inscope = [o for o in outcomes if o.example.intent != OUT_OF_SCOPE]
+    caught = sum(decide(o.result, thresholds, is_topic).action in refused for o in oos)  # type: ignore[arg-type]
+    wrongly = sum(decide(o.result, thresholds, is_topic).action in refused for o in inscope)  # type: ignore[arg-type]
+    return caught / max(1, len(oos)), wrongly / max(1, len(inscope))
+
+
+def policy_accuracy(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> float:
+    """Share of messages the policy handles right: answers the right intent, suggests it, or refuses OOS."""
+    good = 0.0
+    for o in outcomes:
+        d = decide(o.result, thresholds, is_topic)  # type: ignore[arg-type]
+        if o.example.intent == OUT_OF_SCOPE:
+            good += d.action in {Action.OUT_OF_SCOPE, Action.NOT_UNDERSTOOD}
+        elif d.action is Action.ANSWER:
+            good += d.intent == o.example.intent
+        elif d.action is Action.SUGGEST:
+            good += 0.5 * (o.example.intent in d.suggestions)
+    return good / max(1, len(outcomes))
+
+
+def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> Report:
+    report = Report()
+    pairs = [(o.example.intent, o.predicted) for o in outcomes]
+    out = report.lines.append
+    fig = report.figures
+    fig["accuracy"] = accuracy(pairs)
+    fig["macro_f1"] = macro_f1(pairs)
+    out(f"Held-out examples: {len(outcomes)}")
+    out(f"Intent accuracy {fig['accuracy']:.3f}   macro-F1 {fig['macro_f1']:.3f}")
+    out("")
+    out("Per language            n   accuracy  macro-F1  language-id")
+    for language in sorted({o.example.language for o in outcomes}):
+        sub = [o for o in outcomes if o.example.language == language]
+        sub_pairs = [(o.example.intent, o.predicted) for o in sub]
+        lid = accuracy((o.example.language, o.detected_language or "") for o in sub)
+        fig[f"accuracy_{language}"] = accuracy(sub_pairs)
+        fig[f"macro_f1_{language}"] = macro_f1(sub_pairs)
+        fig[f"language_id_{language}"] = lid
+        out(
+            f"  {language:<18} {len(sub):5}   {fig[f'accuracy_{language}']:.3f}     "
+            f"{fig[f'macro_f1_{language}']:.3f}     {lid:.3f}"
+        )
+    fig["language_id"] = accuracy((o.example.language, o.detected_language or "") for o in outcomes)
+    out(f"  language identification overall {fig['language_id']:.3f}")
+    out("")
+    out("Per writing style       n   accuracy  language-id")
+    for language, style in sorted({(o.example.language, o.example.style) for o in outcomes}):
+        sub = [o for o in outcomes if (o.example.language, o.example.style) == (language, style)]
+        acc = accuracy((o.example.intent, o.predicted) for o in sub)
+        lid = accuracy((o.example.language, o.detected_language or "") for o in sub)
+        fig[f"accuracy_{language}_{style}"] = acc
+        out(f"  {language}/{style:<15} {len(sub):5}   {acc:.3f}     {lid:.3f}")
+    out("")
+    out("Per intent              n   precision recall  F1")
+    for intent in sorted({o.example.intent for o in outcomes}):
+        p, r, f = per_label(pairs, intent)
+        n = sum(1 for g, _ in pairs if g == intent)
+        out(f"  {intent:<22}{n:4}   {p:.3f}     {r:.3f}   {f:.3f}")
+    out("")
+    out("Worst confusions (gold -> predicted: count)")
+    confusions = Counter((g, p) for g, p in pairs if g != p)
+    for (gold, predicted), count in confusions.most_common(12):
+        out(f"  {gold} -> {predicted}: {count}")
+    recall, rejected = rejection(outcomes, thresholds, is_topic)
+    fig["oos_recall"] = recall
+    fig["inscope_rejected"] = rejected
+    fig["policy_accuracy"] = policy_accuracy(outcomes, thresholds, is_topic)
+    out("")
+    out(
+        f"Policy (answer {thresholds.answer:.2f}, suggest {thresholds.suggest:.2f}, "
+        f"out-of-scope {thresholds.out_of_scope:.2f}):"
+    )
+    out(
+        f"  out_of_scope recall {recall:.3f}   in-scope rejected {rejected:.3f}   "
+        f"policy accuracy {fig['policy_accuracy']:.3f}"
+    )
+    latencies = sorted(o.seconds * 1000 for o in outcomes)
+    fig["parse_p50_ms"] = statistics.median(latencies)
+    fig["parse_p95_ms"] = latencies[int(0.95 * (len(latencies) - 1))]
+    out(f"Parse latency through the bot's client: p50 {fig['parse_p50_ms']:.1f} ms, p95 {fig['parse_p95_ms']:.1f} ms")
+    return report
+
+
+def tune(
+    outcomes: list[Outcome], is_topic: object, max_rejected: float = 0.03
+) -> list[tuple[Thresholds, float, float, float]]:
+    """Grid-search thresholds: best policy accuracy with at most `max_rejected` in-scope refusals."""
+    grid = [x / 100 for x in range(5, 100, 5)]
+    results = []
+    for answer in grid:
+        for suggest in (s for s in grid if s <= answer):
+            for oos in grid:
+                thresholds = Thresholds(answer=answer, suggest=suggest, out_of_scope=oos)
+                recall, rejected = rejection(outcomes, thresholds, is_topic)
+                if rejected <= max_rejected:
+                    results.append((thresholds, policy_accuracy(outcomes, thresholds, is_topic), recall, rejected))
+    # Meeting the out-of-scope recall target comes first, then handling most messages right.
+    results.sort(key=lambda item: (item[2] < 0.9, -item[1], -item[2]))
+    return results[:10]
+
+
+def language_groups(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups[o.example.language].append(o)
+    return groups

@@ -1,0 +1,57 @@
+"""Clean a user's text before classification; the same function prepares the training data.
+
+Only changes that measurably help stay here (nlu/README.md records the measurements).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Latin look-alikes typed inside Cyrillic words (mixed keyboards) and the Cyrillic letter meant.
+_LOOKALIKES = str.maketrans(
+    {
+        "a": "а",
+        "e": "е",
+        "o": "о",
+        "p": "р",
+        "c": "с",
+        "x": "х",
+        "y": "у",
+        "i": "і",
+        "k": "к",
+        "m": "м",
+        "t": "т",
+        "h": "һ",
+        "b": "в",
+        "ə": "ә",
+        "Ə": "ә",
+    }
+)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_WORD = re.compile(r"\S+")
+_REPEATS = re.compile(r"(\w)\1{2,}", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def _is_noise(ch: str) -> bool:
+    """Emoji, symbols and control characters carry no intent for our classifier."""
+    category = unicodedata.category(ch)
+    return category.startswith("C") or category in {"So", "Sk", "Cs"}
+
+
+def _fix_mixed_script(word: str) -> str:
+    """Turn Latin look-alikes into Cyrillic inside words that are mostly Cyrillic."""
+    cyrillic = len(_CYRILLIC.findall(word))
+    if cyrillic == 0 or cyrillic * 2 < sum(ch.isalpha() for ch in word):
+        return word
+    return word.translate(_LOOKALIKES)
+
+
+def normalize(text: str) -> str:
+    """NFC, lower case, no emoji or control characters, mixed scripts fixed, letter floods shortened."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = "".join(" " if _is_noise(ch) else ch for ch in text)
+    text = _WORD.sub(lambda m: _fix_mixed_script(m.group()), text)
+    text = _REPEATS.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()

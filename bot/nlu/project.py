@@ -1,0 +1,118 @@
+"""The Rasa project in nlu/: its own Python 3.10 venv, fingerprinted training, the server command line."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import NluProjectError
+from bot.settings import RasaSettings
+
+MODEL_NAME = "nlu"
+
+
+@dataclass(frozen=True)
+class RasaProject:
+    root: Path
+
+    @property
+    def rasa(self) -> Path:
+        return self.root / ".venv" / "bin" / "rasa"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "models" / f"{MODEL_NAME}.tar.gz"
+
+    @property
+    def fingerprint_file(self) -> Path:
+        return self.root / "models" / f"{MODEL_NAME}.fingerprint"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    def inputs(self) -> list[Path]:
+        """Everything a trained model depends on: the config, the data, and the pinned Rasa."""
+        data = sorted(p for p in (self.root / "data").rglob("*.yml") if p.is_file())
+        return [self.root / "config.yml", self.root / "requirements.txt", *data]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.inputs():
+            digest.update(path.relative_to(self.root).as_posix().encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def is_trained(self) -> bool:
+        return (
+            self.model.exists()
+            and self.fingerprint_file.exists()
+            and self.fingerprint_file.read_text().strip() == self.fingerprint()
+        )
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            RASA_TELEMETRY_ENABLED="false",  # otherwise Rasa posts usage data to a third party
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONHASHSEED="0",
+            RASA_CACHE_DIRECTORY=str(self.root / ".rasa" / "cache"),
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        )
+        return env
+
+    def require_venv(self) -> None:
+        if not self.rasa.exists():
+            raise NluProjectError(f"{self.rasa} is missing: run `make nlu-venv` to build the Rasa environment")
+
+    def train(self, *, force: bool = False) -> bool:
+        """Train when the data or config changed; returns whether it trained."""
+        if not force and self.is_trained():
+            return False
+        self.require_venv()
+        fingerprint = self.fingerprint()
+        self.log_dir.mkdir(exist_ok=True)
+        started = time.monotonic()
+        command = [
+            str(self.rasa),
+            "train",
+            "nlu",
+            "-c",
+            "config.yml",
+            "--nlu",
+            "data",
+            "--out",
+            "models",
+            "--fixed-model-name",
+            MODEL_NAME,
+        ]
+        with (self.log_dir / "train.log").open("w") as log:
+            done = subprocess.run(command, cwd=self.root, env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
+        if done.returncode != 0 or not self.model.exists():
+            raise NluProjectError(f"rasa train failed (exit {done.returncode}); see {self.log_dir / 'train.log'}")
+        self.fingerprint_file.write_text(fingerprint + "\n")
+        print(f"Trained {self.model.name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        return True
+
+    def serve_command(self, settings: RasaSettings) -> list[str]:
+        if not self.model.exists():  # Rasa would silently load another model from the folder
+            raise NluProjectError(f"{self.model} is missing: run `pana nlu train` first")
+        command = [
+            str(self.rasa),
+            "run",
+            "--enable-api",
+            "-m",
+            str(self.model),
+            "-i",
+            settings.host,
+            "-p",
+            str(settings.port),
+        ]
+        if settings.token:
+            command += ["--auth-token", settings.token.get_secret_value()]
+        return command

@@ -1,0 +1,212 @@
+"""The settings tree: every value comes from the environment and has a safe default.
+
+Loaded once by `load_settings()` and passed down; nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+Language = Literal["kk", "ru", "en"]
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """DATABASE_URL: SQLite file under var/ by default, PostgreSQL when it says so."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_")
+    url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'pana.db'}"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the plain URLs people paste and pick the async driver for them."""
+        for plain, async_ in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return async_ + value[len(plain) :]
+        return value
+
+
+class RedisSettings(_Section):
+    """REDIS_URL: unset means in-process stores (state, locks, dedupe keys)."""
+
+    model_config = SettingsConfigDict(env_prefix="REDIS_")
+    url: str | None = None
+
+
+class RasaSettings(_Section):
+    """Where the Rasa NLU server listens and how long the bot waits for it."""
+
+    model_config = SettingsConfigDict(env_prefix="RASA_")
+    host: str = "127.0.0.1"
+    port: int = 5005
+    url: str = ""
+    token: SecretStr | None = None
+    timeout: float = Field(default=3.0, gt=0, description="seconds for one /model/parse call")
+    start_timeout: float = Field(default=240.0, gt=0, description="seconds to wait for a started server")
+    project_dir: Path = REPO_ROOT / "nlu"
+
+    @property
+    def base_url(self) -> str:
+        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class PolicySettings(_Section):
+    """Confidence thresholds of the dialogue policy: the one place they are stated.
+
+    Tuned on the held-out set in nlu/tests/ with `pana nlu tune`; see nlu/README.md.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NLU_")
+    answer_threshold: float = Field(default=0.55, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.25, ge=0, le=1)
+    out_of_scope_threshold: float = Field(default=0.50, ge=0, le=1)
+
+
+class PanaSettings(_Section):
+    """Behaviour of the assistant itself."""
+
+    model_config = SettingsConfigDict(env_prefix="PANA_")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    content_dir: Path = REPO_ROOT / "content"
+    locales_dir: Path = REPO_ROOT / "locales"
+    default_language: Language = "ru"
+    conversation_idle_hours: int = Field(default=24, gt=0)
+    message_retention_days: int = Field(default=180, gt=0)
+    max_input_chars: int = Field(default=4000, gt=0)
+    state_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    flood_limit: int = Field(default=10, gt=0, description="messages per flood window before a slow-down note")
+    flood_window_seconds: float = Field(default=10.0, gt=0)
+    log_level: str = "INFO"
+    public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+
+class TelegramSettings(_Section):
+    """The Telegram bot: polling when no webhook URL is set."""
+
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_")
+    bot_token: SecretStr | None = None
+    api_base: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    def secret(self) -> str:
+        """The webhook secret; derived from the token when not set, so every process agrees on it."""
+        if self.webhook_secret:
+            return self.webhook_secret.get_secret_value()
+        token = self.bot_token.get_secret_value() if self.bot_token else ""
+        return hmac.new(token.encode(), b"pana-telegram-webhook", hashlib.sha256).hexdigest()
+
+
+class TwilioSettings(_Section):
+    """WhatsApp through Twilio: served when the account, token and sender number are set."""
+
+    model_config = SettingsConfigDict(env_prefix="TWILIO_")
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    whatsapp_from: str | None = None
+    api_base: str = "https://api.twilio.com"
+    template_kk: str | None = None
+    template_ru: str | None = None
+    template_en: str | None = None
+
+    @field_validator("whatsapp_from")
+    @classmethod
+    def _whatsapp_address(cls, value: str | None) -> str | None:
+        """Accept the bare number people paste; Twilio wants `whatsapp:+…`."""
+        if not value:
+            return None
+        return value if value.startswith("whatsapp:") else f"whatsapp:{value}"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.whatsapp_from)
+
+    def templates(self) -> dict[str, str]:
+        """Content SIDs of the approved "please reply" template, per language that has one."""
+        found = {"kk": self.template_kk, "ru": self.template_ru, "en": self.template_en}
+        return {language: sid for language, sid in found.items() if sid}
+
+
+class LawyerSettings(_Section):
+    """The lawyer handoff: when lawyers work, where new cases are announced, how long cases may wait."""
+
+    model_config = SettingsConfigDict(env_prefix="LAWYER_")
+    hours: str = Field(default="Mon-Fri 09:00-18:00", description="e.g. 'Mon-Fri 09:00-18:00; Sat 10:00-14:00'")
+    timezone: str = "Asia/Almaty"
+    group_chat_id: int | None = Field(default=None, description="announce new cases in this Telegram group")
+    show_name: bool = Field(default=True, description="sign relayed replies with the lawyer's name")
+    reannounce_minutes: float = Field(default=60.0, gt=0, description="a waiting case is announced again after this")
+    idle_return_hours: float = Field(default=48.0, gt=0, description="an assigned case with no lawyer activity returns")
+    sweep_seconds: float = Field(default=10.0, gt=0, description="how often undelivered relays and timers are checked")
+    summary_messages: int = Field(default=5, ge=0, le=20, description="the user's last messages shown to the lawyer")
+
+    @field_validator("hours")
+    @classmethod
+    def _parsable_hours(cls, value: str) -> str:
+        from bot.handoff.hours import WorkingHours
+
+        WorkingHours.parse(value)  # a typo here should stop start-up, not surprise users later
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+
+class Settings(BaseModel):
+    """The whole tree."""
+
+    model_config = {"frozen": True}
+    pana: PanaSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    rasa: RasaSettings
+    policy: PolicySettings
+    telegram: TelegramSettings
+    twilio: TwilioSettings
+    lawyers: LawyerSettings = Field(default_factory=LawyerSettings)
+
+
+def load_settings() -> Settings:
+    """Read every section from the environment (and a .env file when present)."""
+    env_file = REPO_ROOT / ".env"
+    kwargs = {"_env_file": env_file} if env_file.exists() else {}
+    return Settings(
+        pana=PanaSettings(**kwargs),  # type: ignore[arg-type]
+        database=DatabaseSettings(**kwargs),  # type: ignore[arg-type]
+        redis=RedisSettings(**kwargs),  # type: ignore[arg-type]
+        rasa=RasaSettings(**kwargs),  # type: ignore[arg-type]
+        policy=PolicySettings(**kwargs),  # type: ignore[arg-type]
+        telegram=TelegramSettings(**kwargs),  # type: ignore[arg-type]
+        twilio=TwilioSettings(**kwargs),  # type: ignore[arg-type]
+        lawyers=LawyerSettings(**kwargs),  # type: ignore[arg-type]
+    )

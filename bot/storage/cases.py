@@ -1,0 +1,288 @@
+"""The case queue on SQLAlchemy: every state change is one conditional UPDATE plus its audit row.
+
+A change happens only if the case is still in the state the caller saw (`WHERE status = ...`), so two
+lawyers, or two processes on one PostgreSQL database, can never both win: the loser's UPDATE matches
+no row. PostgreSQL re-checks the WHERE clause after waiting for the winner's lock; SQLite writes one
+transaction at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Select
+
+from bot.core.messages import LANGUAGES, Language
+from bot.handoff.records import CaseRecord, CaseStatus, NewCase, Reason
+from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
+from bot.storage.tables import ContactRow, MessageRow
+
+QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent first, then oldest
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
+    language: Language = row.language if row.language in LANGUAGES else "ru"
+    created = _aware(row.created_at)
+    assert created is not None
+    return CaseRecord(
+        id=row.id,
+        contact_id=row.contact_id,
+        channel=contact.channel,
+        platform_id=contact.platform_id,
+        language=language,
+        topic=row.topic,
+        urgent=row.urgent,
+        reason=Reason(row.reason),
+        summary=row.summary,
+        status=CaseStatus(row.status),
+        lawyer_id=row.lawyer_id,
+        created_at=created,
+        assigned_at=_aware(row.assigned_at),
+        lawyer_active_at=_aware(row.lawyer_active_at),
+        announced_at=_aware(row.announced_at),
+        closed_at=_aware(row.closed_at),
+        outcome=row.outcome,
+        rating=row.rating,
+    )
+
+
+def _cases() -> Select[tuple[CaseRow, ContactRow]]:
+    return select(CaseRow, ContactRow).join(ContactRow, ContactRow.id == CaseRow.contact_id)
+
+
+class SqlCaseStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # --- reading -------------------------------------------------------------------------------------
+    async def _many(self, query: Select[tuple[CaseRow, ContactRow]]) -> list[CaseRecord]:
+        async with self._sessions() as session:
+            return [_record(row, contact) for row, contact in (await session.execute(query)).all()]
+
+    async def _one(self, query: Select[tuple[CaseRow, ContactRow]]) -> CaseRecord | None:
+        found = await self._many(query.limit(1))
+        return found[0] if found else None
+
+    async def get(self, case_id: int) -> CaseRecord | None:
+        return await self._one(_cases().where(CaseRow.id == case_id))
+
+    async def open_case_of(self, contact_id: int) -> CaseRecord | None:
+        return await self._one(
+            _cases().where(CaseRow.contact_id == contact_id, CaseRow.status != CaseStatus.CLOSED.value)
+        )
+
+    async def latest_closed(self, contact_id: int, since: dt.datetime) -> CaseRecord | None:
+        query = _cases().where(
+            CaseRow.contact_id == contact_id, CaseRow.status == CaseStatus.CLOSED.value, CaseRow.closed_at >= since
+        )
+        return await self._one(query.order_by(CaseRow.closed_at.desc()))
+
+    async def waiting(self) -> list[CaseRecord]:
+        return await self._many(_cases().where(CaseRow.status == CaseStatus.WAITING.value).order_by(*QUEUE_ORDER))
+
+    async def assigned_to(self, lawyer_id: int) -> list[CaseRecord]:
+        query = _cases().where(CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_id == lawyer_id)
+        return await self._many(query.order_by(CaseRow.assigned_at, CaseRow.id))
+
+    async def position(self, case: CaseRecord) -> int:
+        """1 for the next case a lawyer should take; urgent cases go before the others, then the oldest."""
+        same_priority_before = and_(
+            CaseRow.urgent == case.urgent,
+            or_(
+                CaseRow.created_at < case.created_at,
+                and_(CaseRow.created_at == case.created_at, CaseRow.id < case.id),
+            ),
+        )
+        ahead = same_priority_before if case.urgent else or_(CaseRow.urgent.is_(True), same_priority_before)
+        ahead = and_(CaseRow.status == CaseStatus.WAITING.value, CaseRow.id != case.id, ahead)
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(CaseRow).where(ahead)) or 0) + 1
+
+    async def due_announcements(self, reannounce_before: dt.datetime) -> list[CaseRecord]:
+        """Waiting cases never announced, or announced before the given moment."""
+        query = _cases().where(
+            CaseRow.status == CaseStatus.WAITING.value,
+            or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
+        )
+        return await self._many(query.order_by(*QUEUE_ORDER))
+
+    async def idle_assigned(self, inactive_since: dt.datetime) -> list[CaseRecord]:
+        query = _cases().where(CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_active_at < inactive_since)
+        return await self._many(query.order_by(CaseRow.id))
+
+    async def recent_user_texts(self, contact_id: int, limit: int, since: dt.datetime | None = None) -> list[str]:
+        """The person's last written messages, oldest first (what the lawyer is shown, with consent)."""
+        if limit <= 0:
+            return []
+        query = select(MessageRow.text).where(
+            MessageRow.contact_id == contact_id, MessageRow.direction == "in", MessageRow.text != ""
+        )
+        if since is not None:
+            query = query.where(MessageRow.created_at > since)
+        async with self._sessions() as session:
+            texts = (await session.execute(query.order_by(MessageRow.id.desc()).limit(limit))).scalars().all()
+        return list(reversed(texts))
+
+    # --- changing ------------------------------------------------------------------------------------
+    async def open(self, new: NewCase, now: dt.datetime) -> CaseRecord | None:
+        """Open a waiting case; None when the person already has an open one (the database refuses two)."""
+        async with self._sessions() as session:
+            row = CaseRow(
+                contact_id=new.contact_id,
+                language=new.language,
+                topic=new.topic,
+                urgent=new.urgent,
+                reason=new.reason.value,
+                summary=new.summary,
+                status=CaseStatus.WAITING.value,
+                created_at=now,
+            )
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                return None
+            session.add(AuditRow(at=now, actor="user", action="opened", case_id=row.id))
+            await session.commit()
+        return await self.get(row.id)
+
+    async def _change(
+        self,
+        case_id: int,
+        where: list[Any],
+        values: dict[str, Any],
+        audit: AuditRow,
+    ) -> bool:
+        async with self._sessions() as session:
+            result = await session.execute(update(CaseRow).where(CaseRow.id == case_id, *where).values(**values))
+            changed = bool(result.rowcount)  # type: ignore[attr-defined]
+            if changed:
+                session.add(audit)
+            await session.commit()
+            return changed
+
+    async def claim(self, case_id: int, lawyer_id: int, now: dt.datetime) -> bool:
+        """waiting → assigned to this lawyer; False when someone else was first (or it is not waiting)."""
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.WAITING.value],
+            {"status": CaseStatus.ASSIGNED.value, "lawyer_id": lawyer_id, "assigned_at": now, "lawyer_active_at": now},
+            AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="took", case_id=case_id),
+        )
+
+    async def release(self, case_id: int, lawyer_id: int, now: dt.datetime) -> bool:
+        """assigned (to this lawyer) → waiting, announced again."""
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_id == lawyer_id],
+            {"status": CaseStatus.WAITING.value, "lawyer_id": None, "assigned_at": None, "announced_at": None},
+            AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="released", case_id=case_id),
+        )
+
+    async def return_idle(self, case_id: int, inactive_since: dt.datetime, now: dt.datetime) -> bool:
+        """assigned → waiting when the lawyer has not acted since `inactive_since` (checked in the UPDATE)."""
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_active_at < inactive_since],
+            {"status": CaseStatus.WAITING.value, "lawyer_id": None, "assigned_at": None, "announced_at": None},
+            AuditRow(at=now, actor="system", action="returned_idle", case_id=case_id),
+        )
+
+    async def close(self, case_id: int, lawyer_id: int, outcome: str, now: dt.datetime) -> bool:
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_id == lawyer_id],
+            {"status": CaseStatus.CLOSED.value, "closed_at": now, "outcome": outcome, "lawyer_active_at": now},
+            AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="closed", case_id=case_id),
+        )
+
+    async def rate(self, case_id: int, contact_id: int, rating: int, now: dt.datetime) -> bool:
+        """Record the person's rating once, for their own closed case."""
+        return await self._change(
+            case_id,
+            [
+                CaseRow.contact_id == contact_id,
+                CaseRow.status == CaseStatus.CLOSED.value,
+                CaseRow.rating.is_(None),
+            ],
+            {"rating": rating},
+            AuditRow(at=now, actor="user", action="rated", case_id=case_id),
+        )
+
+    async def claim_announcement(self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime) -> bool:
+        """Mark a waiting case announced now; False when another process just did (or it was taken)."""
+        return await self._change(
+            case_id,
+            [
+                CaseRow.status == CaseStatus.WAITING.value,
+                or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
+            ],
+            {"announced_at": now},
+            AuditRow(at=now, actor="system", action="announced", case_id=case_id),
+        )
+
+    async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
+        """Note the holding lawyer's activity (it keeps the case from returning to the queue)."""
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_id == lawyer_id],
+            {"lawyer_active_at": now},
+            AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action=action, case_id=case_id),
+        )
+
+    async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool:
+        async with self._sessions() as session:
+            if await session.get(CaseRow, case_id) is None:
+                return False
+            session.add(CaseNoteRow(case_id=case_id, lawyer_id=lawyer_id, text=text, created_at=now))
+            session.add(AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="noted", case_id=case_id))
+            # A note by the holding lawyer is work on the case: it keeps the case from returning to the queue.
+            await session.execute(
+                update(CaseRow)
+                .where(
+                    CaseRow.id == case_id,
+                    CaseRow.status == CaseStatus.ASSIGNED.value,
+                    CaseRow.lawyer_id == lawyer_id,
+                )
+                .values(lawyer_active_at=now)
+            )
+            await session.commit()
+            return True
+
+    async def notes(self, case_id: int) -> list[str]:
+        async with self._sessions() as session:
+            query = select(CaseNoteRow.text).where(CaseNoteRow.case_id == case_id).order_by(CaseNoteRow.id)
+            return list((await session.execute(query)).scalars().all())
+
+    async def audit(
+        self, actor: str, action: str, now: dt.datetime, *, lawyer_id: int | None = None, case_id: int | None = None
+    ) -> None:
+        """Record an action that changes nothing (a lawyer viewing the queue, a refused claim)."""
+        async with self._sessions() as session:
+            session.add(AuditRow(at=now, actor=actor, lawyer_id=lawyer_id, action=action, case_id=case_id))
+            await session.commit()
+
+    async def purge_closed_before(self, cutoff: dt.datetime) -> int:
+        """Past the retention period, a closed case keeps its outcome and rating but no words of the person."""
+        async with self._sessions() as session:
+            old = select(CaseRow.id).where(CaseRow.status == CaseStatus.CLOSED.value, CaseRow.closed_at < cutoff)
+            result = await session.execute(
+                update(CaseRow).where(CaseRow.id.in_(old), CaseRow.summary != "").values(summary="")
+            )
+            await session.execute(delete(RelayRow).where(RelayRow.case_id.in_(old)))
+            await session.execute(delete(CaseNoteRow).where(CaseNoteRow.case_id.in_(old)))
+            await session.execute(delete(LawyerMessageRow).where(LawyerMessageRow.case_id.in_(old)))
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

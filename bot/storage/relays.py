@@ -1,0 +1,128 @@
+"""Relayed messages and their delivery state; which lawyer-chat message belongs to which case.
+
+A relay is written before it is sent and is claimed for each attempt with a conditional UPDATE (a
+lease), so after a crash or a restart it is sent again, and two processes never send it at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.handoff.records import Direction, RelayKind, RelayRecord, RelayStatus
+from bot.storage.handoff_tables import LawyerMessageRow, RelayRow
+
+# Long enough for one send with the Bot API's own retries; a crashed sender's claim expires after it.
+LEASE = dt.timedelta(minutes=2)
+
+
+def _record(row: RelayRow) -> RelayRecord:
+    return RelayRecord(
+        id=row.id,
+        case_id=row.case_id,
+        direction=Direction(row.direction),
+        kind=RelayKind(row.kind),
+        text=row.text,
+        lawyer_id=row.lawyer_id,
+        status=RelayStatus(row.status),
+        attempts=row.attempts,
+    )
+
+
+class SqlRelayStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(
+        self,
+        case_id: int,
+        direction: Direction,
+        kind: RelayKind,
+        text: str,
+        now: dt.datetime,
+        *,
+        lawyer_id: int | None = None,
+    ) -> RelayRecord:
+        async with self._sessions() as session:
+            row = RelayRow(
+                case_id=case_id,
+                direction=direction.value,
+                kind=kind.value,
+                text=text,
+                lawyer_id=lawyer_id,
+                status=RelayStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            session.add(row)
+            await session.commit()
+            return _record(row)
+
+    async def claim(self, relay_id: int, now: dt.datetime) -> RelayRecord | None:
+        """Take the relay for one delivery attempt; None when it is sent, failed or being sent elsewhere."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(RelayRow)
+                .where(
+                    RelayRow.id == relay_id,
+                    RelayRow.status == RelayStatus.PENDING.value,
+                    RelayRow.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + LEASE, attempts=RelayRow.attempts + 1)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                await session.rollback()
+                return None
+            await session.commit()
+            row = await session.get(RelayRow, relay_id)
+            return _record(row) if row else None
+
+    async def due(self, now: dt.datetime, limit: int = 100) -> list[RelayRecord]:
+        """Pending relays whose next attempt is due, oldest first (a conversation keeps its order)."""
+        query = (
+            select(RelayRow)
+            .where(RelayRow.status == RelayStatus.PENDING.value, RelayRow.next_attempt_at <= now)
+            .order_by(RelayRow.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [_record(row) for row in (await session.execute(query)).scalars().all()]
+
+    async def pending_count(self, case_id: int) -> int:
+        query = select(RelayRow.id).where(RelayRow.case_id == case_id, RelayRow.status == RelayStatus.PENDING.value)
+        async with self._sessions() as session:
+            return len((await session.execute(query)).scalars().all())
+
+    async def _set(self, relay_id: int, **values: object) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(RelayRow).where(RelayRow.id == relay_id).values(**values))
+            await session.commit()
+
+    async def sent(self, relay_id: int, now: dt.datetime) -> None:
+        await self._set(relay_id, status=RelayStatus.SENT.value, sent_at=now)
+
+    async def retry_at(self, relay_id: int, moment: dt.datetime) -> None:
+        await self._set(relay_id, next_attempt_at=moment)
+
+    async def failed(self, relay_id: int) -> None:
+        await self._set(relay_id, status=RelayStatus.FAILED.value)
+
+    async def map_message(self, case_id: int, chat_id: int, message_id: str, now: dt.datetime) -> None:
+        """Remember that a message in a lawyer's chat belongs to a case, so a reply to it reaches the user."""
+        async with self._sessions() as session:
+            session.add(LawyerMessageRow(case_id=case_id, chat_id=chat_id, message_id=message_id, created_at=now))
+            try:
+                await session.commit()
+            except IntegrityError:  # already mapped (a redelivered update)
+                await session.rollback()
+
+    async def case_of_message(self, chat_id: int, message_id: str) -> int | None:
+        query = select(LawyerMessageRow.case_id).where(
+            LawyerMessageRow.chat_id == chat_id, LawyerMessageRow.message_id == message_id
+        )
+        async with self._sessions() as session:
+            return (await session.execute(query)).scalar()

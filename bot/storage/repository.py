@@ -1,0 +1,140 @@
+"""The ConversationStore port on SQLAlchemy: contacts, conversations and messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.messages import LANGUAGES, Language
+from bot.core.ports import ContactRecord
+from bot.storage.tables import ContactRow, ConversationRow, MessageRow, utcnow
+
+# Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
+MAX_STORED_CHARS = 8000
+
+
+def _record(row: ContactRow) -> ContactRecord:
+    language = row.language if row.language in LANGUAGES else None
+    return ContactRecord(
+        id=row.id,
+        channel=row.channel,
+        platform_id=row.platform_id,
+        language=language,
+        language_chosen=row.language_chosen,
+    )
+
+
+class SqlConversationStore:
+    """Durable record of who wrote what, when, and what Pana answered."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, idle: dt.timedelta) -> None:
+        self._sessions = sessions
+        self._idle = idle
+
+    async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord:
+        async with self._sessions() as session:
+            row = await self._find_contact(session, channel, platform_id)
+            if row is not None:
+                return _record(row)
+            row = ContactRow(channel=channel, platform_id=platform_id, language_chosen=False)
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:  # created by a concurrent message of the same person
+                await session.rollback()
+                row = await self._find_contact(session, channel, platform_id)
+                assert row is not None
+            return _record(row)
+
+    @staticmethod
+    async def _find_contact(session: AsyncSession, channel: str, platform_id: str) -> ContactRow | None:
+        query = select(ContactRow).where(ContactRow.channel == channel, ContactRow.platform_id == platform_id)
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def find_contact(self, channel: str, platform_id: str) -> ContactRecord | None:
+        async with self._sessions() as session:
+            row = await self._find_contact(session, channel, platform_id)
+            return _record(row) if row else None
+
+    async def set_language(self, contact_id: int, language: Language, *, chosen: bool) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(ContactRow).where(ContactRow.id == contact_id).values(language=language, language_chosen=chosen)
+            )
+            await session.commit()
+
+    async def _conversation_id(self, session: AsyncSession, contact_id: int, now: dt.datetime) -> int:
+        query = (
+            select(ConversationRow)
+            .where(ConversationRow.contact_id == contact_id)
+            .order_by(ConversationRow.id.desc())
+            .limit(1)
+        )
+        current = (await session.execute(query)).scalar_one_or_none()
+        if current is not None and _aware(current.last_message_at) > now - self._idle:
+            current.last_message_at = now
+            return current.id
+        conversation = ConversationRow(contact_id=contact_id, started_at=now, last_message_at=now)
+        session.add(conversation)
+        await session.flush()
+        return conversation.id
+
+    async def _add_message(self, contact_id: int, **values: object) -> int:
+        now = utcnow()
+        async with self._sessions() as session:
+            conversation_id = await self._conversation_id(session, contact_id, now)
+            row = MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
+            session.add(row)
+            await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now))
+            await session.commit()
+            return row.id
+
+    async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
+        """Store an accepted message; None when this platform message was stored before (a redelivery)."""
+        try:
+            return await self._add_message(
+                contact_id, direction="in", text=text[:MAX_STORED_CHARS], channel_message_id=channel_message_id
+            )
+        except IntegrityError:
+            if channel_message_id is None:
+                raise
+            return None
+
+    async def annotate(
+        self, message_id: int, *, intent: str | None, confidence: float | None, language: Language
+    ) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id)
+                .values(intent=intent, confidence=confidence, language=language)
+            )
+            await session.commit()
+
+    async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int:
+        return await self._add_message(
+            contact_id, direction="out", text=text[:MAX_STORED_CHARS], intent=intent, language=language
+        )
+
+    async def delete_contact(self, contact_id: int) -> None:
+        """Delete everything stored about one person (explicitly, whatever the database's cascade support)."""
+        async with self._sessions() as session:
+            await session.execute(delete(MessageRow).where(MessageRow.contact_id == contact_id))
+            await session.execute(delete(ConversationRow).where(ConversationRow.contact_id == contact_id))
+            await session.execute(delete(ContactRow).where(ContactRow.id == contact_id))
+            await session.commit()
+
+    async def purge_older_than(self, cutoff: dt.datetime) -> int:
+        """Delete message texts older than the retention period; returns how many messages went."""
+        async with self._sessions() as session:
+            result = await session.execute(delete(MessageRow).where(MessageRow.created_at < cutoff))
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

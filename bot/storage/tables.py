@@ -1,0 +1,96 @@
+"""Tables of the record. ORM rows never leave bot/storage/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ContactRow(Base):
+    """A person on one channel: the channel's id for them and their language; nothing else."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_contacts_channel_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(2))
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConversationRow(Base):
+    """A run of messages with one contact, closed by a long silence."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_message_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageRow(Base):
+    """One message in or out, with what the NLU made of it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "channel_message_id", name="uq_messages_contact_channel_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(2))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class WhatsAppWindowRow(Base):
+    """When a WhatsApp contact last wrote (free-form replies are allowed for 24 hours) and was last invited."""
+
+    __tablename__ = "whatsapp_windows"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    last_inbound_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    invited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WhatsAppDeliveryRow(Base):
+    """One outgoing WhatsApp message: the outbox entry first, then Twilio's delivery status."""
+
+    __tablename__ = "whatsapp_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_sid", name="uq_whatsapp_deliveries_message_sid"),
+        Index("ix_whatsapp_deliveries_recipient_status", "recipient", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(2))
+    body: Mapped[str | None] = mapped_column(Text)
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    content_variables: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,254 @@
+"""The WhatsApp delivery ledger on SQLAlchemy: the 24-hour window per contact and the outbox.
+
+Status updates are conditional UPDATEs, so concurrent or repeated callbacks never move a delivery backwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.whatsapp.ledger import (
+    FAILED_STATUSES,
+    FINAL_STATUSES,
+    HELD,
+    READY,
+    SUBMITTING,
+    TWILIO_STATUS_RANK,
+    Delivery,
+    Outgoing,
+    StatusChange,
+    Window,
+    ranks_below,
+)
+from bot.storage.tables import ContactRow, WhatsAppDeliveryRow, WhatsAppWindowRow, utcnow
+
+Row = WhatsAppDeliveryRow
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row.id,
+        recipient=row.recipient,
+        language=row.language,
+        body=row.body,
+        content_sid=row.content_sid,
+        content_variables=row.content_variables,
+        status=row.status,
+        message_sid=row.message_sid,
+        error_code=row.error_code,
+    )
+
+
+class SqlWhatsAppLedger:
+    """Implements the channel's DeliveryLedger; contacts are found by their WhatsApp platform id."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, channel: str = "whatsapp") -> None:
+        self._sessions = sessions
+        self._channel = channel
+
+    async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
+        query = select(ContactRow.id).where(ContactRow.channel == self._channel, ContactRow.platform_id == platform_id)
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def _load(self, session: AsyncSession, delivery_id: int) -> Row | None:
+        query = select(Row).where(Row.id == delivery_id).execution_options(populate_existing=True)
+        return (await session.execute(query)).scalar_one_or_none()
+
+    # --- the 24-hour window ------------------------------------------------------------------------
+    async def note_inbound(self, platform_id: str, at: dt.datetime) -> None:
+        async with self._sessions() as session:
+            contact_id = await self._contact_id(session, platform_id)
+            if contact_id is None:  # the contact was just deleted at their request
+                return
+            if await session.get(WhatsAppWindowRow, contact_id) is None:
+                session.add(WhatsAppWindowRow(contact_id=contact_id, last_inbound_at=at))
+                try:
+                    await session.commit()
+                    return
+                except IntegrityError:  # another message of the same person opened the window first
+                    await session.rollback()
+            await session.execute(  # a message that arrives late never moves the window back
+                update(WhatsAppWindowRow)
+                .where(WhatsAppWindowRow.contact_id == contact_id, WhatsAppWindowRow.last_inbound_at < at)
+                .values(last_inbound_at=at)
+            )
+            await session.commit()
+
+    async def window(self, platform_id: str) -> Window:
+        async with self._sessions() as session:
+            query = (
+                select(WhatsAppWindowRow)
+                .join(ContactRow, ContactRow.id == WhatsAppWindowRow.contact_id)
+                .where(ContactRow.channel == self._channel, ContactRow.platform_id == platform_id)
+            )
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                return Window()
+            return Window(last_inbound_at=_utc(row.last_inbound_at), invited_at=_utc(row.invited_at))
+
+    async def note_invited(self, platform_id: str, at: dt.datetime) -> None:
+        async with self._sessions() as session:
+            contact_id = await self._contact_id(session, platform_id)
+            if contact_id is None:
+                return
+            await session.execute(
+                update(WhatsAppWindowRow).where(WhatsAppWindowRow.contact_id == contact_id).values(invited_at=at)
+            )
+            await session.commit()
+
+    # --- the outbox ----------------------------------------------------------------------------------
+    async def add(self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False) -> list[int]:
+        now = utcnow()
+        async with self._sessions() as session:
+            contact_id = await self._contact_id(session, platform_id)
+            rows = [
+                Row(
+                    contact_id=contact_id,
+                    recipient=platform_id,
+                    language=message.language,
+                    body=message.body,
+                    content_sid=message.content_sid,
+                    content_variables=message.content_variables,
+                    status=HELD if held else READY,
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for message in messages
+            ]
+            for row in rows:  # one by one, so ids follow the order the messages must arrive in
+                session.add(row)
+                await session.flush()
+            await session.commit()
+            return [row.id for row in rows]
+
+    async def release_held(self, platform_id: str) -> int:
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(Row)
+                .where(Row.recipient == platform_id, Row.status == HELD)
+                .values(status=READY, updated_at=utcnow())
+            )
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def held_count(self, platform_id: str) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(Row).where(Row.recipient == platform_id, Row.status == HELD)
+            return int(await session.scalar(query) or 0)
+
+    async def claim_next(self, platform_id: str) -> Delivery | None:
+        async with self._sessions() as session:
+            while True:
+                query = (
+                    select(Row.id).where(Row.recipient == platform_id, Row.status == READY).order_by(Row.id).limit(1)
+                )
+                delivery_id = (await session.execute(query)).scalar_one_or_none()
+                if delivery_id is None:
+                    return None
+                claimed = await session.execute(
+                    update(Row)
+                    .where(Row.id == delivery_id, Row.status == READY)
+                    .values(status=SUBMITTING, attempts=Row.attempts + 1, updated_at=utcnow())
+                )
+                await session.commit()
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    row = await self._load(session, delivery_id)
+                    return _delivery(row) if row else None
+
+    async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Row).where(Row.id == delivery_id).values(message_sid=message_sid, updated_at=utcnow())
+            )
+            if status in TWILIO_STATUS_RANK:
+                await self._advance(session, delivery_id, status, None)
+            await session.commit()
+
+    async def failed(self, delivery_id: int, error_code: int | None) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Row)
+                .where(Row.id == delivery_id)
+                .values(status="failed", error_code=error_code, updated_at=utcnow())
+            )
+            await self._clear_if_final(session, delivery_id)
+            await session.commit()
+
+    async def hold(self, delivery_id: int) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(Row).where(Row.id == delivery_id).values(status=HELD, updated_at=utcnow()))
+            await session.commit()
+
+    async def record_status(
+        self, delivery_id: int | None, message_sid: str, status: str, error_code: int | None
+    ) -> StatusChange | None:
+        if status not in TWILIO_STATUS_RANK:
+            return None
+        async with self._sessions() as session:
+            row = await self._find(session, delivery_id, message_sid)
+            if row is None:
+                return None
+            if row.message_sid is None:  # the callback came before create() returned
+                row.message_sid = message_sid
+                await session.flush()
+            changed = await self._advance(session, row.id, status, error_code)
+            fresh = await self._load(session, row.id)
+            assert fresh is not None
+            before = _delivery(fresh)
+            await self._clear_if_final(session, row.id)
+            await session.commit()
+            return StatusChange(before, changed)
+
+    async def _find(self, session: AsyncSession, delivery_id: int | None, message_sid: str) -> Row | None:
+        row = await self._load(session, delivery_id) if delivery_id is not None else None
+        if row is not None and row.message_sid not in (None, message_sid):
+            return None  # our id in the URL does not belong to this message: trust neither
+        if row is None:
+            query = select(Row).where(Row.message_sid == message_sid)
+            row = (await session.execute(query)).scalar_one_or_none()
+        return row
+
+    async def _advance(self, session: AsyncSession, delivery_id: int, status: str, error_code: int | None) -> bool:
+        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+        if status in FAILED_STATUSES:
+            values["error_code"] = error_code
+        result = await session.execute(
+            update(Row).where(Row.id == delivery_id, Row.status.in_(ranks_below(status))).values(**values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _clear_if_final(self, session: AsyncSession, delivery_id: int) -> None:
+        """Once a delivery is final its text and recipient are no longer needed here."""
+        await session.execute(
+            update(Row)
+            .where(Row.id == delivery_id, Row.status.in_(FINAL_STATUSES))
+            .values(body=None, content_variables=None, recipient=None)
+        )
+
+    async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
+        async with self._sessions() as session:
+            await session.execute(
+                update(Row).where(Row.status == SUBMITTING, Row.updated_at < stale_before).values(status=READY)
+            )
+            await session.commit()
+            query = select(Row.recipient).where(Row.status == READY, Row.recipient.is_not(None)).distinct()
+            return [r for r in (await session.execute(query)).scalars() if r]
+
+    async def purge_older_than(self, cutoff: dt.datetime) -> int:
+        async with self._sessions() as session:
+            result = await session.execute(delete(Row).where(Row.created_at < cutoff))
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
