@@ -1,0 +1,90 @@
+"""Build the aiogram Bot and Dispatcher from settings and the core."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommand, BotCommandScopeDefault
+
+from bot.channels.telegram.dedupe import Claims, UpdateDedupeMiddleware
+from bot.channels.telegram.lawyers import create_lawyer_router
+from bot.channels.telegram.retry import RetryMiddleware
+from bot.channels.telegram.routers import create_group_router, create_router
+from bot.core.conversation import Conversation
+from bot.core.messages import LANGUAGES
+from bot.core.ports import Translator
+from bot.errors import ConfigurationError
+from bot.handoff.desk import LawyerDesk
+from bot.settings import TelegramSettings
+
+
+def _(message: str) -> str:
+    """Mark a string for extraction; command descriptions are translated when registered."""
+    return message
+
+
+COMMAND_DESCRIPTIONS = {
+    "start": _("Start and choose a topic"),
+    "menu": _("Topics"),
+    "help": _("What Pana can do"),
+    "language": _("Change the language"),
+    "lawyer": _("Talk to a lawyer"),
+    "privacy": _("What Pana stores about you"),
+    "forget": _("Delete my data"),
+}
+
+
+def create_bot(settings: TelegramSettings) -> Bot:
+    if not settings.bot_token:
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
+    session.middleware(RetryMiddleware())
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_fsm_storage(redis_url: str | None) -> RedisStorage | MemoryStorage:
+    return RedisStorage.from_url(redis_url) if redis_url else MemoryStorage()
+
+
+def create_dispatcher(
+    *,
+    conversation: Conversation,
+    translator: Translator,
+    claims: Claims,
+    storage: RedisStorage | MemoryStorage,
+    bot: Bot,
+    topics: frozenset[str],
+    desk: LawyerDesk,
+) -> Dispatcher:
+    """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time."""
+    dispatcher = Dispatcher(
+        storage=storage,
+        events_isolation=storage.create_isolation() if isinstance(storage, RedisStorage) else SimpleEventIsolation(),
+        conversation=conversation,
+        translator=translator,
+        desk=desk,
+    )
+    dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id))
+    dispatcher.include_router(create_lawyer_router())  # first: lawyers' updates never reach the conversation
+    dispatcher.include_router(create_group_router())
+    dispatcher.include_router(create_router(topics))
+    return dispatcher
+
+
+async def register_commands(bot: Bot, translator: Translator) -> None:
+    """Command menus in each language (and English for every other client language)."""
+    for language in (*LANGUAGES, None):
+        commands = [
+            BotCommand(command=name, description=translator.gettext(text, language or "en"))
+            for name, text in COMMAND_DESCRIPTIONS.items()
+        ]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

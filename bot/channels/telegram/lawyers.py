@@ -1,0 +1,75 @@
+"""The lawyers' router: registered, active lawyers' commands, replies and "Take" buttons.
+
+Registered before the users' router. Its handlers match only active lawyers (checked against the
+record on every update, so a deactivated lawyer is a user again at once); everyone else, and the user
+commands (/start, /menu, /lawyer, ...) of lawyers themselves, fall through to the normal conversation.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
+
+from bot.channels.commands import COMMANDS
+from bot.channels.telegram.render import OptionCallback
+from bot.handoff.cards import TAKE
+from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
+from bot.handoff.records import LawyerRecord
+
+
+def is_user_command(text: str | None) -> bool:
+    """/start, /menu, /lawyer ...: what every user can write, lawyers included."""
+    if not text or not text.startswith("/"):
+        return False
+    name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
+    return name in COMMANDS
+
+
+def not_user_command(message: Message) -> bool:
+    return not is_user_command(message.text)
+
+
+async def registered_lawyer(event: Message | CallbackQuery, desk: LawyerDesk) -> dict[str, LawyerRecord] | bool:
+    """Filter: pass only active lawyers, and hand the handler their record as `lawyer`."""
+    user = event.from_user
+    if user is None or user.is_bot:
+        return False
+    lawyer = await desk.lawyer(user.id)
+    return {"lawyer": lawyer} if lawyer is not None else False
+
+
+def create_lawyer_router() -> Router:
+    router = Router(name="lawyers")
+    private = F.chat.type == ChatType.PRIVATE
+    take_pressed = OptionCallback.filter(F.payload.startswith(f"{TAKE}:"))
+
+    @router.message(private, not_user_command, registered_lawyer)
+    async def on_lawyer_message(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
+        replied = message.reply_to_message
+        text = message.text or ""  # photos and files are not passed on, even with a caption: the desk says so
+        await desk.handle(
+            lawyer,
+            LawyerInput(lawyer.telegram_id, text, str(replied.message_id) if replied else None),
+        )
+
+    @router.edited_message(private, registered_lawyer)
+    async def on_lawyer_edit(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
+        await desk.edited(lawyer)
+
+    @router.callback_query(take_pressed, registered_lawyer)
+    async def on_take(
+        query: CallbackQuery, callback_data: OptionCallback, desk: LawyerDesk, lawyer: LawyerRecord
+    ) -> None:
+        number = callback_data.payload.split(":", 1)[1]
+        if not number.isdigit():
+            await query.answer()
+            return
+        result = await desk.take(lawyer, int(number))
+        await query.answer(desk.take_answer(lawyer, int(number), result), show_alert=result is not TakeResult.TAKEN)
+
+    @router.callback_query(take_pressed, F.message.chat.type != ChatType.PRIVATE)
+    async def on_take_by_someone_else(query: CallbackQuery) -> None:
+        await query.answer()  # in the lawyers' group, a member who is not a lawyer: nothing happens
+
+    return router

@@ -1,0 +1,55 @@
+"""Messages Pana sends on Telegram outside a reply: to a user (a lawyer's answer) and to lawyers."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+
+from bot.channels.telegram.render import as_html, keyboard, split_text
+from bot.core.messages import Language, Option, Reply
+from bot.core.ports import ContactRecord
+
+log = logging.getLogger(__name__)
+
+
+async def send_parts(bot: Bot, chat_id: int | str, text: str, options: tuple[Option, ...]) -> tuple[str, ...]:
+    """Send a text in as many messages as it needs, the options under the last; the ids sent."""
+    parts = split_text(text)
+    sent = []
+    for index, part in enumerate(parts):
+        markup = keyboard(options) if index == len(parts) - 1 else None
+        message = await bot.send_message(chat_id, as_html(part), reply_markup=markup)
+        sent.append(str(message.message_id))
+    return tuple(sent)
+
+
+class TelegramUserSender:
+    """The `UserSender` of Telegram users: the chat id is the contact's platform id."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(
+        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+    ) -> bool:
+        try:
+            return bool(await send_parts(self._bot, contact.platform_id, text, options))
+        except TelegramAPIError as error:  # blocked, chat gone, Telegram away after the retries: try later
+            log.warning("Telegram message to contact %d not delivered: %s", contact.id, type(error).__name__)
+            return False
+
+
+class TelegramLawyerNotifier:
+    """The `LawyerNotifier`: lawyers' private chats and the lawyers' group."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, reply: Reply) -> tuple[str, ...]:
+        try:
+            return await send_parts(self._bot, chat_id, reply.text, reply.options)
+        except TelegramAPIError as error:  # e.g. the lawyer never pressed Start: Telegram forbids writing first
+            log.warning("Telegram message to a lawyers' chat not delivered: %s", type(error).__name__)
+            return ()

@@ -1,0 +1,40 @@
+"""Replies as Telegram messages: HTML-escaped text split under the size limit, options as buttons."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.channels.split import split_text as split_paragraphs
+from bot.core.messages import Option
+
+TELEGRAM_LIMIT = 4096
+SAFE_LIMIT = 4000  # escaping adds characters: split below the limit with room to spare
+
+
+class OptionCallback(CallbackData, prefix="o", sep="|"):
+    """A pressed option carries the core payload (ASCII, never "|")."""
+
+    payload: str
+
+
+def split_text(text: str, limit: int = SAFE_LIMIT) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so each part fits one message."""
+    return split_paragraphs(text, limit)
+
+
+def as_html(text: str) -> str:
+    """Everything user- or content-derived is escaped before Telegram parses HTML."""
+    return html.escape(text, quote=False)
+
+
+def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:
+    if not options:
+        return None
+    rows = [
+        [InlineKeyboardButton(text=o.label[:64], callback_data=OptionCallback(payload=o.payload).pack())]
+        for o in options
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,0 +1,77 @@
+"""aiogram routers: private chats are conversations; groups and channels are handled deliberately."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
+
+from bot.channels.telegram.convert import from_callback, from_message
+from bot.channels.telegram.render import OptionCallback, as_html, keyboard, split_text
+from bot.core.conversation import Conversation
+from bot.core.language import normalise_language_code
+from bot.core.messages import IncomingMessage, Turn
+from bot.core.ports import Translator
+
+
+async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
+    """Send every reply of a turn in order; options go on the last part of each reply."""
+    for reply in turn.replies:
+        parts = split_text(reply.text)
+        for index, part in enumerate(parts):
+            markup = keyboard(reply.options) if index == len(parts) - 1 else None
+            await bot.send_message(chat_id, as_html(part), reply_markup=markup)
+
+
+async def handle(bot: Bot, conversation: Conversation, chat_id: int | str, message: IncomingMessage) -> None:
+    await deliver(bot, chat_id, await conversation.handle(message))
+
+
+def create_router(topics: frozenset[str]) -> Router:
+    """One router per feature: the conversation in private chats."""
+    router = Router(name="conversation")
+    private = F.chat.type == ChatType.PRIVATE
+
+    @router.message(private)
+    async def on_message(message: Message, bot: Bot, conversation: Conversation) -> None:
+        await handle(bot, conversation, message.chat.id, from_message(message, topics))
+
+    @router.edited_message(private)
+    async def on_edit(message: Message, bot: Bot, conversation: Conversation) -> None:
+        await handle(bot, conversation, message.chat.id, from_message(message, topics, edited=True))
+
+    @router.callback_query(OptionCallback.filter())
+    async def on_option(
+        query: CallbackQuery, callback_data: OptionCallback, bot: Bot, conversation: Conversation
+    ) -> None:
+        await query.answer()
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        await handle(bot, conversation, chat_id, from_callback(query, callback_data.payload))
+
+    @router.callback_query()
+    async def on_stale_button(query: CallbackQuery) -> None:
+        await query.answer()  # a button from an older version: stop the spinner, nothing else
+
+    return router
+
+
+def create_group_router() -> Router:
+    """Groups: Pana answers only when addressed, and only to move the talk to a private chat."""
+    router = Router(name="groups")
+
+    @router.message(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    async def in_group(message: Message, bot: Bot, translator: Translator) -> None:
+        me = await bot.me()
+        addressed = bool(message.text and me.username and f"@{me.username}".lower() in message.text.lower())
+        replied_to_bot = bool(
+            message.reply_to_message
+            and message.reply_to_message.from_user
+            and message.reply_to_message.from_user.id == me.id
+        )
+        if not (addressed or replied_to_bot):
+            return
+        language = normalise_language_code(message.from_user.language_code if message.from_user else None) or "ru"
+        text = translator.gettext("To keep your questions private, please write to me in a private chat.", language)
+        await message.reply(as_html(text))
+
+    return router
