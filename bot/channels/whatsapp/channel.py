@@ -1,0 +1,78 @@
+"""One inbound WhatsApp message through the core; everything it causes is stored before Twilio gets its 200."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from bot.channels.locks import KeyedLocks
+from bot.channels.whatsapp.convert import InboundMessage, to_incoming
+from bot.channels.whatsapp.options import OptionMemory
+from bot.channels.whatsapp.render import numbered_options, render_turn
+from bot.channels.whatsapp.sender import WhatsAppSender, now
+from bot.core.conversation import Conversation
+from bot.core.messages import Language, Option
+from bot.core.ports import ContactRecord
+
+log = logging.getLogger(__name__)
+
+# The record's unique key on MessageSid is the lasting dedupe; the claim only stops concurrent redeliveries
+# from racing, and expires soon so a crash half-way does not block Twilio's retry of a message never stored.
+CLAIM_TTL_SECONDS = 15 * 60
+
+
+class Claims(Protocol):
+    async def claim(self, key: str, ttl_seconds: int) -> bool: ...
+
+    async def release(self, key: str) -> None: ...
+
+
+class WhatsAppChannel:
+    def __init__(
+        self, *, conversation: Conversation, sender: WhatsAppSender, options: OptionMemory, claims: Claims
+    ) -> None:
+        self._conversation = conversation
+        self._sender = sender
+        self._options = options
+        self._claims = claims
+        self._contacts = KeyedLocks()  # one message per person at a time, so replies keep their order
+
+    async def receive(self, inbound: InboundMessage) -> bool:
+        """Record the message, decide the replies and put them in the outbox; False for a redelivery."""
+        key = f"whatsapp:in:{inbound.message_sid}"
+        if not await self._claims.claim(key, CLAIM_TTL_SECONDS):
+            log.info("WhatsApp message %s was delivered again; skipped", inbound.message_sid)
+            return False
+        try:
+            async with self._contacts.hold(inbound.platform_id):
+                return await self._answer(inbound)
+        except BaseException:
+            await self._claims.release(key)  # let Twilio's retry try again
+            raise
+
+    async def send(
+        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+    ) -> bool:
+        """Deliver a text that is not a reply (the handoff's UserSender); True once the outbox holds it."""
+        outcome = await self._sender.send_text(contact.platform_id, language, text, options)
+        if options:
+            await self._options.remember(contact.platform_id, options)
+        log.info("A WhatsApp text for contact %d was %s", contact.id, outcome)
+        return True
+
+    async def _answer(self, inbound: InboundMessage) -> bool:
+        platform_id = inbound.platform_id
+        received = now()
+        options = await self._options.recall(platform_id)
+        turn = await self._conversation.handle(to_incoming(inbound, options))  # stores the message first
+        if turn.extra.get("duplicate"):
+            return False
+        released = await self._sender.contact_wrote(platform_id, received)
+        if released:
+            log.info("Released %d held WhatsApp message(s) on %s", released, inbound.message_sid)
+        await self._sender.enqueue(platform_id, turn.language, render_turn(turn))
+        if turn.extra.get("deleted"):
+            await self._options.forget(platform_id)
+        elif turn.replies:
+            await self._options.remember(platform_id, numbered_options(turn) or ())
+        return True

@@ -1,0 +1,28 @@
+"""Replies as WhatsApp messages: options as a numbered list, parts under Twilio's 1600 characters.
+
+The core's texts are plain; WhatsApp's own formatting marks only the option numbers (`*1.*` is bold).
+"""
+
+from __future__ import annotations
+
+from bot.channels.numbered import render_numbered
+from bot.channels.split import split_text
+from bot.core.messages import Option, Reply, Turn
+
+WHATSAPP_LIMIT = 1600  # Twilio refuses longer bodies (error 21617)
+BOLD_NUMBER = "*{}.*"
+
+
+def render_reply(reply: Reply) -> list[str]:
+    """One reply as message bodies; the numbered options stay with the end of the text."""
+    return split_text(render_numbered(reply, BOLD_NUMBER), WHATSAPP_LIMIT)
+
+
+def render_turn(turn: Turn) -> list[str]:
+    return [body for reply in turn.replies for body in render_reply(reply)]
+
+
+def numbered_options(turn: Turn) -> tuple[Option, ...] | None:
+    """The options a number in the user's next message refers to; None when the turn shows none."""
+    last = next((reply for reply in reversed(turn.replies) if reply.options), None)
+    return last.options if last else None

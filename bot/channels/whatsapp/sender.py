@@ -1,0 +1,225 @@
+"""Outgoing WhatsApp messages: the outbox is written first, then drained to Twilio with retries.
+
+The 24-hour rule: free-form messages only within 24 hours of the contact's last message. A text sent later
+(a lawyer's answer) outside that window waits, `held`, and the contact gets the approved "please reply"
+template instead; their next message releases what waited. Nothing is dropped silently: every delivery
+ends with Twilio's status or `failed` and a log line (ids and codes only, never text or numbers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import random
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot.channels.locks import KeyedLocks
+from bot.channels.whatsapp.api import Accepted
+from bot.channels.whatsapp.convert import address
+from bot.channels.whatsapp.ledger import FAILED_STATUSES, Delivery, DeliveryLedger, Outgoing, Window
+from bot.channels.whatsapp.render import render_reply
+from bot.core.messages import Language, Option, Reply
+from bot.errors import DeliveryFailed
+
+log = logging.getLogger(__name__)
+
+WINDOW = dt.timedelta(hours=24)
+WINDOW_MARGIN = dt.timedelta(minutes=10)  # a message needs a moment to reach WhatsApp: never cut it close
+WINDOW_CLOSED = 63016  # Twilio: a free-form message outside the 24-hour window
+STALE_SUBMISSION = dt.timedelta(minutes=2)  # a `submitting` delivery this old was interrupted by a crash
+CLOSE_GRACE_SECONDS = 10.0
+LaterOutcome = Literal["sent", "held"]
+
+
+class MessagesApi(Protocol):
+    async def create(
+        self,
+        to: str,
+        *,
+        status_callback: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: str | None = None,
+    ) -> Accepted: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for what Twilio says may succeed later (429, 5xx, network)."""
+
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def window_open(window: Window, at: dt.datetime) -> bool:
+    return window.last_inbound_at is not None and at - window.last_inbound_at < WINDOW - WINDOW_MARGIN
+
+
+def invited_since_last_message(window: Window) -> bool:
+    if window.invited_at is None:
+        return False
+    return window.last_inbound_at is None or window.invited_at >= window.last_inbound_at
+
+
+class WhatsAppSender:
+    """Writes deliveries to the ledger, then submits them in order, one recipient at a time."""
+
+    def __init__(
+        self,
+        api: MessagesApi,
+        ledger: DeliveryLedger,
+        *,
+        status_url: str,
+        templates: Mapping[str, str],
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._api = api
+        self._ledger = ledger
+        self._status_url = status_url
+        self._templates = dict(templates)
+        self._retry = retry or RetryPolicy()
+        self._draining = KeyedLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- what callers use ------------------------------------------------------------------------
+    async def enqueue(self, platform_id: str, language: Language, bodies: list[str]) -> None:
+        """Store replies to a message just received (the window is open); `drain_soon` sends them."""
+        if bodies:
+            await self._ledger.add(platform_id, [Outgoing(language, body=body) for body in bodies])
+
+    async def send_text(
+        self, platform_id: str, language: Language, text: str, options: tuple[Option, ...] = ()
+    ) -> LaterOutcome:
+        """Send a text that is not a reply (a lawyer's answer, a case update), whenever it is.
+
+        Within the window it goes out now ("sent"); outside it waits ("held") and the contact gets the
+        approved template inviting them to reply; their next message releases it. Either way it is stored
+        when this returns, and the outbox is drained in the background. The caller records the text in its
+        own record; this records only the delivery.
+        """
+        messages = [Outgoing(language, body=body) for body in render_reply(Reply(text, options))]
+        window = await self._ledger.window(platform_id)
+        if window_open(window, now()):
+            await self._ledger.add(platform_id, messages)
+            self.drain_soon(platform_id)
+            return "sent"
+        await self._ledger.add(platform_id, messages, held=True)
+        if await self._invite(platform_id, language, window):
+            self.drain_soon(platform_id)
+        return "held"
+
+    async def contact_wrote(self, platform_id: str, at: dt.datetime) -> int:
+        """Open the contact's window and release what waited for it (it goes out before the replies)."""
+        await self._ledger.note_inbound(platform_id, at)
+        return await self._ledger.release_held(platform_id)
+
+    async def on_status(self, delivery_id: int | None, message_sid: str, status: str, error_code: int | None) -> None:
+        change = await self._ledger.record_status(delivery_id, message_sid, status, error_code)
+        if change is None:
+            log.info("Status %r for an unknown WhatsApp message %s; ignored", status, message_sid)
+            return
+        delivery = change.delivery
+        if not change.changed or delivery.status not in FAILED_STATUSES:
+            return
+        log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
+        if delivery.error_code == WINDOW_CLOSED and delivery.body and delivery.recipient:
+            await self._ledger.add(delivery.recipient, [Outgoing(delivery.language, body=delivery.body)], held=True)
+            window = await self._ledger.window(delivery.recipient)
+            if await self._invite(delivery.recipient, delivery.language, window):
+                self.drain_soon(delivery.recipient)
+
+    async def resume(self) -> None:
+        """At start: send what a previous run stored but did not hand to Twilio."""
+        for platform_id in await self._ledger.recipients_to_resume(now() - STALE_SUBMISSION):
+            self.drain_soon(platform_id)
+
+    # --- draining the outbox -----------------------------------------------------------------------
+    def drain_soon(self, platform_id: str) -> None:
+        """Send the recipient's ready deliveries in the background (the webhook has answered Twilio)."""
+        self._spawn(self.drain(platform_id))
+
+    async def drain(self, platform_id: str) -> None:
+        async with self._draining.hold(platform_id):
+            while (delivery := await self._ledger.claim_next(platform_id)) is not None:
+                await self._submit(platform_id, delivery)
+
+    async def _submit(self, platform_id: str, delivery: Delivery) -> None:
+        try:
+            accepted = await self._create(platform_id, delivery)
+        except DeliveryFailed as error:
+            if error.code == WINDOW_CLOSED and delivery.content_sid is None:
+                await self._ledger.hold(delivery.id)
+                await self._invite(platform_id, delivery.language, await self._ledger.window(platform_id))
+                return  # the invitation, if one was due, is the next ready delivery of this drain
+            log.error("WhatsApp delivery %d failed: %s (code %s)", delivery.id, error, error.code)
+            await self._ledger.failed(delivery.id, error.code)
+            return
+        await self._ledger.submitted(delivery.id, accepted.message_sid, accepted.status)
+
+    async def _create(self, platform_id: str, delivery: Delivery) -> Accepted:
+        """Hand a delivery to Twilio, retrying with backoff while Twilio says a retry can help."""
+        callback = f"{self._status_url}?delivery={delivery.id}"  # ties early callbacks to this delivery
+        attempt = 1
+        while True:
+            try:
+                return await self._api.create(
+                    address(platform_id),
+                    status_callback=callback,
+                    body=delivery.body,
+                    content_sid=delivery.content_sid,
+                    content_variables=delivery.content_variables,
+                )
+            except DeliveryFailed as error:
+                if not error.retryable or attempt >= self._retry.attempts:
+                    raise
+                delay = self._retry.delay(attempt)
+                log.warning("WhatsApp delivery %d: %s (try %d), retry in %.1f s", delivery.id, error, attempt, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _invite(self, platform_id: str, language: str, window: Window) -> bool:
+        """Queue the approved template asking the contact to reply; False when there is nothing to send."""
+        if invited_since_last_message(window):
+            return False  # one invitation per silence is enough
+        content_sid = self._templates.get(language) or next(iter(self._templates.values()), None)
+        if content_sid is None:
+            log.warning("No WhatsApp template configured (TWILIO_TEMPLATE_*): held texts wait for the contact")
+            return False
+        waiting = await self._ledger.held_count(platform_id)
+        variables = json.dumps({"1": str(max(waiting, 1))})
+        await self._ledger.add(platform_id, [Outgoing(language, content_sid=content_sid, content_variables=variables)])
+        await self._ledger.note_invited(platform_id, now())
+        return True
+
+    # --- background work -----------------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The deliveries stay `ready` or `submitting` in the ledger; the next drain or start sends them.
+            log.error("Draining the WhatsApp outbox failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Let running sends finish for a while; what is left stays in the outbox for the next start."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=CLOSE_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
