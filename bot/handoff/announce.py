@@ -1,0 +1,82 @@
+"""Telling lawyers about waiting cases: to those who speak the case's language, or to the lawyers' group."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.core.messages import Language, Reply
+from bot.handoff.cards import CaseCards
+from bot.handoff.hours import WorkingHours
+from bot.handoff.outbox import Outbox
+from bot.handoff.ports import Clock
+from bot.handoff.records import CaseRecord, LawyerRecord
+from bot.storage.cases import SqlCaseStore
+from bot.storage.lawyers import SqlLawyerStore
+
+log = logging.getLogger(__name__)
+NEVER = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def audience(lawyers: list[LawyerRecord], language: Language) -> list[LawyerRecord]:
+    """The lawyers who speak the case's language; everyone when nobody does (better than nobody)."""
+    speaking = [lawyer for lawyer in lawyers if language in lawyer.languages]
+    return speaking or lawyers
+
+
+class Announcer:
+    def __init__(
+        self,
+        *,
+        cases: SqlCaseStore,
+        lawyers: SqlLawyerStore,
+        outbox: Outbox,
+        cards: CaseCards,
+        hours: WorkingHours,
+        group_chat_id: int | None,
+        group_language: Language,
+        reannounce_after: dt.timedelta,
+        clock: Clock,
+    ) -> None:
+        self._cases = cases
+        self._lawyers = lawyers
+        self._outbox = outbox
+        self._cards = cards
+        self._hours = hours
+        self._group_chat_id = group_chat_id
+        self._group_language = group_language
+        self._reannounce_after = reannounce_after
+        self._clock = clock
+
+    async def announce_new(self, case: CaseRecord) -> bool:
+        """Announce a case that was never announced (or was put back in the queue)."""
+        return await self._announce(case, NEVER)
+
+    async def announce_due(self) -> int:
+        """Announce what nobody announced yet and, during working hours, what has waited too long."""
+        now = self._clock()
+        again_before = now - self._reannounce_after if self._hours.is_open(now) else NEVER
+        announced = 0
+        for case in await self._cases.due_announcements(again_before):
+            announced += await self._announce(case, again_before)
+        return announced
+
+    async def _announce(self, case: CaseRecord, again_before: dt.datetime) -> bool:
+        notifier = self._outbox.notifier
+        if notifier is None:
+            return False  # the process running the Telegram bot announces it
+        if not await self._cases.claim_announcement(case.id, again_before, self._clock()):
+            return False  # another process announced it a moment ago, or it was taken
+        if self._group_chat_id is not None:
+            reply = self._reply(case, self._group_language)
+            if not await notifier.send(self._group_chat_id, reply):
+                log.warning("Announcing case %d in the lawyers' group failed", case.id)
+            return True
+        lawyers = audience(await self._lawyers.active(), case.language)
+        for lawyer in lawyers:
+            if not await notifier.send(lawyer.telegram_id, self._reply(case, lawyer.ui_language)):
+                log.warning("Announcing case %d to lawyer %d failed", case.id, lawyer.id)
+        return bool(lawyers)
+
+    def _reply(self, case: CaseRecord, language: Language) -> Reply:
+        return Reply(self._cards.announcement(case, language), (self._cards.take_option(case, language),))

@@ -1,0 +1,284 @@
+"""The lawyers' side: their commands and their messages to the people whose cases they hold.
+
+Channel-neutral like the core: the Telegram router turns a lawyer's update into a `LawyerInput`, and
+everything the desk says goes out through the `Outbox` (which remembers which message belongs to
+which case, so a lawyer's reply to it reaches the right person).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.core.messages import Reply
+from bot.core.ports import Translator
+from bot.handoff import notices
+from bot.handoff.announce import Announcer
+from bot.handoff.cards import CaseCards
+from bot.handoff.outbox import Outbox
+from bot.handoff.ports import Clock
+from bot.handoff.records import CaseRecord, CaseStatus, LawyerRecord, RelayKind
+from bot.storage.cases import SqlCaseStore
+from bot.storage.lawyers import SqlLawyerStore
+from bot.storage.relays import SqlRelayStore
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("queue", "take", "mine", "release", "close", "note")
+QUEUE_BUTTONS = 10  # "Take" buttons under /queue; the rest are taken with /take N
+SINCE_OPENED = 10  # the person's messages written while the case waited, shown when it is taken
+
+
+@dataclass(frozen=True, slots=True)
+class LawyerInput:
+    telegram_id: int
+    text: str
+    reply_to: str | None = None  # the message in the lawyer's chat they answered, if any
+
+
+class TakeResult(Enum):
+    TAKEN = "taken"
+    ALREADY_YOURS = "already_yours"
+    TAKEN_BY_OTHER = "taken_by_other"
+    GONE = "gone"  # no such case, or closed
+    UNREACHABLE = "unreachable"  # taken, but the lawyer cannot be written to privately: given back
+
+
+def _(message: str) -> str:
+    """Mark a string for extraction; it is translated into the lawyer's language where it is shown."""
+    return message
+
+
+TAKE_ANSWERS = {  # the short answer on a pressed "Take" button
+    TakeResult.TAKEN: _("Case #{case} is yours: the details are in our private chat."),
+    TakeResult.ALREADY_YOURS: _("Case #{case} is already yours."),
+    TakeResult.TAKEN_BY_OTHER: _("Case #{case} has already been taken by another lawyer."),
+    TakeResult.GONE: _("Case #{case} does not exist or is closed."),
+    TakeResult.UNREACHABLE: _("I cannot write to you privately. Open a chat with me, press Start, then try again."),
+}
+
+
+def command_of(text: str) -> tuple[str, str] | None:
+    """("take", "12") for "/take 12" or "/take@PanaBot #12"; None when the text is not a command."""
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, rest = text[1:].partition(" ")
+    return head.split("@")[0].lower(), rest.strip()
+
+
+def case_number(text: str) -> tuple[int | None, str]:
+    """The case number a command starts with, and what follows it."""
+    first, _, rest = text.partition(" ")
+    first = first.lstrip("#")
+    return (int(first), rest.strip()) if first.isdigit() else (None, text)
+
+
+class LawyerDesk:
+    def __init__(
+        self,
+        *,
+        cases: SqlCaseStore,
+        lawyers: SqlLawyerStore,
+        relays: SqlRelayStore,
+        outbox: Outbox,
+        announcer: Announcer,
+        cards: CaseCards,
+        translator: Translator,
+        show_lawyer_name: bool,
+        clock: Clock,
+    ) -> None:
+        self._cases = cases
+        self._lawyers = lawyers
+        self._relays = relays
+        self._outbox = outbox
+        self._announcer = announcer
+        self._cards = cards
+        self._translator = translator
+        self._show_lawyer_name = show_lawyer_name
+        self._clock = clock
+
+    async def lawyer(self, telegram_id: int) -> LawyerRecord | None:
+        """The active lawyer with this Telegram id; None for everyone else (they are users)."""
+        return await self._lawyers.active_by_telegram_id(telegram_id)
+
+    def _(self, message: str, lawyer: LawyerRecord) -> str:
+        return self._translator.gettext(message, lawyer.ui_language)
+
+    async def _say(self, lawyer: LawyerRecord, text: str, case_id: int | None = None) -> None:
+        await self._outbox.tell_lawyer(lawyer, Reply(text), case_id)
+
+    # --- entry points ----------------------------------------------------------------------------------
+    async def handle(self, lawyer: LawyerRecord, message: LawyerInput) -> None:
+        command = command_of(message.text.strip())
+        if command is None:
+            await self._reply_to_person(lawyer, message)
+            return
+        name, rest = command
+        number, rest = case_number(rest)
+        if name == "queue":
+            await self._queue(lawyer)
+        elif name == "mine":
+            await self._mine(lawyer)
+        elif name in ("take", "release", "close", "note") and number is not None:
+            if name == "take":
+                await self.take(lawyer, number)
+            elif name == "release":
+                await self._release(lawyer, number)
+            elif name == "close":
+                await self._close(lawyer, number, rest)
+            else:
+                await self._note(lawyer, number, rest)
+        else:
+            await self._say(lawyer, self._cards.help("N", lawyer.ui_language))
+
+    async def edited(self, lawyer: LawyerRecord) -> None:
+        """An edit cannot be taken back from the person's chat: say so instead of relaying it twice."""
+        await self._say(lawyer, self._("Edits are not passed on. Send a new message instead.", lawyer))
+
+    async def take(self, lawyer: LawyerRecord, case_id: int) -> TakeResult:
+        """Claim a waiting case; exactly one of several lawyers trying at once gets it."""
+        now = self._clock()
+        case = await self._cases.get(case_id)
+        if case is None or case.status is CaseStatus.CLOSED:
+            await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
+            await self._say(lawyer, self._("Case #{case} does not exist or is closed.", lawyer).format(case=case_id))
+            return TakeResult.GONE
+        if not await self._cases.claim(case_id, lawyer.id, now):
+            if case.lawyer_id == lawyer.id:  # "/take N" on one's own case makes it the current one
+                await self._lawyers.set_current_case(lawyer.id, case_id)
+                await self._say(lawyer, self._("Case #{case} is already yours.", lawyer).format(case=case_id), case_id)
+                return TakeResult.ALREADY_YOURS
+            await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
+            text = self._("Case #{case} has already been taken by another lawyer.", lawyer).format(case=case_id)
+            await self._say(lawyer, text)
+            return TakeResult.TAKEN_BY_OTHER
+        log.info("Case %d taken by lawyer %d", case_id, lawyer.id)
+        taken = await self._cases.get(case_id)
+        assert taken is not None
+        card = self._cards.card(
+            taken,
+            lawyer.ui_language,
+            since_opened=await self._cases.recent_user_texts(taken.contact_id, SINCE_OPENED, since=taken.created_at),
+            notes=await self._cases.notes(case_id),
+        )
+        if not await self._outbox.tell_lawyer(lawyer, Reply(card), case_id):
+            # Pana cannot write to this lawyer privately (they never pressed Start): give the case back.
+            await self._cases.release(case_id, lawyer.id, self._clock())
+            await self._announcer.announce_new(taken)
+            return TakeResult.UNREACHABLE
+        await self._lawyers.set_current_case(lawyer.id, case_id)
+        _ = self._user_gettext(taken)
+        name = lawyer.name if self._show_lawyer_name else None
+        await self._outbox.to_user(taken, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
+        return TakeResult.TAKEN
+
+    def take_answer(self, lawyer: LawyerRecord, case_id: int, result: TakeResult) -> str:
+        """The short answer on the pressed "Take" button."""
+        return self._(TAKE_ANSWERS[result], lawyer).format(case=case_id)
+
+    # --- commands --------------------------------------------------------------------------------------
+    async def _queue(self, lawyer: LawyerRecord) -> None:
+        await self._cases.audit("lawyer", "viewed_queue", self._clock(), lawyer_id=lawyer.id)
+        waiting = await self._cases.waiting()
+        if not waiting:
+            await self._say(lawyer, self._("No cases are waiting.", lawyer))
+            return
+        lines = [self._cards.line(case, lawyer.ui_language) for case in waiting]
+        options = tuple(self._cards.take_option(case, lawyer.ui_language) for case in waiting[:QUEUE_BUTTONS])
+        text = self._("Waiting cases (urgent first, then the oldest):", lawyer) + "\n\n" + "\n".join(lines)
+        await self._outbox.tell_lawyer(lawyer, Reply(text, options))
+
+    async def _mine(self, lawyer: LawyerRecord) -> None:
+        await self._cases.audit("lawyer", "viewed_own", self._clock(), lawyer_id=lawyer.id)
+        held = await self._cases.assigned_to(lawyer.id)
+        if not held:
+            await self._say(lawyer, self._("You hold no cases. /queue lists the waiting ones.", lawyer))
+            return
+        current = self._("(your plain messages go here)", lawyer)
+        lines = [
+            f"{self._cards.line(case, lawyer.ui_language)}{' ' + current if case.id == lawyer.current_case_id else ''}"
+            for case in held
+        ]
+        await self._say(lawyer, self._("Your cases:", lawyer) + "\n\n" + "\n".join(lines))
+
+    async def _release(self, lawyer: LawyerRecord, case_id: int) -> None:
+        if not await self._cases.release(case_id, lawyer.id, self._clock()):
+            await self._not_yours(lawyer, case_id)
+            return
+        await self._forget_current(lawyer, case_id)
+        await self._say(lawyer, self._("Case #{case} is back in the queue.", lawyer).format(case=case_id))
+        case = await self._cases.get(case_id)
+        if case is not None:
+            await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(self._user_gettext(case), case_id))
+            await self._announcer.announce_new(case)
+
+    async def _close(self, lawyer: LawyerRecord, case_id: int, outcome: str) -> None:
+        if not await self._cases.close(case_id, lawyer.id, outcome, self._clock()):
+            await self._not_yours(lawyer, case_id)
+            return
+        log.info("Case %d closed by lawyer %d", case_id, lawyer.id)
+        await self._forget_current(lawyer, case_id)
+        await self._say(lawyer, self._("Case #{case} is closed. Thank you.", lawyer).format(case=case_id))
+        case = await self._cases.get(case_id)
+        if case is not None:
+            text, _options = notices.closed(self._user_gettext(case), case_id)
+            await self._outbox.to_user(case, RelayKind.CLOSED, text, lawyer_id=lawyer.id)
+
+    async def _note(self, lawyer: LawyerRecord, case_id: int, text: str) -> None:
+        if not text:
+            await self._say(lawyer, self._cards.help(case_id, lawyer.ui_language))
+            return
+        if not await self._cases.add_note(case_id, lawyer.id, text, self._clock()):
+            await self._say(lawyer, self._("Case #{case} does not exist or is closed.", lawyer).format(case=case_id))
+            return
+        reply = self._("Note added to case #{case}. Only lawyers see it.", lawyer).format(case=case_id)
+        await self._say(lawyer, reply, case_id)
+
+    # --- messages for the person -----------------------------------------------------------------------
+    async def _reply_to_person(self, lawyer: LawyerRecord, message: LawyerInput) -> None:
+        if message.reply_to is not None:
+            case_id = await self._relays.case_of_message(lawyer.telegram_id, message.reply_to)
+            if case_id is None:  # never guess: a reply to an unrelated message must not reach a person
+                text = self._(
+                    "That message does not belong to a case. Reply to a message of your case, or write without "
+                    "replying.",
+                    lawyer,
+                )
+                await self._say(lawyer, text)
+                return
+        else:
+            case_id = lawyer.current_case_id
+        if case_id is None:
+            text = self._(
+                "You have no current case. Reply to a message of your case, or /take N first. "
+                "/queue lists waiting cases.",
+                lawyer,
+            )
+            await self._say(lawyer, text)
+            return
+        case = await self._cases.get(case_id)
+        if case is None or case.status is not CaseStatus.ASSIGNED or case.lawyer_id != lawyer.id:
+            await self._not_yours(lawyer, case_id)
+            return
+        if not message.text.strip():
+            await self._say(lawyer, self._("Only text messages can be passed on.", lawyer), case_id)
+            return
+        await self._cases.lawyer_acted(case_id, lawyer.id, "replied", self._clock())
+        if case_id != lawyer.current_case_id:
+            await self._lawyers.set_current_case(lawyer.id, case_id)  # the case they answered is now current
+        if not await self._outbox.to_user(case, RelayKind.MESSAGE, message.text.strip(), lawyer_id=lawyer.id):
+            text = self._("Not delivered to the person in case #{case} yet; Pana keeps trying.", lawyer)
+            await self._say(lawyer, text.format(case=case_id), case_id)
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    async def _not_yours(self, lawyer: LawyerRecord, case_id: int) -> None:
+        text = self._("Case #{case} is not yours (any more). /mine lists your cases.", lawyer).format(case=case_id)
+        await self._say(lawyer, text)
+
+    async def _forget_current(self, lawyer: LawyerRecord, case_id: int) -> None:
+        if lawyer.current_case_id == case_id:
+            await self._lawyers.set_current_case(lawyer.id, None)
+
+    def _user_gettext(self, case: CaseRecord) -> notices.Gettext:
+        return lambda message: self._translator.gettext(message, case.language)

@@ -1,0 +1,160 @@
+"""The case queue as the core sees it (the `Handoff` port): consent, opening a case, status, relay, rating."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.content.loader import ContentCatalog
+from bot.core import payloads
+from bot.core.answers import Answers
+from bot.core.messages import Language, Reply
+from bot.core.ports import ContactRecord, HandoffOutcome, HandoffReason, Translator
+from bot.handoff import notices
+from bot.handoff.announce import Announcer
+from bot.handoff.cards import quote
+from bot.handoff.contacts import LegalAidContactsHandoff
+from bot.handoff.hours import WorkingHours
+from bot.handoff.outbox import Outbox
+from bot.handoff.ports import Clock
+from bot.handoff.records import CaseRecord, CaseStatus, NewCase, Reason
+from bot.storage.cases import SqlCaseStore
+from bot.storage.lawyers import SqlLawyerStore
+
+log = logging.getLogger(__name__)
+
+REASONS: dict[HandoffReason, Reason] = {
+    "asked": Reason.ASKED,
+    "urgent": Reason.URGENT,
+    "not_understood": Reason.NOT_UNDERSTOOD,
+}
+RATING_WINDOW = dt.timedelta(days=7)  # a lone "4" this long after closing is still read as a rating
+URGENT_HEADER = (
+    "If you or someone else is in danger right now, call the police or an ambulance. Where to get legal help:"
+)
+
+
+class HandoffQueue:
+    """Implements the core's `Handoff` port on the durable case queue."""
+
+    def __init__(
+        self,
+        *,
+        cases: SqlCaseStore,
+        lawyers: SqlLawyerStore,
+        outbox: Outbox,
+        announcer: Announcer,
+        catalog: ContentCatalog,
+        translator: Translator,
+        hours: WorkingHours,
+        summary_messages: int,
+        clock: Clock,
+    ) -> None:
+        self._cases = cases
+        self._lawyers = lawyers
+        self._outbox = outbox
+        self._announcer = announcer
+        self._catalog = catalog
+        self._translator = translator
+        self._hours = hours
+        self._summary_messages = summary_messages
+        self._clock = clock
+        self._without_lawyers = LegalAidContactsHandoff(catalog, translator)
+
+    def _answers(self, language: Language) -> Answers:
+        return Answers(self._catalog, language, lambda m: self._translator.gettext(m, language))
+
+    # --- the Handoff port ------------------------------------------------------------------------------
+    async def request(
+        self,
+        contact: ContactRecord,
+        language: Language,
+        *,
+        topic: str | None,
+        urgent: bool,
+        reason: HandoffReason = "asked",
+    ) -> HandoffOutcome:
+        case = await self._cases.open_case_of(contact.id)
+        if case is not None:
+            return await self._status(case, language)
+        if not await self._lawyers.active():
+            return await self._without_lawyers.request(contact, language, topic=topic, urgent=urgent)
+        _ = self._answers(language)._
+        options = notices.consent_options(_, topic, REASONS[reason])
+        question = Reply(notices.consent_question(_), options)
+        return HandoffOutcome((question,), confirm=(options[0].payload, options[1].payload))
+
+    async def choose(self, contact: ContactRecord, language: Language, payload: str) -> HandoffOutcome:
+        parsed = payloads.parse(payload)
+        answers = self._answers(language)
+        action, args = (parsed.args[0], parsed.args[1:]) if parsed.args else ("", ())
+        if action == notices.CONSENT and len(args) == 2:
+            return await self._open(contact, language, topic=args[0], reason=args[1])
+        if action == notices.RATE and len(args) == 2 and args[0].isdigit() and args[1].isdigit():
+            return await self._rate(contact, language, int(args[0]), int(args[1]))
+        if action == notices.DECLINE:
+            return HandoffOutcome((answers.menu(notices.declined(answers._)),))
+        return HandoffOutcome((answers.menu(),))
+
+    async def route(
+        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+    ) -> HandoffOutcome | None:
+        case = await self._cases.open_case_of(contact.id)
+        if case is not None and case.status is CaseStatus.ASSIGNED and case.lawyer_id is not None:
+            if not text:
+                return HandoffOutcome((Reply(notices.text_only(self._answers(language)._)),), str(case.id))
+            await self._outbox.to_lawyer(case, case.lawyer_id, text)
+            return HandoffOutcome((), str(case.id))  # like a chat with a person: no echo from Pana
+        if case is None and text.strip() in {str(r) for r in notices.RATINGS}:
+            closed = await self._cases.latest_closed(contact.id, self._clock() - RATING_WINDOW)
+            if closed is not None and closed.rating is None:
+                return await self._rate(contact, language, closed.id, int(text.strip()))
+        return None
+
+    # --- steps -----------------------------------------------------------------------------------------
+    async def _open(self, contact: ContactRecord, language: Language, *, topic: str, reason: str) -> HandoffOutcome:
+        existing = await self._cases.open_case_of(contact.id)
+        if existing is not None:
+            return await self._status(existing, language)
+        if not await self._lawyers.active():
+            return await self._without_lawyers.request(contact, language, topic=None, urgent=False)
+        known_topic = topic if self._catalog.is_topic(topic) else None
+        # Urgency comes from the content, not from the option's text (a client could change that).
+        urgent = known_topic is not None and self._catalog.is_urgent(known_topic)
+        kind = Reason(reason) if reason in {r.value for r in Reason} else Reason.ASKED
+        texts = await self._cases.recent_user_texts(contact.id, self._summary_messages)
+        new = NewCase(contact.id, language, known_topic, urgent, kind, quote(texts))
+        case = await self._cases.open(new, self._clock())
+        if case is None:  # a second tap raced the first: the first one opened it
+            existing = await self._cases.open_case_of(contact.id)
+            assert existing is not None
+            return await self._status(existing, language)
+        log.info("Case %d opened (%s, urgent=%s)", case.id, case.channel, case.urgent)
+        await self._announcer.announce_new(case)
+        return HandoffOutcome(await self._opened(case, language), str(case.id))
+
+    async def _opened(self, case: CaseRecord, language: Language) -> tuple[Reply, ...]:
+        answers = self._answers(language)
+        _ = answers._
+        now = self._clock()
+        position = await self._cases.position(case)
+        replies = [Reply(f"{notices.opened(_, case.id, position)}\n\n{notices.hours_line(_, self._hours, now)}")]
+        if case.urgent and not self._hours.is_open(now):
+            replies += answers.legal_aid(_(URGENT_HEADER))
+        replies.append(answers.menu(notices.while_waiting(_)))
+        return tuple(replies)
+
+    async def _status(self, case: CaseRecord, language: Language) -> HandoffOutcome:
+        answers = self._answers(language)
+        _ = answers._
+        if case.status is CaseStatus.ASSIGNED:
+            return HandoffOutcome((Reply(notices.assigned_status(_, case.id)),), str(case.id))
+        position = await self._cases.position(case)
+        text = f"{notices.waiting_status(_, case.id, position)}\n\n{notices.hours_line(_, self._hours, self._clock())}"
+        return HandoffOutcome((answers.menu(text),), str(case.id))
+
+    async def _rate(self, contact: ContactRecord, language: Language, case_id: int, rating: int) -> HandoffOutcome:
+        answers = self._answers(language)
+        if rating in notices.RATINGS and await self._cases.rate(case_id, contact.id, rating, self._clock()):
+            return HandoffOutcome((answers.menu(notices.thanks_for_rating(answers._)),), str(case_id))
+        return HandoffOutcome((answers.menu(),))

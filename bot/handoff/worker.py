@@ -1,0 +1,103 @@
+"""The case queue's clock: retry undelivered relays, announce waiting cases, return neglected ones.
+
+Started by `pana serve` (and by `pana chat`, which delivers to its own console user). Every step is
+safe with several processes on one database: each change is claimed with a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+
+from bot.core.messages import Language, Reply
+from bot.core.ports import Translator
+from bot.handoff import notices
+from bot.handoff.announce import Announcer
+from bot.handoff.outbox import Outbox
+from bot.handoff.ports import Clock
+from bot.handoff.records import RelayKind
+from bot.storage.cases import SqlCaseStore
+from bot.storage.lawyers import SqlLawyerStore
+
+log = logging.getLogger(__name__)
+
+
+class HandoffWorker:
+    def __init__(
+        self,
+        *,
+        cases: SqlCaseStore,
+        lawyers: SqlLawyerStore,
+        outbox: Outbox,
+        announcer: Announcer,
+        translator: Translator,
+        idle_return_after: dt.timedelta,
+        interval_seconds: float,
+        clock: Clock,
+    ) -> None:
+        self._cases = cases
+        self._lawyers = lawyers
+        self._outbox = outbox
+        self._announcer = announcer
+        self._translator = translator
+        self._idle_return_after = idle_return_after
+        self._interval = interval_seconds
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> None:
+        """One sweep; each step's failure is logged and does not stop the others."""
+        for step in (self._outbox.deliver_due, self._return_idle_cases, self._announcer.announce_due):
+            try:
+                await step()
+            except Exception:  # the database or Telegram may be briefly away: the next sweep tries again
+                log.exception("Handoff sweep step %s failed", getattr(step, "__name__", step))
+
+    async def _return_idle_cases(self) -> int:
+        """Cases whose lawyer has not acted for too long go back to the queue; both sides are told."""
+        if self._outbox.notifier is None:
+            return 0  # left to the process that can tell the lawyer (the one running the Telegram bot)
+        inactive_since = self._clock() - self._idle_return_after
+        returned = 0
+        for case in await self._cases.idle_assigned(inactive_since):
+            if not await self._cases.return_idle(case.id, inactive_since, self._clock()):
+                continue  # the lawyer acted just now, or another process returned it
+            returned += 1
+            log.info("Case %d returned to the queue: no lawyer activity", case.id)
+            lawyer = await self._lawyers.get(case.lawyer_id) if case.lawyer_id is not None else None
+            if lawyer is not None:
+                if lawyer.current_case_id == case.id:
+                    await self._lawyers.set_current_case(lawyer.id, None)
+                text = self._translator.gettext(
+                    "Case #{case} went back to the queue because nothing happened on it for a long time.",
+                    lawyer.ui_language,
+                ).format(case=case.id)
+                await self._outbox.tell_lawyer(lawyer, Reply(text))
+            fresh = await self._cases.get(case.id)
+            if fresh is not None:
+                _ = self._user_gettext(fresh.language)
+                await self._outbox.to_user(fresh, RelayKind.NOTICE, notices.back_in_queue(_, case.id))
+                await self._announcer.announce_new(fresh)
+        return returned
+
+    def _user_gettext(self, language: Language) -> notices.Gettext:
+        return lambda message: self._translator.gettext(message, language)
+
+    # --- running in the background ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="handoff-worker")
+
+    async def _run(self) -> None:
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self._interval)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
