@@ -1,6 +1,7 @@
-"""Clean a user's text before classification; the same function prepares the training data.
+"""Clean a user's text before it reaches Rasa (the Rasa client applies it to every message).
 
-Only changes that measurably help stay here (nlu/README.md records the measurements).
+The training data stays as people write; `pana nlu test --no-normalize` measures what this adds
+(nlu/README.md records it). Only changes that measurably help stay here.
 """
 
 from __future__ import annotations

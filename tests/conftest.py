@@ -1,0 +1,118 @@
+"""Shared fixtures: the real Rasa server (once per session), real databases, the assembled app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import App, create_app
+from bot.core.language import LanguageDetector
+from bot.core.messages import IncomingMessage, Turn
+from bot.nlu.project import RasaProject
+from bot.nlu.server import NluServer
+from bot.settings import DatabaseSettings, RasaSettings, Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_RASA_PORT = int(os.environ.get("PANA_TEST_RASA_PORT", "5055"))
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres", "postgresql")) else None
+
+
+@pytest.fixture(scope="session")
+def rasa_settings() -> RasaSettings:
+    return RasaSettings(host="127.0.0.1", port=TEST_RASA_PORT, url=f"http://127.0.0.1:{TEST_RASA_PORT}")
+
+
+@pytest.fixture(scope="session")
+async def rasa_server(rasa_settings: RasaSettings) -> AsyncIterator[NluServer]:
+    """The real Rasa server with this checkout's model, started once for the whole session."""
+    project = RasaProject(rasa_settings.project_dir)
+    project.train()
+    async with NluServer(rasa_settings, project, quiet=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def detector() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[str | None]:
+    """A throwaway PostgreSQL database for this session, when DATABASE_URL points at a server."""
+    base = _postgres_url()
+    if base is None:
+        yield None
+        return
+    admin_url = DatabaseSettings(url=base).url
+    name = f"pana_test_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if _postgres_url() else ["sqlite"]
+
+
+@pytest.fixture(params=_backends())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}"
+    assert postgres_database is not None
+    engine = create_async_engine(DatabaseSettings(url=postgres_database).url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:  # every test starts from an empty schema
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    return postgres_database
+
+
+def make_settings(database_url: str, rasa: RasaSettings, **policy: float) -> Settings:
+    base = load_settings()
+    return base.model_copy(
+        update={
+            "database": DatabaseSettings(url=database_url),
+            "rasa": rasa,
+            "redis": base.redis.model_copy(update={"url": None}),
+            "policy": base.policy.model_copy(update=policy),
+        }
+    )
+
+
+@pytest.fixture
+async def app(
+    database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings, detector: LanguageDetector
+) -> AsyncIterator[App]:
+    """The whole assistant on the real Rasa server and a fresh database."""
+    assembled = await create_app(make_settings(database_url, rasa_settings), detector=detector)
+    yield assembled
+    await assembled.close()
+
+
+Say = Callable[..., Awaitable[Turn]]
+
+
+@pytest.fixture
+def say(app: App) -> Say:
+    """Send one message as a user and get the core's Turn back."""
+
+    async def send(text: str = "", *, user: str = "u1", payload: str | None = None, **extra: str) -> Turn:
+        message = IncomingMessage(channel="test", user_id=user, text=text, payload=payload, **extra)
+        return await app.conversation.handle(message)
+
+    return send

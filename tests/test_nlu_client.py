@@ -1,0 +1,93 @@
+"""The Rasa client against the real server, and against stand-ins for its failure modes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.errors import NluUnavailable
+from bot.nlu.client import RasaClient
+from bot.nlu.server import NluServer
+from bot.settings import RasaSettings
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_real_server_ranks_intents(rasa_server: NluServer, rasa_settings: RasaSettings) -> None:
+    client = RasaClient(rasa_settings.base_url, timeout=5)
+    try:
+        result = await client.classify("Қазақстанда баспана сұрау үшін қайда бару керек?")
+    finally:
+        await client.close()
+    assert result.top is not None
+    assert result.top.name == "asylum_apply"
+    confidences = [s.confidence for s in result.ranking]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+@pytest.fixture
+async def broken_rasa() -> AsyncIterator[TestServer]:
+    """A stand-in for a misbehaving Rasa: slow, failing or answering nonsense, by path."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({})
+
+    async def failing(request: web.Request) -> web.Response:
+        return web.Response(status=500, text="boom")
+
+    async def nonsense(request: web.Request) -> web.Response:
+        return web.Response(text="<html>not json</html>")
+
+    async def wrong_shape(request: web.Request) -> web.Response:
+        return web.json_response({"intent": "greet"})
+
+    app = web.Application()
+    for name, handler in {"slow": slow, "failing": failing, "nonsense": nonsense, "shape": wrong_shape}.items():
+        app.router.add_post(f"/{name}/model/parse", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+@pytest.mark.parametrize("mode", ["slow", "failing", "nonsense", "shape"])
+async def test_misbehaving_server_raises_nlu_unavailable(broken_rasa: TestServer, mode: str) -> None:
+    client = RasaClient(str(broken_rasa.make_url(f"/{mode}")), timeout=0.5)
+    try:
+        with pytest.raises(NluUnavailable):
+            await client.classify("hello")
+    finally:
+        await client.close()
+
+
+async def test_server_down_raises_nlu_unavailable() -> None:
+    client = RasaClient("http://127.0.0.1:9", timeout=0.5)
+    try:
+        with pytest.raises(NluUnavailable):
+            await client.classify("hello")
+    finally:
+        await client.close()
+
+
+async def test_conversation_survives_nlu_outage(tmp_path, detector) -> None:  # type: ignore[no-untyped-def]
+    """Rasa down: the user still gets the topic menu and legal-aid contacts, never silence."""
+    from bot.app import create_app
+    from bot.core.messages import IncomingMessage
+    from tests.conftest import make_settings
+
+    dead = RasaSettings(url="http://127.0.0.1:9", timeout=0.5)
+    app = await create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", dead), detector=detector)
+    try:
+        turn = await app.conversation.handle(IncomingMessage("test", "u", "Где подать на статус беженца?"))
+    finally:
+        await app.close()
+    assert turn.intent == "nlu_unavailable"
+    assert turn.language == "ru"
+    text = "\n".join(r.text for r in turn.replies)
+    assert "+7 727 258 45 98" in text
+    assert any(o.payload.startswith("menu:") for o in turn.replies[-1].options)

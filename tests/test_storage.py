@@ -1,0 +1,102 @@
+"""The record (SQLite and PostgreSQL) and the short-lived state stores (memory and real Redis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from bot.settings import DatabaseSettings
+from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.repository import SqlConversationStore
+from bot.storage.state import MemoryStateStore, RedisStateStore
+from bot.storage.tables import ConversationRow, MessageRow
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[SqlConversationStore]:
+    engine = create_engine(DatabaseSettings(url=database_url))
+    await migrate(engine)
+    await migrate(engine)  # applying twice is harmless
+    yield SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
+    await engine.dispose()
+
+
+async def test_contact_is_created_once_and_remembers_its_language(store: SqlConversationStore) -> None:
+    first = await store.get_or_create_contact("telegram", "42")
+    again = await store.get_or_create_contact("telegram", "42")
+    other_channel = await store.get_or_create_contact("whatsapp", "42")
+    assert first.id == again.id != other_channel.id
+    await store.set_language(first.id, "kk", chosen=True)
+    remembered = await store.get_or_create_contact("telegram", "42")
+    assert (remembered.language, remembered.language_chosen) == ("kk", True)
+
+
+async def test_long_silence_starts_a_new_conversation(database_url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=database_url))
+    await migrate(engine)
+    eager = SqlConversationStore(session_factory(engine), idle=dt.timedelta(seconds=0))
+    contact = await eager.get_or_create_contact("test", "silent")
+    await eager.record_inbound(contact.id, "one")
+    await eager.record_inbound(contact.id, "two")
+    async with session_factory(engine)() as session:
+        count = await session.scalar(select(func.count()).select_from(ConversationRow))
+    await engine.dispose()
+    assert count == 2
+
+
+async def test_delete_contact_removes_messages_and_conversations(store: SqlConversationStore) -> None:
+    gone = await store.get_or_create_contact("test", "gone")
+    kept = await store.get_or_create_contact("test", "kept")
+    for contact in (gone, kept):
+        message = await store.record_inbound(contact.id, "text")
+        await store.annotate(message, intent="greet", confidence=0.9, language="en")
+        await store.record_outbound(contact.id, "reply", intent="greet", language="en")
+    await store.delete_contact(gone.id)
+    assert await store.find_contact("test", "gone") is None
+    async with store._sessions() as session:
+        owners = set((await session.execute(select(MessageRow.contact_id))).scalars())
+    assert owners == {kept.id}
+
+
+async def test_retention_purge_deletes_old_messages_only(store: SqlConversationStore) -> None:
+    contact = await store.get_or_create_contact("test", "old")
+    await store.record_inbound(contact.id, "recent")
+    assert await store.purge_older_than(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0
+    assert await store.purge_older_than(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == 1
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def state_store(request: pytest.FixtureRequest) -> AsyncIterator[MemoryStateStore | RedisStateStore]:
+    if request.param == "memory":
+        yield MemoryStateStore()
+        return
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    redis = Redis.from_url(url)
+    yield RedisStateStore(redis, prefix=f"pana-test-{uuid.uuid4().hex}:")
+    await redis.aclose()
+
+
+async def test_state_store_round_trip_and_delete(state_store: MemoryStateStore | RedisStateStore) -> None:
+    assert await state_store.get("k") is None
+    await state_store.set("k", {"pending": "delete", "failures": 1}, ttl_seconds=60)
+    assert await state_store.get("k") == {"pending": "delete", "failures": 1}
+    await state_store.delete("k")
+    assert await state_store.get("k") is None
+
+
+async def test_state_expires(state_store: MemoryStateStore | RedisStateStore) -> None:
+    await state_store.set("short", {"a": 1}, ttl_seconds=1)
+    import asyncio
+
+    await asyncio.sleep(1.2)
+    assert await state_store.get("short") is None

@@ -1,0 +1,159 @@
+"""WhatsApp fixtures: the real twilio client against the local Messages API stand-in, and the real web app.
+
+Requests are signed with twilio's own RequestValidator over the public URL, as Twilio signs them, and posted
+to the app on 127.0.0.1 (as through a proxy): only PANA_PUBLIC_URL can make the signature match.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from bot.app import App, create_app, create_whatsapp
+from bot.channels.whatsapp.factory import WhatsAppRuntime
+from bot.core.language import LanguageDetector
+from bot.nlu.server import NluServer
+from bot.settings import RasaSettings, Settings, TwilioSettings
+from bot.storage.tables import ContactRow, MessageRow, WhatsAppDeliveryRow
+from bot.web import create_web_app
+from tests.conftest import make_settings
+from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilioApi
+
+PUBLIC_URL = "https://pana.example.org"
+USER = "+77011234567"
+TEMPLATES = {"kk": "HX" + "a" * 32, "ru": "HX" + "b" * 32, "en": "HX" + "c" * 32}
+NUMBERED = re.compile(r"^\*(\d+)\.\* (.+)$", re.MULTILINE)
+
+
+def message_sid() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
+def signature(url: str, params: dict[str, str]) -> str:
+    return str(RequestValidator(AUTH_TOKEN).compute_signature(url, params))
+
+
+def numbered(body: str) -> dict[str, str]:
+    """The options of a rendered reply: label → the number to answer with."""
+    return {label: number for number, label in NUMBERED.findall(body)}
+
+
+def inbound_form(text: str, *, user: str = USER, sid: str | None = None, **extra: str) -> dict[str, str]:
+    """A message as Twilio posts it for WhatsApp."""
+    sid = sid or message_sid()
+    form = {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ProfileName": "Test",
+        "MessageType": "text",
+        "SmsSid": sid,
+        "WaId": user.lstrip("+"),
+        "SmsStatus": "received",
+        "Body": text,
+        "To": SENDER,
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": f"whatsapp:{user}",
+        "ApiVersion": "2010-04-01",
+    }
+    form.update(extra)
+    return form
+
+
+def whatsapp_settings(base: Settings, api: FakeTwilioApi, **templates: str) -> Settings:
+    twilio = TwilioSettings(
+        account_sid=ACCOUNT_SID,
+        auth_token=SecretStr(AUTH_TOKEN),
+        whatsapp_from=SENDER,
+        api_base=api.base_url,
+        **{f"template_{language}": sid for language, sid in templates.items()},
+    )
+    return base.model_copy(update={"twilio": twilio, "pana": base.pana.model_copy(update={"public_url": PUBLIC_URL})})
+
+
+@pytest.fixture
+async def twilio_api() -> AsyncIterator[FakeTwilioApi]:
+    api = FakeTwilioApi()
+    await api.start()
+    yield api
+    await api.close()
+
+
+@dataclass
+class WhatsAppStack:
+    app: App
+    runtime: WhatsAppRuntime
+    client: TestClient
+    api: FakeTwilioApi
+
+    async def post(self, path: str, form: dict[str, str], *, sign: Any = True) -> ClientResponse:
+        """Post a form as Twilio would; `sign` may be False (no header) or a signature string."""
+        headers = {}
+        if sign is True:
+            headers["X-Twilio-Signature"] = signature(PUBLIC_URL + path, form)
+        elif isinstance(sign, str):
+            headers["X-Twilio-Signature"] = sign
+        return await self.client.post(path, data=form, headers=headers)
+
+    async def send(self, text: str = "", *, user: str = USER, sid: str | None = None, **extra: str) -> ClientResponse:
+        return await self.post("/whatsapp/webhook", inbound_form(text, user=user, sid=sid, **extra))
+
+    async def status(self, callback: str, sid: str, status: str, error_code: str | None = None) -> ClientResponse:
+        """A status callback to the URL Pana gave Twilio for a message."""
+        assert callback.startswith(PUBLIC_URL)
+        form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status}
+        form.update({"AccountSid": ACCOUNT_SID, "From": SENDER, "To": f"whatsapp:{USER}", "ApiVersion": "2010-04-01"})
+        if error_code:
+            form["ErrorCode"] = error_code
+        return await self.post(callback[len(PUBLIC_URL) :], form)
+
+    async def replies(self, count: int = 1, *, user: str = USER) -> list[str]:
+        """The bodies sent to a user so far, once there are at least `count`."""
+        return [m.get("Body", "") for m in await self.api.wait_for(count, recipient=f"whatsapp:{user}")]
+
+    async def counts(self) -> tuple[int, int, int]:
+        """Contacts, messages and WhatsApp deliveries in the record."""
+        async with self.app.store._sessions() as session:
+            contacts = await session.scalar(select(func.count()).select_from(ContactRow))
+            messages = await session.scalar(select(func.count()).select_from(MessageRow))
+            deliveries = await session.scalar(select(func.count()).select_from(WhatsAppDeliveryRow))
+        return int(contacts or 0), int(messages or 0), int(deliveries or 0)
+
+    async def deliveries(self) -> list[WhatsAppDeliveryRow]:
+        async with self.app.store._sessions() as session:
+            return list((await session.execute(select(WhatsAppDeliveryRow).order_by(WhatsAppDeliveryRow.id))).scalars())
+
+
+async def start_stack(settings: Settings, api: FakeTwilioApi, detector: LanguageDetector) -> WhatsAppStack:
+    app = await create_app(settings, detector=detector)
+    runtime: WhatsAppRuntime = create_whatsapp(settings, app)
+    client = TestClient(TestServer(create_web_app(app, whatsapp=runtime), host="127.0.0.1"))
+    await client.start_server()
+    return WhatsAppStack(app, runtime, client, api)
+
+
+@pytest.fixture
+async def stack(
+    twilio_api: FakeTwilioApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> AsyncIterator[WhatsAppStack]:
+    settings = whatsapp_settings(make_settings(database_url, rasa_settings), twilio_api, **TEMPLATES)
+    started = await start_stack(settings, twilio_api, detector)
+    yield started
+    await started.client.close()
+    await started.app.close()

@@ -1,0 +1,122 @@
+"""A local stand-in for Twilio's Messages API: checks auth, records messages, answers like Twilio, fails on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+SENDER = "whatsapp:+14155238886"
+BODY_LIMIT = 1600
+
+
+@dataclass
+class FakeTwilioApi:
+    """Run with `await api.start()`; point the twilio client at `api.base_url`."""
+
+    attempts: list[dict[str, str]] = field(default_factory=list)  # every create request, failed or not
+    messages: list[dict[str, str]] = field(default_factory=list)  # the ones Twilio accepted, with their Sid
+    failures: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, Twilio code) for the next calls
+    media_requests: int = 0
+    _server: TestServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return str(self._server.make_url("")).rstrip("/")
+
+    def media_url(self, name: str) -> str:
+        return f"{self.base_url}/media/{name}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
+        app.router.add_get("/media/{name}", self._media)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+
+    def fail_next(self, status: int = 429, code: int = 20429, times: int = 1) -> None:
+        self.failures.extend([(status, code)] * times)
+
+    def to(self, recipient: str) -> list[dict[str, str]]:
+        return [m for m in self.messages if m["To"] == recipient]
+
+    async def wait_for(
+        self, count: int = 1, *, recipient: str | None = None, timeout: float = 30
+    ) -> list[dict[str, str]]:
+        """The accepted messages (to one recipient), once there are at least `count` of them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.to(recipient) if recipient else self.messages
+            if len(found) >= count:
+                await asyncio.sleep(0.1)  # let a sender that is still going show any extra message
+                return self.to(recipient) if recipient else list(self.messages)
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{len(self.messages)} message(s) created, expected {count}")
+
+    def _authorized(self, request: web.Request) -> bool:
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        return request.match_info["account"] == ACCOUNT_SID and request.headers.get("Authorization") == expected
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        self.attempts.append(form)
+        if self.failures:
+            status, code = self.failures.pop(0)
+            return _error(status, code, "Failure on demand")
+        if not form.get("To") or not form.get("From"):
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if "ContentSid" in form and "Body" in form:
+            return _error(400, 21619, "A template message cannot carry a Body.")
+        if "ContentSid" not in form and not form.get("Body"):
+            return _error(400, 21602, "Message body is required.")
+        if len(form.get("Body", "")) > BODY_LIMIT:
+            return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+        sid = "SM" + uuid.uuid4().hex
+        self.messages.append({**form, "Sid": sid})
+        now = email.utils.formatdate(usegmt=True)
+        return web.json_response(
+            {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "to": form["To"],
+                "from": form["From"],
+                "body": form.get("Body", ""),
+                "status": "queued",
+                "direction": "outbound-api",
+                "num_segments": "1",
+                "num_media": "0",
+                "api_version": "2010-04-01",
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+            },
+            status=201,
+        )
+
+    async def _media(self, request: web.Request) -> web.Response:
+        self.media_requests += 1  # Pana must never download a user's media
+        return web.Response(body=b"\x00", content_type="application/octet-stream")
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    more_info = f"https://www.twilio.com/docs/errors/{code}"
+    body = {"code": code, "message": message, "more_info": more_info, "status": status}
+    return web.json_response(body, status=status)
