@@ -18,7 +18,7 @@ from bot.nlu import evaluate
 from bot.nlu.client import RasaClient
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
-from bot.nlu.testset import load_test_set
+from bot.nlu.testset import load_test_set, noisy
 from bot.settings import Settings
 
 
@@ -54,6 +54,8 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
         return name in intents and intents[name].kind == "topic"
 
     examples = load_test_set(project.root / "tests")
+    if getattr(args, "noisy", False):
+        examples = noisy(examples)
     classifier = create_nlu_client(settings)
     if getattr(args, "no_normalize", False):
         classifier = RasaClient(settings.rasa.base_url, timeout=settings.rasa.timeout, normalizer=str.strip)

@@ -31,7 +31,8 @@ _LOOKALIKES = str.maketrans(
 )
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _WORD = re.compile(r"\S+")
-_REPEATS = re.compile(r"(\w)\1{2,}", re.UNICODE)
+# Four or more: "goood" and "СССР" are words, "помогитееее" is a flood.
+_REPEATS = re.compile(r"(\w)\1{3,}", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -54,5 +55,5 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     text = "".join(" " if _is_noise(ch) else ch for ch in text)
     text = _WORD.sub(lambda m: _fix_mixed_script(m.group()), text)
-    text = _REPEATS.sub(r"\1", text)
+    text = _REPEATS.sub(r"\1\1", text)
     return _SPACES.sub(" ", text).strip()
