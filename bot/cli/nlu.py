@@ -67,11 +67,11 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
             await classifier.close()
     thresholds = create_core_config(settings).thresholds
     if args.nlu_command == "tune":
-        print("answer suggest out_of_scope -> policy accuracy, oos recall, in-scope rejected")
-        for found, score, recall, rejected in evaluate.tune(outcomes, is_topic):
+        print("answer suggest out_of_scope -> score, oos recall, in-scope rejected, wrong answers")
+        for found, score, recall, rejected, wrong in evaluate.tune(outcomes, is_topic):
             print(
                 f"{found.answer:.2f}   {found.suggest:.2f}    {found.out_of_scope:.2f}        -> "
-                f"{score:.3f}  {recall:.3f}  {rejected:.3f}"
+                f"{score:.3f}  {recall:.3f}  {rejected:.3f}  {wrong:.3f}"
             )
         return None
     return evaluate.build_report(outcomes, thresholds, is_topic)

@@ -78,6 +78,15 @@ def rejection(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object)
     return caught / max(1, len(oos)), wrongly / max(1, len(inscope))
 
 
+def wrong_answers(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> float:
+    """Share of all messages answered outright with the wrong intent: the costliest mistake (a wrong legal answer)."""
+    wrong = 0
+    for o in outcomes:
+        d = decide(o.result, thresholds, is_topic)  # type: ignore[arg-type]
+        wrong += d.action is Action.ANSWER and d.intent != o.example.intent
+    return wrong / max(1, len(outcomes))
+
+
 def policy_accuracy(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> float:
     """Share of messages the policy handles right: answers the right intent, suggests it, or refuses OOS."""
     good = 0.0
@@ -139,6 +148,7 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: obje
     fig["oos_recall"] = recall
     fig["inscope_rejected"] = rejected
     fig["policy_accuracy"] = policy_accuracy(outcomes, thresholds, is_topic)
+    fig["wrong_answers"] = wrong_answers(outcomes, thresholds, is_topic)
     out("")
     out(
         f"Policy (answer {thresholds.answer:.2f}, suggest {thresholds.suggest:.2f}, "
@@ -146,7 +156,7 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: obje
     )
     out(
         f"  out_of_scope recall {recall:.3f}   in-scope rejected {rejected:.3f}   "
-        f"policy accuracy {fig['policy_accuracy']:.3f}"
+        f"policy accuracy {fig['policy_accuracy']:.3f}   wrong answers {fig['wrong_answers']:.3f}"
     )
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     fig["parse_p50_ms"] = statistics.median(latencies)
@@ -157,8 +167,12 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: obje
 
 def tune(
     outcomes: list[Outcome], is_topic: object, max_rejected: float = 0.03
-) -> list[tuple[Thresholds, float, float, float]]:
-    """Grid-search thresholds: best policy accuracy with at most `max_rejected` in-scope refusals."""
+) -> list[tuple[Thresholds, float, float, float, float]]:
+    """Grid-search thresholds with at most `max_rejected` in-scope refusals.
+
+    The score is policy accuracy minus the share of wrong answers: a confident wrong legal answer costs
+    more than offering options, so a wrong answer loses its point and one more.
+    """
     grid = [x / 100 for x in range(5, 100, 5)]
     results = []
     for answer in grid:
@@ -167,8 +181,10 @@ def tune(
                 thresholds = Thresholds(answer=answer, suggest=suggest, out_of_scope=oos)
                 recall, rejected = rejection(outcomes, thresholds, is_topic)
                 if rejected <= max_rejected:
-                    results.append((thresholds, policy_accuracy(outcomes, thresholds, is_topic), recall, rejected))
-    # Meeting the out-of-scope recall target comes first, then handling most messages right.
+                    accuracy_ = policy_accuracy(outcomes, thresholds, is_topic)
+                    wrong = wrong_answers(outcomes, thresholds, is_topic)
+                    results.append((thresholds, accuracy_ - wrong, recall, rejected, wrong))
+    # Meeting the out-of-scope recall target comes first, then the score.
     results.sort(key=lambda item: (item[2] < 0.9, -item[1], -item[2]))
     return results[:10]
 
