@@ -73,9 +73,10 @@ class PolicySettings(_Section):
     """
 
     model_config = SettingsConfigDict(env_prefix="NLU_")
-    answer_threshold: float = Field(default=0.55, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.25, ge=0, le=1)
-    out_of_scope_threshold: float = Field(default=0.50, ge=0, le=1)
+    answer_threshold: float = Field(default=0.40, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.15, ge=0, le=1)
+    # out_of_scope is believed whenever it is the top intent: any higher threshold refused more real questions.
+    out_of_scope_threshold: float = Field(default=0.05, ge=0, le=1)
 
 
 class PanaSettings(_Section):
