@@ -176,6 +176,7 @@ async def test_every_message_is_recorded_with_intent_and_confidence(say: Say, ap
 
 async def test_redelivered_message_is_answered_once(say: Say, app: App) -> None:
     first = await say("How do I apply for asylum?", user="twice", channel_message_id="m-1")
+    await app.conversation.delivered(first)
     again = await say("How do I apply for asylum?", user="twice", channel_message_id="m-1")
     assert first.replies
     assert again.replies == () and again.extra.get("duplicate") == "yes"
@@ -231,3 +232,27 @@ async def test_legal_aid_contacts_are_filtered_by_the_city_the_user_names(say: S
     everywhere = await say("Где найти бесплатную юридическую помощь?", user="anywhere")
     shown_everywhere = "\n".join(r.text for r in everywhere.replies)
     assert by_id["kibhr"].name.ru in shown_everywhere and by_id["sana_sezim"].name.ru in shown_everywhere
+
+
+async def test_replies_that_were_not_sent_come_again_with_the_redelivery(say: Say, app: App) -> None:
+    first = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
+    # The channel failed to send them (no `delivered`): the platform delivers the message again.
+    again = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
+    assert again.replies == first.replies and again.extra.get("replay") == "yes"
+    assert (again.language, again.intent, again.topic) == (first.language, first.intent, first.topic)
+    await app.conversation.delivered(again)
+    third = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
+    assert third.replies == () and third.extra.get("duplicate") == "yes"
+    async with app.store._sessions() as session:
+        rows = (await session.execute(select(MessageRow).order_by(MessageRow.id))).scalars().all()
+    assert [r.direction for r in rows].count("in") == 1
+    assert len([r for r in rows if r.direction == "out"]) == len(first.replies), "replayed, not answered twice"
+    assert all(r.turn is None for r in rows), "nothing kept once sent"
+
+
+async def test_a_message_stored_before_a_crash_is_answered_when_it_comes_again(say: Say, app: App) -> None:
+    contact = await app.store.get_or_create_contact("test", "crashed")
+    await app.store.record_inbound(contact.id, "How do I apply for asylum?", channel_message_id="m-3")
+    # The process died before deciding: the redelivery is answered as if it were new.
+    turn = await say("How do I apply for asylum?", user="crashed", channel_message_id="m-3")
+    assert turn.intent == "asylum_apply" and turn.replies

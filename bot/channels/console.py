@@ -37,6 +37,7 @@ class ConsoleChannel:
 
     async def send(self, line: str) -> Turn:
         turn = await self._conversation.handle(self.to_message(line))
+        await self._conversation.delivered(turn)  # the caller prints it; a terminal has no redelivery
         last_with_options = next((r for r in reversed(turn.replies) if r.options), None)
         self._options = last_with_options.options if last_with_options else ()
         return turn

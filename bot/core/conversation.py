@@ -26,6 +26,7 @@ from bot.core.ports import (
     StateStore,
     Translator,
 )
+from bot.core.replay import decode_turn, encode_turn
 from bot.errors import NluUnavailable
 
 log = logging.getLogger(__name__)
@@ -123,8 +124,11 @@ class Conversation:
         contact = await self._store.get_or_create_contact(message.channel, message.user_id)
         text = clean_text(message.text, self._config.max_input_chars)
         message_id = await self._store.record_inbound(contact.id, text, channel_message_id=message.channel_message_id)
-        if message_id is None:  # the platform delivered this message again: it was answered already
-            return Turn(contact.language or self._config.default_language, (), extra={"duplicate": "yes"})
+        if message_id is None:  # the platform delivered this message again
+            earlier = await self._redelivered(contact, message.channel_message_id)
+            if isinstance(earlier, Turn):
+                return earlier
+            message_id = earlier  # stored, but the process stopped before deciding: decide now
         state_key = _state_key(contact)
         state = await self._state.get(state_key) or {}
         detection = self._detector.detect(text)
@@ -143,7 +147,24 @@ class Conversation:
         await self._store.annotate(message_id, intent=turn.intent, confidence=turn.confidence, language=turn.language)
         for reply in turn.replies:
             await self._store.record_outbound(contact.id, reply.text, intent=turn.intent, language=turn.language)
+        turn = replace(turn, message_id=message_id)
+        await self._store.keep_turn(message_id, encode_turn(turn))  # until the channel confirms it sent them
         return turn
+
+    async def delivered(self, turn: Turn) -> None:
+        """The channel sent the turn's replies (or queued them durably): a redelivery gets no second answer."""
+        if turn.message_id is not None:
+            await self._store.mark_answered(turn.message_id)
+
+    async def _redelivered(self, contact: ContactRecord, channel_message_id: str | None) -> Turn | int:
+        """A message seen before: nothing if it was answered, its replies again if sending them failed."""
+        earlier = await self._store.redelivery(contact.id, channel_message_id) if channel_message_id else None
+        if earlier is None or earlier.answered:
+            return Turn(contact.language or self._config.default_language, (), extra={"duplicate": "yes"})
+        if earlier.turn is not None:
+            log.info("Message %d came again before its replies were sent; sending them again", earlier.message_id)
+            return decode_turn(earlier.turn, earlier.message_id)
+        return earlier.message_id
 
     def _flooding(self, state: dict[str, Any]) -> bool:
         """Count this message in the user's window; True once they send more than the flood limit."""

@@ -53,3 +53,4 @@ class Turn:
     topic: str | None = None
     handoff: str | None = None  # a case id once a lawyer queue holds one
     extra: dict[str, str] = field(default_factory=dict)
+    message_id: int | None = None  # the stored inbound message; channels confirm delivery with it

@@ -43,6 +43,15 @@ class ContactRecord:
     language_chosen: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Redelivery:
+    """A platform message that was stored before: answered already, or with replies still to send."""
+
+    message_id: int
+    answered: bool
+    turn: str | None  # the replies decided for it (JSON), kept until a channel sent them
+
+
 class ConversationStore(Protocol):
     """The durable record: contacts, conversations, messages."""
 
@@ -53,6 +62,12 @@ class ConversationStore(Protocol):
     async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
         """Store a message; None if the same channel message was stored before (a redelivery)."""
         ...
+
+    async def redelivery(self, contact_id: int, channel_message_id: str) -> Redelivery | None: ...
+
+    async def keep_turn(self, message_id: int, turn: str) -> None: ...
+
+    async def mark_answered(self, message_id: int) -> None: ...
 
     async def annotate(
         self, message_id: int, *, intent: str | None, confidence: float | None, language: Language

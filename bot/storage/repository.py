@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.messages import LANGUAGES, Language
-from bot.core.ports import ContactRecord
+from bot.core.ports import ContactRecord, Redelivery
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, utcnow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
@@ -102,6 +102,29 @@ class SqlConversationStore:
             if channel_message_id is None:
                 raise
             return None
+
+    async def redelivery(self, contact_id: int, channel_message_id: str) -> Redelivery | None:
+        """What became of a platform message stored before: its id, whether it was answered, its replies."""
+        async with self._sessions() as session:
+            query = select(MessageRow).where(
+                MessageRow.contact_id == contact_id, MessageRow.channel_message_id == channel_message_id
+            )
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                return None
+            return Redelivery(message_id=row.id, answered=row.answered_at is not None, turn=row.turn)
+
+    async def keep_turn(self, message_id: int, turn: str) -> None:
+        await self._set(message_id, turn=turn)
+
+    async def mark_answered(self, message_id: int) -> None:
+        """The channel sent (or durably queued) the replies: they are no longer needed."""
+        await self._set(message_id, answered_at=utcnow(), turn=None)
+
+    async def _set(self, message_id: int, **values: object) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(MessageRow).where(MessageRow.id == message_id).values(**values))
+            await session.commit()
 
     async def annotate(
         self, message_id: int, *, intent: str | None, confidence: float | None, language: Language

@@ -60,6 +60,9 @@ class MessageRow(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     channel_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # On inbound messages: the replies decided (JSON) until a channel confirms it sent them.
+    turn: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WhatsAppWindowRow(Base):

@@ -63,6 +63,21 @@ async def test_duplicate_delivery_is_processed_once(stack: TelegramStack) -> Non
     assert len(stack.api.sent("sendMessage")) == first_batch
 
 
+async def test_a_reply_telegram_refused_is_sent_when_the_update_comes_again(stack: TelegramStack) -> None:
+    update = private_message(13, "How do I apply for asylum?", language="en")
+    stack.api.fail_next("sendMessage", status=400)  # not retried in-process: the update fails as a whole
+    assert (await stack.post(update)).status == 500
+    refused = len(stack.api.sent("sendMessage"))
+    assert (await stack.post(update)).status == 200  # Telegram delivers a failed update again
+    replayed = stack.api.sent("sendMessage")[refused:]
+    assert replayed and replayed[0]["text"] == stack.api.sent("sendMessage")[0]["text"]
+    assert (await stack.post(update)).status == 200  # and once more: it was answered, nothing is sent
+    assert len(stack.api.sent("sendMessage")) == refused + len(replayed)
+    async with stack.app.store._sessions() as session:
+        inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
+    assert inbound == 1
+
+
 @pytest.mark.parametrize("secret", [None, "wrong", ""])
 async def test_missing_or_wrong_secret_is_refused_and_nothing_stored(stack: TelegramStack, secret: str | None) -> None:
     response = await stack.post(private_message(4, "hello", language="en"), secret=secret)

@@ -59,7 +59,8 @@ async def test_options_are_a_numbered_list_and_a_number_picks_one(stack: WhatsAp
     await stack.send(f"{options[lawyer]}.")
     await stack.replies(before + 1)
     async with stack.app.store._sessions() as session:
-        intents = list((await session.execute(select(MessageRow.intent).where(MessageRow.direction == "in"))).scalars())
+        inbound = select(MessageRow.intent).where(MessageRow.direction == "in").order_by(MessageRow.id)
+        intents = list((await session.execute(inbound)).scalars())
     assert intents[-1] == "request_lawyer", "the number was understood as the lawyer option"
 
 

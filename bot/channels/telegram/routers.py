@@ -24,7 +24,10 @@ async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
 
 
 async def handle(bot: Bot, conversation: Conversation, chat_id: int | str, message: IncomingMessage) -> None:
-    await deliver(bot, chat_id, await conversation.handle(message))
+    """Sent, then confirmed: if sending fails, Telegram's redelivery gets the same replies from the record."""
+    turn = await conversation.handle(message)
+    await deliver(bot, chat_id, turn)
+    await conversation.delivered(turn)
 
 
 def create_router(topics: frozenset[str]) -> Router:

@@ -71,6 +71,7 @@ class WhatsAppChannel:
         if released:
             log.info("Released %d held WhatsApp message(s) on %s", released, inbound.message_sid)
         await self._sender.enqueue(platform_id, turn.language, render_turn(turn))
+        await self._conversation.delivered(turn)  # the outbox holds the replies now
         if turn.extra.get("deleted"):
             await self._options.forget(platform_id)
         elif turn.replies:
