@@ -18,6 +18,8 @@ from bot.core.messages import IncomingMessage, Turn
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.settings import DatabaseSettings, RasaSettings, Settings, load_settings
+from tests.telegram.fake_bot_api import FakeBotApi
+from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_RASA_PORT = int(os.environ.get("PANA_TEST_RASA_PORT", "5055"))
@@ -116,3 +118,20 @@ def say(app: App) -> Say:
         return await app.conversation.handle(message)
 
     return send
+
+
+# Local stand-ins of the upstream APIs, shared by the Telegram, WhatsApp and handoff suites.
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
+    await api.start()
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def twilio_api() -> AsyncIterator[FakeTwilioApi]:
+    api = FakeTwilioApi()
+    await api.start()
+    yield api
+    await api.close()

@@ -128,14 +128,6 @@ StackFactory = Callable[..., Awaitable[HandoffStack]]
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    api = FakeBotApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

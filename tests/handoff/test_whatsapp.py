@@ -31,14 +31,6 @@ PERSON = fixtures.USER
 
 
 @pytest.fixture
-async def twilio_api() -> AsyncIterator[FakeTwilioApi]:
-    api = FakeTwilioApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest.fixture
 async def both(
     bot_api: FakeBotApi,
     twilio_api: FakeTwilioApi,

@@ -20,14 +20,6 @@ from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 SECRET = "test-secret_123"
 
 
-@pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    api = FakeBotApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
 @dataclass
 class TelegramStack:
     app: App

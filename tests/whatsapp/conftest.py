@@ -83,14 +83,6 @@ def whatsapp_settings(base: Settings, api: FakeTwilioApi, **templates: str) -> S
     return base.model_copy(update={"twilio": twilio, "pana": base.pana.model_copy(update={"public_url": PUBLIC_URL})})
 
 
-@pytest.fixture
-async def twilio_api() -> AsyncIterator[FakeTwilioApi]:
-    api = FakeTwilioApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
 @dataclass
 class WhatsAppStack:
     app: App
