@@ -7,7 +7,6 @@ so a fresh checkout works before `make locales`. Untranslated and fuzzy entries 
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -39,7 +38,3 @@ class Translations:
 
     def gettext(self, message: str, language: Language) -> str:
         return self._catalogs.get(language, {}).get(message) or message
-
-    def bind(self, language: Language) -> Callable[[str], str]:
-        """A `_` for one language, so code reads `_("Hello")` and Babel can extract it."""
-        return lambda message: self.gettext(message, language)

@@ -30,7 +30,7 @@ def run_content(args: argparse.Namespace, settings: Settings) -> int:
             print(f"pana: no content entry {args.topic!r}", file=sys.stderr)
             return 1
         translations = Translations(settings.pana.locales_dir)
-        answers = Answers(catalog, args.lang, translations.bind(args.lang))
+        answers = Answers.translated(catalog, translations, args.lang)
         replies = answers.topic(entry)
         for followup in entry.followups:
             reply = answers.followup(entry, followup.id)

@@ -9,6 +9,7 @@ from bot.content.render import organisation_blocks
 from bot.content.schema import TopicEntry
 from bot.core import payloads
 from bot.core.messages import Language, Option, Reply
+from bot.core.ports import Translator
 
 LANGUAGE_OPTIONS = (
     Option("Қазақша", payloads.language("kk")),
@@ -25,6 +26,11 @@ class Answers:
         self.catalog = catalog
         self.language = language
         self._ = gettext
+
+    @classmethod
+    def translated(cls, catalog: ContentCatalog, translator: Translator, language: Language) -> Answers:
+        """The usual way in: UI strings from the gettext catalogs in `language`."""
+        return cls(catalog, language, lambda message: translator.gettext(message, language))
 
     # --- options -------------------------------------------------------------------------------
     def lawyer_option(self) -> Option:

@@ -118,7 +118,7 @@ class Conversation:
         self._config = config
 
     def answers(self, language: Language) -> Answers:
-        return Answers(self._catalog, language, lambda m: self._translator.gettext(m, language))
+        return Answers.translated(self._catalog, self._translator, language)
 
     async def handle(self, message: IncomingMessage) -> Turn:
         contact = await self._store.get_or_create_contact(message.channel, message.user_id)

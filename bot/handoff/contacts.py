@@ -24,7 +24,7 @@ class LegalAidContactsHandoff:
         urgent: bool,
         reason: HandoffReason = "asked",
     ) -> HandoffOutcome:
-        answers = Answers(self._catalog, language, lambda m: self._translator.gettext(m, language))
+        answers = Answers.translated(self._catalog, self._translator, language)
         if urgent:  # the urgent answer already led with these organisations
             text = answers._(
                 "Talking to a lawyer inside Pana is not available yet: please contact the organisations above."

@@ -62,7 +62,7 @@ class HandoffQueue:
         self._without_lawyers = LegalAidContactsHandoff(catalog, translator)
 
     def _answers(self, language: Language) -> Answers:
-        return Answers(self._catalog, language, lambda m: self._translator.gettext(m, language))
+        return Answers.translated(self._catalog, self._translator, language)
 
     # --- the Handoff port ------------------------------------------------------------------------------
     async def request(
