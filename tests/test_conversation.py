@@ -157,6 +157,14 @@ async def test_delete_can_be_declined(say: Say, app: App) -> None:
     assert await app.store.find_contact("test", "stayer") is not None
 
 
+async def test_delete_can_be_confirmed_by_typing_the_word_in_kazakh(say: Say, app: App) -> None:
+    asked = await say("менің деректерімді өшіріңіз", user="ketushi")
+    assert asked.intent == "delete_my_data"
+    done = await say("жою", user="ketushi")
+    assert done.extra.get("deleted") == "yes"
+    assert await app.store.find_contact("test", "ketushi") is None
+
+
 async def test_confirmation_without_a_pending_request_deletes_nothing(say: Say, app: App) -> None:
     await say("hello", user="careful")
     turn = await say(payload=payloads.DELETE_YES, user="careful")

@@ -46,12 +46,10 @@ YES = frozenset(
         "иа",
         "ие",
         "әрине",
-        "ok",
-        "delete",
-        "удалить",
-        "жою",
     ]
 )
+# Confirm "delete my data" only: typed at the lawyer-consent question, these must not share anything.
+DELETE_WORDS = frozenset(["delete", "удалить", "удали", "жою", "өшіру", "оширу"])
 NO = frozenset(["no", "n", "нет", "не", "жоқ", "жок", "жок.", "отмена", "cancel"])
 LANGUAGE_WORDS: tuple[tuple[Language, re.Pattern[str]], ...] = (
     ("kk", re.compile(r"қазақ|казах|казак|kazak|qazaq|kazakh", re.IGNORECASE)),
@@ -218,8 +216,8 @@ class Conversation:
         if message.payload:
             return await self._payload(contact, message.payload, language, pending, state), state
         word = text.lower().strip(" .!")
-        if pending == "delete" and word in YES | NO:
-            chosen = payloads.DELETE_YES if word in YES else payloads.DELETE_NO
+        if pending == "delete" and word in YES | DELETE_WORDS | NO:
+            chosen = payloads.DELETE_NO if word in NO else payloads.DELETE_YES
             return await self._payload(contact, chosen, language, pending, state), state
         if pending == "handoff" and confirm and word in YES | NO:  # consent typed instead of picked
             return await self._payload(contact, confirm[0] if word in YES else confirm[1], language, None, state), state

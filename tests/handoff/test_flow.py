@@ -145,6 +145,23 @@ async def test_consent_can_be_given_by_typing_yes(stack: HandoffStack) -> None:
     assert "#1" in stack.text_to(LAWYER_A)
 
 
+async def test_consent_can_be_given_in_kazakh(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("kk",))
+    await stack.write("Маған заңгер керек")
+    await stack.write("иә")
+    assert "#1" in stack.text_to(LAWYER_A)
+
+
+async def test_a_delete_word_at_the_consent_question_shares_nothing(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await stack.write("Мне нужен юрист")
+    stack.new_to(LAWYER_A)
+    await stack.write("удалить")
+    async with stack.app.store._sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
+    assert stack.new_to(LAWYER_A) == []
+
+
 async def test_without_registered_lawyers_the_person_gets_the_organisations(stack: HandoffStack) -> None:
     await stack.write("Мне нужен юрист")
     told = stack.text_to(USER)
