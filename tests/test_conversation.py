@@ -207,6 +207,20 @@ async def test_flooding_user_is_asked_to_slow_down_once_and_others_are_served(sa
     assert kept == limit + 5 + 1, "messages over the limit are still recorded"
 
 
+async def test_a_slow_down_note_that_failed_to_send_comes_again_with_the_redelivery(say: Say, app: App) -> None:
+    limit = app.settings.pana.flood_limit
+    for n in range(limit):
+        turn = await say("Как получить гражданство?", user="hasty", channel_message_id=f"h{n}")
+        await app.conversation.delivered(turn)
+    note = await say("Как получить гражданство?", user="hasty", channel_message_id="over")
+    assert note.intent == "flood" and note.replies
+    again = await say("Как получить гражданство?", user="hasty", channel_message_id="over")  # the send failed
+    assert again.replies == note.replies and again.extra.get("replay") == "yes"
+    async with app.store._sessions() as session:
+        intents = (await session.execute(select(MessageRow.intent).where(MessageRow.direction == "in"))).scalars()
+        assert "flood" in set(intents), "a message over the limit is recorded as such"
+
+
 LANGUAGE_PAYLOADS = {payloads.language(code) for code in ("kk", "ru", "en")}
 
 

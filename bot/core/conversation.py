@@ -131,15 +131,16 @@ class Conversation:
         state = await self._state.get(state_key) or {}
         detection = self._detector.detect(text)
         language = await self._language(contact, detection, message.language_hint)
-        if self._flooding(state):
-            return await self._slow_down(contact, language, state)
-
-        turn, state = await self._respond(contact, message, text, language, state)
-
+        flooding = self._flooding(state)
+        turn = (
+            self._slow_down(language, state)
+            if flooding
+            else await self._respond(contact, message, text, language, state)
+        )
         if turn.extra.get("deleted"):
             await self._state.delete(state_key)
             return turn
-        if _language_unknown(contact, message, detection):
+        if not flooding and _language_unknown(contact, message, detection):
             turn = self._offer_languages(turn)
         await self._state.set(state_key, state, self._config.state_ttl_seconds)
         await self._store.annotate(message_id, intent=turn.intent, confidence=turn.confidence, language=turn.language)
@@ -175,16 +176,14 @@ class Conversation:
             return False
         return True
 
-    async def _slow_down(self, contact: ContactRecord, language: Language, state: dict[str, Any]) -> Turn:
-        """The message is kept in the record; the user is asked once per flood to slow down."""
+    def _slow_down(self, language: Language, state: dict[str, Any]) -> Turn:
+        """The message is kept in the record, not answered; the user is asked once per flood to slow down."""
         if state.get("slowed"):
             return Turn(language, (), "flood")
         state["slowed"] = True
-        await self._state.set(_state_key(contact), state, self._config.state_ttl_seconds)
         text = self._translator.gettext(
             "You are sending messages very fast. Please wait a moment, then send your question again.", language
         )
-        await self._store.record_outbound(contact.id, text, intent="flood", language=language)
         return Turn(language, (Reply(text),), "flood")
 
     async def _language(self, contact: ContactRecord, detection: Detection, hint: str | None) -> Language:
@@ -210,34 +209,34 @@ class Conversation:
 
     async def _respond(
         self, contact: ContactRecord, message: IncomingMessage, text: str, language: Language, state: dict[str, Any]
-    ) -> tuple[Turn, dict[str, Any]]:
+    ) -> Turn:
         pending = state.pop("pending", None)
         confirm = state.pop("confirm", None)
         if message.payload:
-            return await self._payload(contact, message.payload, language, pending, state), state
+            return await self._payload(contact, message.payload, language, pending, state)
         word = text.lower().strip(" .!")
         if pending == "delete" and word in YES | DELETE_WORDS | NO:
             chosen = payloads.DELETE_NO if word in NO else payloads.DELETE_YES
-            return await self._payload(contact, chosen, language, pending, state), state
+            return await self._payload(contact, chosen, language, pending, state)
         if pending == "handoff" and confirm and word in YES | NO:  # consent typed instead of picked
-            return await self._payload(contact, confirm[0] if word in YES else confirm[1], language, None, state), state
+            return await self._payload(contact, confirm[0] if word in YES else confirm[1], language, None, state)
         # While a lawyer holds the person's case, what they write is for the lawyer, not for the NLU.
         routed = await self._handoff.route(contact, language, text, message.attachment)
         if routed is not None:
-            return self._handoff_turn(language, routed, state), state
+            return self._handoff_turn(language, routed, state)
         answers = self.answers(language)
         _ = answers._
         if not text:
             if message.attachment:
-                return self._attachment(message.attachment, answers), state
+                return self._attachment(message.attachment, answers)
             return Turn(
                 language, (answers.menu(_("I received an empty message. Please write your question in words.")),)
-            ), state
+            )
         try:
             result = await self._classifier.classify(text)
         except NluUnavailable as error:
             log.warning("NLU unavailable, answering with the menu: %s", error)
-            return self._nlu_down(answers), state
+            return self._nlu_down(answers)
         decision = decide(result, self._config.thresholds, self._catalog.is_topic)
         understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.OUT_OF_SCOPE)
         state["failures"] = 0 if understood else int(state.get("failures", 0)) + 1
@@ -260,7 +259,7 @@ class Conversation:
             turn = Turn(language, (Reply(_("I am not sure I understood. Did you mean one of these?"), options),))
         else:
             turn = await self._not_understood(contact, answers, state)
-        return replace(turn, intent=turn.intent or decision.intent, confidence=decision.confidence), state
+        return replace(turn, intent=turn.intent or decision.intent, confidence=decision.confidence)
 
     # --- intents -----------------------------------------------------------------------------------
     async def _intent(
