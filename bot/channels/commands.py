@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core import payloads
+from bot.core.commands import parse_command
 
 COMMANDS: dict[str, str] = {
     "start": payloads.START,
@@ -16,8 +17,12 @@ COMMANDS: dict[str, str] = {
 
 
 def command_payload(text: str) -> str | None:
-    """`/menu` (or `/menu@PanaBot`) to its payload; None for anything else."""
-    if not text.startswith("/"):
-        return None
-    name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
-    return COMMANDS.get(name, payloads.HELP if name else None)
+    """`/menu` (or `/menu@PanaBot`) to its payload, an unknown command to help; None for anything else."""
+    command = parse_command(text)
+    return COMMANDS.get(command[0], payloads.HELP) if command else None
+
+
+def is_user_command(text: str | None) -> bool:
+    """/start, /menu, /lawyer ...: what every user can write, lawyers included."""
+    command = parse_command(text or "")
+    return command is not None and command[0] in COMMANDS

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.core.commands import parse_command
 from bot.core.messages import Reply
 from bot.core.ports import Translator
 from bot.handoff import notices
@@ -59,14 +60,6 @@ TAKE_ANSWERS = {  # the short answer on a pressed "Take" button
 }
 
 
-def command_of(text: str) -> tuple[str, str] | None:
-    """("take", "12") for "/take 12" or "/take@PanaBot #12"; None when the text is not a command."""
-    if not text.startswith("/") or len(text) < 2:
-        return None
-    head, _, rest = text[1:].partition(" ")
-    return head.split("@")[0].lower(), rest.strip()
-
-
 def case_number(text: str) -> tuple[int | None, str]:
     """The case number a command starts with, and what follows it."""
     first, _, rest = text.partition(" ")
@@ -110,7 +103,7 @@ class LawyerDesk:
 
     # --- entry points ----------------------------------------------------------------------------------
     async def handle(self, lawyer: LawyerRecord, message: LawyerInput) -> None:
-        command = command_of(message.text.strip())
+        command = parse_command(message.text.strip())
         if command is None:
             await self._reply_to_person(lawyer, message)
             return
