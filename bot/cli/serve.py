@@ -67,10 +67,15 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _start_telegram(settings: Settings, translator, telegram: TelegramRuntime) -> asyncio.Task[None] | None:  # type: ignore[no-untyped-def]
+    from aiogram.exceptions import TelegramAPIError
+
     from bot.channels.telegram.factory import register_commands
 
     bot, dispatcher = telegram.bot, telegram.dispatcher
-    await register_commands(bot, translator)
+    try:
+        await register_commands(bot, translator)
+    except TelegramAPIError:  # only the command menus suffer; messages still flow once Telegram answers
+        log.warning("Could not register the Telegram commands; continuing without them", exc_info=True)
     updates = dispatcher.resolve_used_update_types()
     if settings.telegram.webhook_url:
         url = settings.telegram.webhook_url.rstrip("/")

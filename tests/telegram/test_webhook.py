@@ -78,6 +78,24 @@ async def test_a_reply_telegram_refused_is_sent_when_the_update_comes_again(stac
     assert inbound == 1
 
 
+async def test_a_button_press_delivered_again_after_a_failed_send_is_answered(stack: TelegramStack) -> None:
+    press = button_press(14, "o|topic:asylum_rejected", language="en")
+    stack.api.fail_next("sendMessage", status=400)
+    assert (await stack.post(press)).status == 500
+    stack.api.fail_next("answerCallbackQuery", status=400)  # Telegram refuses to answer the same query twice
+    assert (await stack.post(press)).status == 200
+    sent = stack.api.sent("sendMessage")
+    assert sent[-1]["text"] and sent[-1]["text"] == sent[0]["text"], "the kept replies went out"
+
+
+async def test_a_long_flood_wait_fails_the_update_at_once_and_redelivery_answers(stack: TelegramStack) -> None:
+    update = private_message(15, "How do I apply for asylum?", language="en")
+    stack.api.fail_next("sendMessage", status=429, retry_after=600)  # not slept through inside a request
+    assert (await stack.post(update)).status == 500
+    assert (await stack.post(update)).status == 200
+    assert len(stack.api.sent("sendMessage")) >= 2
+
+
 @pytest.mark.parametrize("secret", [None, "wrong", ""])
 async def test_missing_or_wrong_secret_is_refused_and_nothing_stored(stack: TelegramStack, secret: str | None) -> None:
     response = await stack.post(private_message(4, "hello", language="en"), secret=secret)

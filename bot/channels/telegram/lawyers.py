@@ -11,19 +11,12 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
-from bot.channels.commands import COMMANDS
+from bot.channels.commands import is_user_command
+from bot.channels.telegram.outgoing import acknowledge
 from bot.channels.telegram.render import OptionCallback
 from bot.handoff.cards import TAKE
 from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
 from bot.handoff.records import LawyerRecord
-
-
-def is_user_command(text: str | None) -> bool:
-    """/start, /menu, /lawyer ...: what every user can write, lawyers included."""
-    if not text or not text.startswith("/"):
-        return False
-    name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
-    return name in COMMANDS
 
 
 def not_user_command(message: Message) -> bool:
@@ -63,13 +56,13 @@ def create_lawyer_router() -> Router:
     ) -> None:
         number = callback_data.payload.split(":", 1)[1]
         if not number.isdigit():
-            await query.answer()
+            await acknowledge(query)
             return
         result = await desk.take(lawyer, int(number))
-        await query.answer(desk.take_answer(lawyer, int(number), result), show_alert=result is not TakeResult.TAKEN)
+        await acknowledge(query, desk.take_answer(lawyer, int(number), result), alert=result is not TakeResult.TAKEN)
 
     @router.callback_query(take_pressed, F.message.chat.type != ChatType.PRIVATE)
     async def on_take_by_someone_else(query: CallbackQuery) -> None:
-        await query.answer()  # in the lawyers' group, a member who is not a lawyer: nothing happens
+        await acknowledge(query)  # in the lawyers' group, a member who is not a lawyer: nothing happens
 
     return router

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import CallbackQuery
 
 from bot.channels.telegram.render import as_html, keyboard, split_text
 from bot.core.messages import Language, Option, Reply
@@ -23,6 +25,12 @@ async def send_parts(bot: Bot, chat_id: int | str, text: str, options: tuple[Opt
         message = await bot.send_message(chat_id, as_html(part), reply_markup=markup)
         sent.append(str(message.message_id))
     return tuple(sent)
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Stop the button's spinner. Telegram refuses a second or late answer (a redelivered update): no matter."""
+    with contextlib.suppress(TelegramBadRequest):
+        await query.answer(text, show_alert=alert)
 
 
 class TelegramUserSender:

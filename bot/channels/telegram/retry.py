@@ -32,6 +32,8 @@ class RetryMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
+                if error.retry_after > self._max_delay:
+                    raise  # holding a webhook request for minutes helps nobody: redelivery or the outbox retry later
                 delay = float(error.retry_after)
             except (TelegramNetworkError, TelegramServerError):
                 delay = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))

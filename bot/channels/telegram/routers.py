@@ -7,7 +7,8 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.channels.telegram.convert import from_callback, from_message
-from bot.channels.telegram.render import OptionCallback, as_html, keyboard, split_text
+from bot.channels.telegram.outgoing import acknowledge, send_parts
+from bot.channels.telegram.render import OptionCallback, as_html
 from bot.core.conversation import Conversation
 from bot.core.language import normalise_language_code
 from bot.core.messages import IncomingMessage, Turn
@@ -17,10 +18,7 @@ from bot.core.ports import Translator
 async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
     """Send every reply of a turn in order; options go on the last part of each reply."""
     for reply in turn.replies:
-        parts = split_text(reply.text)
-        for index, part in enumerate(parts):
-            markup = keyboard(reply.options) if index == len(parts) - 1 else None
-            await bot.send_message(chat_id, as_html(part), reply_markup=markup)
+        await send_parts(bot, chat_id, reply.text, reply.options)
 
 
 async def handle(bot: Bot, conversation: Conversation, chat_id: int | str, message: IncomingMessage) -> None:
@@ -47,13 +45,13 @@ def create_router(topics: frozenset[str]) -> Router:
     async def on_option(
         query: CallbackQuery, callback_data: OptionCallback, bot: Bot, conversation: Conversation
     ) -> None:
-        await query.answer()
+        await acknowledge(query)
         chat_id = query.message.chat.id if query.message else query.from_user.id
         await handle(bot, conversation, chat_id, from_callback(query, callback_data.payload))
 
     @router.callback_query()
     async def on_stale_button(query: CallbackQuery) -> None:
-        await query.answer()  # a button from an older version: stop the spinner, nothing else
+        await acknowledge(query)  # a button from an older version: stop the spinner, nothing else
 
     return router
 
