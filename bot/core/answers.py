@@ -95,6 +95,15 @@ class Answers:
         )
         return Reply(found.text.get(self.language), (*others, self.lawyer_option(), self.menu_option()))
 
+    def emergency(self) -> list[Reply]:
+        """What to do in danger now, then who gives legal help: urgent topics and urgent cases lead with it."""
+        return self.legal_aid(
+            self._(
+                "If you or someone else is in danger right now, call the police or an ambulance. "
+                "Where to get legal help:"
+            )
+        )
+
     def legal_aid(self, intro: str, kinds: tuple[str, ...] = EMERGENCY_KINDS, city: str | None = None) -> list[Reply]:
         """An introduction followed by the organisations that help, packed into channel-sized messages."""
         blocks = organisation_blocks(self.catalog.organisations(kinds, city), self.language, self.catalog)

@@ -328,12 +328,9 @@ class Conversation:
         state["topic"] = topic_id  # a lawyer asked for next sees what the person last read about
         if not self._catalog.is_urgent(topic_id):
             return Turn(language, tuple(answers.topic(entry, city)), topic_id, topic=topic_id)
-        header = answers._(
-            "If you or someone else is in danger right now, call the police or an ambulance. Where to get legal help:"
-        )
         handoff = await self._handoff.request(contact, language, topic=topic_id, urgent=True, reason="urgent")
         self._await_confirmation(state, handoff)
-        replies = (*answers.legal_aid(header), *answers.topic(entry), *handoff.replies)
+        replies = (*answers.emergency(), *answers.topic(entry), *handoff.replies)
         return Turn(language, replies, topic_id, topic=topic_id, handoff=handoff.case_id)
 
     async def _offer_lawyer(

@@ -29,9 +29,6 @@ REASONS: dict[HandoffReason, Reason] = {
     "not_understood": Reason.NOT_UNDERSTOOD,
 }
 RATING_WINDOW = dt.timedelta(days=7)  # a lone "4" this long after closing is still read as a rating
-URGENT_HEADER = (
-    "If you or someone else is in danger right now, call the police or an ambulance. Where to get legal help:"
-)
 
 
 class HandoffQueue:
@@ -140,7 +137,7 @@ class HandoffQueue:
         position = await self._cases.position(case)
         replies = [Reply(f"{notices.opened(_, case.id, position)}\n\n{notices.hours_line(_, self._hours, now)}")]
         if case.urgent and not self._hours.is_open(now):
-            replies += answers.legal_aid(_(URGENT_HEADER))
+            replies += answers.emergency()
         replies.append(answers.menu(notices.while_waiting(_)))
         return tuple(replies)
 
