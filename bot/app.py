@@ -79,11 +79,6 @@ class App:
         return report
 
 
-def create_nlu_client(settings: Settings) -> RasaClient:
-    token = settings.rasa.token.get_secret_value() if settings.rasa.token else None
-    return RasaClient(settings.rasa.base_url, timeout=settings.rasa.timeout, token=token)
-
-
 def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
     if not settings.redis.url:
         return None
@@ -197,7 +192,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     )
     if cleared:
         log.info("Cleared the texts of %d closed cases past the retention period", cleared)
-    classifier = create_nlu_client(settings)
+    classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
     state = create_state_store(redis)

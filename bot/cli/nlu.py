@@ -7,15 +7,17 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-from bot.app import create_core_config, create_nlu_client
+from bot.app import create_core_config
 from bot.content.intents import load_intents
 from bot.core.language import LanguageDetector
 from bot.nlu import evaluate
 from bot.nlu.client import RasaClient
+from bot.nlu.normalize import normalize
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.nlu.testset import load_test_set, noisy
@@ -48,17 +50,14 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:
-    intents = load_intents(settings.pana.content_dir / "intents.yml")
-
-    def is_topic(name: str) -> bool:
-        return name in intents and intents[name].kind == "topic"
-
+    is_topic = _topic_test(settings)
     examples = load_test_set(project.root / "tests")
     if getattr(args, "noisy", False):
         examples = noisy(examples)
-    classifier = create_nlu_client(settings)
-    if getattr(args, "no_normalize", False):
-        classifier = RasaClient(settings.rasa.base_url, timeout=settings.rasa.timeout, normalizer=str.strip)
+    # --no-normalize sends texts as typed, to measure what normalisation adds
+    classifier = RasaClient.from_settings(
+        settings.rasa, str.strip if getattr(args, "no_normalize", False) else normalize
+    )
     async with NluServer(settings.rasa, project):
         try:
             await classifier.classify("warm up")
@@ -68,10 +67,10 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
     thresholds = create_core_config(settings).thresholds
     if args.nlu_command == "tune":
         print("answer suggest out_of_scope -> score, oos recall, in-scope rejected, wrong answers")
-        for found, score, recall, rejected, wrong in evaluate.tune(outcomes, is_topic):
+        for found, f in evaluate.tune(outcomes, is_topic):
             print(
                 f"{found.answer:.2f}   {found.suggest:.2f}    {found.out_of_scope:.2f}        -> "
-                f"{score:.3f}  {recall:.3f}  {rejected:.3f}  {wrong:.3f}"
+                f"{f.score:.3f}  {f.oos_recall:.3f}  {f.inscope_rejected:.3f}  {f.wrong_answers:.3f}"
             )
         return None
     return evaluate.build_report(outcomes, thresholds, is_topic)
@@ -80,15 +79,16 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
 async def _compare(settings: Settings, project: RasaProject) -> int:
     from bot.nlu.compare import compare
 
-    intents = load_intents(settings.pana.content_dir / "intents.yml")
-
-    def is_topic(name: str) -> bool:
-        return name in intents and intents[name].kind == "topic"
-
     thresholds = create_core_config(settings).thresholds
-    rows = await compare(project, settings.rasa, thresholds, is_topic)
+    rows = await compare(project, settings.rasa, thresholds, _topic_test(settings))
     print("\n".join(rows))
     return 0
+
+
+def _topic_test(settings: Settings) -> Callable[[str], bool]:
+    """Whether an intent is answered from content (the intent contract in content/intents.yml)."""
+    intents = load_intents(settings.pana.content_dir / "intents.yml")
+    return lambda name: name in intents and intents[name].kind == "topic"
 
 
 def _check_floors(figures: dict[str, float], path: Path) -> int:
@@ -110,7 +110,7 @@ async def classify_lines(settings: Settings) -> int:
     """One JSON object per input line; nothing is stored."""
     project = RasaProject(settings.rasa.project_dir)
     detector = LanguageDetector()
-    classifier = create_nlu_client(settings)
+    classifier = RasaClient.from_settings(settings.rasa)
     async with NluServer(settings.rasa, project, quiet=True):
         try:
             for line in sys.stdin:

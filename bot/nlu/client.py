@@ -11,6 +11,7 @@ import aiohttp
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
 from bot.nlu.normalize import normalize
+from bot.settings import RasaSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ class RasaClient:
         self._params = {"token": token} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, rasa: RasaSettings, normalizer: Callable[[str], str] = normalize) -> RasaClient:
+        """The server the settings name, with its auth token when one is set."""
+        token = rasa.token.get_secret_value() if rasa.token else None
+        return cls(rasa.base_url, timeout=rasa.timeout, token=token, normalizer=normalizer)
 
     async def classify(self, text: str) -> Classification:
         cleaned = self._normalize(text)[-MAX_PARSE_CHARS:]

@@ -11,6 +11,7 @@ from bot.core.language import LanguageDetector
 from bot.core.policy import Thresholds
 from bot.nlu import evaluate
 from bot.nlu.client import RasaClient
+from bot.nlu.evaluate import IsTopic
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.nlu.testset import load_test_set
@@ -28,7 +29,7 @@ def _workspace(project: RasaProject, config: Path, into: Path) -> RasaProject:
     return RasaProject(into)
 
 
-async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thresholds, is_topic: object) -> list[str]:
+async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thresholds, is_topic: IsTopic) -> list[str]:
     examples = load_test_set(project.root / "tests")
     detector = LanguageDetector()
     rows = [" | ".join(COLUMNS), " | ".join("---" for _ in COLUMNS)]
@@ -41,7 +42,7 @@ async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thre
             trained = time.monotonic() - started
             server = NluServer(own, candidate, quiet=True)
             await server.start()  # always a fresh server: never measure whatever already listens
-            client = RasaClient(own.base_url, timeout=10)
+            client = RasaClient.from_settings(own.model_copy(update={"timeout": 10.0}))
             try:
                 await client.classify("warm up")
                 outcomes = await evaluate.run(client, examples, detector)

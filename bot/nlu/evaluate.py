@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.core.language import LanguageDetector
-from bot.core.policy import Action, Thresholds, decide
+from bot.core.policy import OUT_OF_SCOPE, Action, Thresholds, decide
 from bot.core.ports import Classification, IntentClassifier
 from bot.nlu.testset import Example
 
-OUT_OF_SCOPE = "out_of_scope"
+IsTopic = Callable[[str], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,40 +68,43 @@ class Report:
     lines: list[str] = field(default_factory=list)
 
 
-def rejection(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> tuple[float, float]:
-    """(out-of-scope recall, share of in-scope questions not answered or suggested) under the policy."""
+@dataclass(frozen=True, slots=True)
+class PolicyFigures:
+    oos_recall: float  # out-of-scope messages refused
+    inscope_rejected: float  # real questions neither answered nor offered as an option
+    policy_accuracy: float  # right answer 1, right topic among the options 0.5, refused out-of-scope 1
+    wrong_answers: float  # answered outright with the wrong intent: the costliest mistake
+
+    @property
+    def score(self) -> float:
+        """What `tune` maximises: a wrong legal answer loses its point and one more."""
+        return self.policy_accuracy - self.wrong_answers
+
+
+def policy_figures(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTopic) -> PolicyFigures:
+    """Everything the policy does with the held-out set under these thresholds (one decision per message)."""
     refused = {Action.OUT_OF_SCOPE, Action.NOT_UNDERSTOOD}
-    oos = [o for o in outcomes if o.example.intent == OUT_OF_SCOPE]
-    inscope = [o for o in outcomes if o.example.intent != OUT_OF_SCOPE]
-    caught = sum(decide(o.result, thresholds, is_topic).action in refused for o in oos)  # type: ignore[arg-type]
-    wrongly = sum(decide(o.result, thresholds, is_topic).action in refused for o in inscope)  # type: ignore[arg-type]
-    return caught / max(1, len(oos)), wrongly / max(1, len(inscope))
-
-
-def wrong_answers(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> float:
-    """Share of all messages answered outright with the wrong intent: the costliest mistake (a wrong legal answer)."""
-    wrong = 0
-    for o in outcomes:
-        d = decide(o.result, thresholds, is_topic)  # type: ignore[arg-type]
-        wrong += d.action is Action.ANSWER and d.intent != o.example.intent
-    return wrong / max(1, len(outcomes))
-
-
-def policy_accuracy(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> float:
-    """Share of messages the policy handles right: answers the right intent, suggests it, or refuses OOS."""
+    caught = rejected = wrong = out_of_scope = 0
     good = 0.0
     for o in outcomes:
-        d = decide(o.result, thresholds, is_topic)  # type: ignore[arg-type]
+        d = decide(o.result, thresholds, is_topic)
         if o.example.intent == OUT_OF_SCOPE:
-            good += d.action in {Action.OUT_OF_SCOPE, Action.NOT_UNDERSTOOD}
+            out_of_scope += 1
+            caught += d.action in refused
+            good += d.action in refused
+            wrong += d.action is Action.ANSWER  # an off-topic message answered as a legal question
+        elif d.action in refused:
+            rejected += 1
         elif d.action is Action.ANSWER:
             good += d.intent == o.example.intent
+            wrong += d.intent != o.example.intent
         elif d.action is Action.SUGGEST:
             good += 0.5 * (o.example.intent in d.suggestions)
-    return good / max(1, len(outcomes))
+    total, in_scope = max(1, len(outcomes)), max(1, len(outcomes) - out_of_scope)
+    return PolicyFigures(caught / max(1, out_of_scope), rejected / in_scope, good / total, wrong / total)
 
 
-def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: object) -> Report:
+def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTopic) -> Report:
     report = Report()
     pairs = [(o.example.intent, o.predicted) for o in outcomes]
     out = report.lines.append
@@ -144,19 +147,19 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: obje
     confusions = Counter((g, p) for g, p in pairs if g != p)
     for (gold, predicted), count in confusions.most_common(12):
         out(f"  {gold} -> {predicted}: {count}")
-    recall, rejected = rejection(outcomes, thresholds, is_topic)
-    fig["oos_recall"] = recall
-    fig["inscope_rejected"] = rejected
-    fig["policy_accuracy"] = policy_accuracy(outcomes, thresholds, is_topic)
-    fig["wrong_answers"] = wrong_answers(outcomes, thresholds, is_topic)
+    policy = policy_figures(outcomes, thresholds, is_topic)
+    fig["oos_recall"] = policy.oos_recall
+    fig["inscope_rejected"] = policy.inscope_rejected
+    fig["policy_accuracy"] = policy.policy_accuracy
+    fig["wrong_answers"] = policy.wrong_answers
     out("")
     out(
         f"Policy (answer {thresholds.answer:.2f}, suggest {thresholds.suggest:.2f}, "
         f"out-of-scope {thresholds.out_of_scope:.2f}):"
     )
     out(
-        f"  out_of_scope recall {recall:.3f}   in-scope rejected {rejected:.3f}   "
-        f"policy accuracy {fig['policy_accuracy']:.3f}   wrong answers {fig['wrong_answers']:.3f}"
+        f"  out_of_scope recall {policy.oos_recall:.3f}   in-scope rejected {policy.inscope_rejected:.3f}   "
+        f"policy accuracy {policy.policy_accuracy:.3f}   wrong answers {policy.wrong_answers:.3f}"
     )
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     fig["parse_p50_ms"] = statistics.median(latencies)
@@ -166,12 +169,11 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: obje
 
 
 def tune(
-    outcomes: list[Outcome], is_topic: object, max_rejected: float = 0.03
-) -> list[tuple[Thresholds, float, float, float, float]]:
-    """Grid-search thresholds with at most `max_rejected` in-scope refusals.
+    outcomes: list[Outcome], is_topic: IsTopic, max_rejected: float = 0.03
+) -> list[tuple[Thresholds, PolicyFigures]]:
+    """Grid-search thresholds with at most `max_rejected` in-scope refusals, best `PolicyFigures.score` first.
 
-    The score is policy accuracy minus the share of wrong answers: a confident wrong legal answer costs
-    more than offering options, so a wrong answer loses its point and one more.
+    A confident wrong legal answer costs more than offering options, hence the score.
     """
     grid = [x / 100 for x in range(5, 100, 5)]
     results = []
@@ -179,18 +181,9 @@ def tune(
         for suggest in (s for s in grid if s <= answer):
             for oos in grid:
                 thresholds = Thresholds(answer=answer, suggest=suggest, out_of_scope=oos)
-                recall, rejected = rejection(outcomes, thresholds, is_topic)
-                if rejected <= max_rejected:
-                    accuracy_ = policy_accuracy(outcomes, thresholds, is_topic)
-                    wrong = wrong_answers(outcomes, thresholds, is_topic)
-                    results.append((thresholds, accuracy_ - wrong, recall, rejected, wrong))
+                figures = policy_figures(outcomes, thresholds, is_topic)
+                if figures.inscope_rejected <= max_rejected:
+                    results.append((thresholds, figures))
     # Meeting the out-of-scope recall target comes first, then the score.
-    results.sort(key=lambda item: (item[2] < 0.9, -item[1], -item[2]))
+    results.sort(key=lambda item: (item[1].oos_recall < 0.9, -item[1].score, -item[1].oos_recall))
     return results[:10]
-
-
-def language_groups(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
-    groups: dict[str, list[Outcome]] = defaultdict(list)
-    for o in outcomes:
-        groups[o.example.language].append(o)
-    return groups
