@@ -113,6 +113,12 @@ def test_review_due_soon_is_a_warning_not_an_error(broken: Path) -> None:
     assert any("within 60 days" in p.message and not p.is_error for p in problems)
 
 
+def test_an_overdue_review_fails_the_check_but_not_the_running_service(broken: Path) -> None:
+    _edit(broken / "topics/education.yml", lambda d: d.update(review_by=dt.date(2020, 1, 1)))
+    assert any("review_by 2020-01-01 has passed" in e for e in _errors(broken))
+    assert "education" in load_catalog(broken).topics
+
+
 def test_loader_refuses_to_start_on_broken_content(broken: Path) -> None:
     (broken / "topics/education.yml").write_text("id: [unclosed\n")
     with pytest.raises(ContentInvalid) as raised:

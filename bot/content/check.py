@@ -28,6 +28,9 @@ PLACEHOLDER = re.compile(r"\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|\{[^}]*\}|\[[^
 class Problem:
     message: str
     is_error: bool = True
+    # A review date that passed: CI and `pana content check` fail on it, a running service only warns,
+    # because a restart on that day must not take Pana away from everyone.
+    overdue: bool = False
 
     def __str__(self) -> str:
         return f"{'ERROR' if self.is_error else 'warning'}: {self.message}"
@@ -77,7 +80,7 @@ def _entry(
 ) -> Iterator[Problem]:
     where = f"topics/{entry.id}.yml"
     if entry.review_by <= today:
-        yield Problem(f"{where}: review_by {entry.review_by} has passed: re-check the facts")
+        yield Problem(f"{where}: review_by {entry.review_by} has passed: re-check the facts", overdue=True)
     elif entry.review_by <= today + dt.timedelta(days=REVIEW_WARNING_DAYS):
         yield Problem(f"{where}: review_by {entry.review_by} is within {REVIEW_WARNING_DAYS} days", False)
     if entry.reviewed_on > today:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from bot.content.intents import IntentSpec, load_intents
 from bot.content.schema import Directory, Menu, Organisation, TopicEntry
 from bot.errors import ContentInvalid
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -92,11 +95,14 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
 
 
 def load_catalog(content_dir: Path) -> ContentCatalog:
-    """Load content for the running assistant: any error-level problem stops start-up."""
+    """Load content for the running assistant: an error stops start-up; an overdue review is logged."""
     from bot.content.check import check_catalog
 
     catalog = read_catalog(content_dir)
-    errors = [p.message for p in check_catalog(catalog) if p.is_error]
+    problems = check_catalog(catalog)
+    for overdue in (p for p in problems if p.overdue):
+        log.warning("Content %s", overdue.message)
+    errors = [p.message for p in problems if p.is_error and not p.overdue]
     if errors:
         raise ContentInvalid(errors)
     return catalog
