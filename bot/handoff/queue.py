@@ -98,9 +98,10 @@ class HandoffQueue:
     ) -> HandoffOutcome | None:
         case = await self._cases.open_case_of(contact.id)
         if case is not None and case.status is CaseStatus.ASSIGNED and case.lawyer_id is not None:
-            if not text:
+            if text:
+                await self._outbox.to_lawyer(case, case.lawyer_id, text)  # a caption goes, its photo cannot
+            if attachment or not text:
                 return HandoffOutcome((Reply(notices.text_only(self._answers(language)._)),), str(case.id))
-            await self._outbox.to_lawyer(case, case.lawyer_id, text)
             return HandoffOutcome((), str(case.id))  # like a chat with a person: no echo from Pana
         if case is None and text.strip() in {str(r) for r in notices.RATINGS}:
             closed = await self._cases.latest_closed(contact.id, self._clock() - RATING_WINDOW)

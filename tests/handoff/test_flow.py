@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from bot.core import payloads
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, RelayRow
 from bot.storage.tables import ContactRow
-from tests.handoff.conftest import LAWYER_A, LAWYER_B, USER, HandoffStack
+from tests.handoff.conftest import LAWYER_A, LAWYER_B, USER, HandoffStack, _update_ids
+from tests.telegram.fake_bot_api import private_message
 
 pytestmark = pytest.mark.asyncio
 
@@ -206,3 +207,21 @@ async def test_person_deleting_their_data_deletes_the_case_but_not_the_audit_tra
     stack.new_to(LAWYER_A)
     await stack.write("/take 1", chat_id=LAWYER_A)
     assert stack.text_to(LAWYER_A) == stack.tr("Case #{case} does not exist or is closed.").format(case=1)
+
+
+async def test_a_kazakh_speaker_sends_a_voice_note_and_a_captioned_photo_during_a_case(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_B, "Dana", ("kk",))
+    await stack.write("Маған заңгер керек", language="kk")
+    await stack.write("иә", language="kk")
+    await stack.press("take:1", chat_id=LAWYER_B)
+    stack.new_to(USER), stack.new_to(LAWYER_B)
+
+    voice = {"voice": {"file_id": "v1", "file_unique_id": "u1", "duration": 3}}
+    await stack.post(private_message(next(_update_ids), "", chat_id=USER, language="kk", **voice))
+    assert "жаз" in stack.text_to(USER).lower(), "asked, in Kazakh, to write in words"
+    assert stack.new_to(LAWYER_B) == [], "nothing the lawyer cannot read"
+
+    photo = {"photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}], "caption": "Куәлігім"}
+    await stack.post(private_message(next(_update_ids), "", chat_id=USER, language="kk", **photo))
+    assert "Куәлігім" in stack.text_to(LAWYER_B), "the caption reaches the lawyer"
+    assert "жаз" in stack.text_to(USER).lower(), "and the person learns the photo itself did not"
