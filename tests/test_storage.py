@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from bot.channels.claims import handle_once
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
@@ -100,3 +101,22 @@ async def test_state_expires(state_store: MemoryStateStore | RedisStateStore) ->
 
     await asyncio.sleep(1.2)
     assert await state_store.get("short") is None
+
+
+async def test_a_delivery_is_handled_once_and_again_after_a_failure(
+    state_store: MemoryStateStore | RedisStateStore,
+) -> None:
+    handled: list[str] = []
+
+    async def work() -> str:
+        handled.append("x")
+        return "answered"
+
+    async def failing() -> str:
+        raise RuntimeError("send failed")
+
+    with pytest.raises(RuntimeError):
+        await handle_once(state_store, "update:1", failing)
+    assert await handle_once(state_store, "update:1", work) == "answered", "a failure gives the claim back"
+    assert await handle_once(state_store, "update:1", work) is None, "a redelivery after success is skipped"
+    assert handled == ["x"]

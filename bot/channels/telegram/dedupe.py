@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-log = logging.getLogger(__name__)
-DEDUPE_TTL_SECONDS = 24 * 3600  # Telegram keeps undelivered updates at most 24 hours
-
-
-class Claims(Protocol):
-    async def claim(self, key: str, ttl_seconds: int) -> bool: ...
-
-    async def release(self, key: str) -> None: ...
+from bot.channels.claims import Claims, handle_once
 
 
 class UpdateDedupeMiddleware(BaseMiddleware):
@@ -33,12 +25,4 @@ class UpdateDedupeMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
-        key = f"{self._prefix}{event.update_id}"
-        if not await self._claims.claim(key, DEDUPE_TTL_SECONDS):
-            log.info("Update %d was delivered again; skipped", event.update_id)
-            return None
-        try:
-            return await handler(event, data)
-        except BaseException:
-            await self._claims.release(key)  # let Telegram's redelivery try again
-            raise
+        return await handle_once(self._claims, f"{self._prefix}{event.update_id}", lambda: handler(event, data))

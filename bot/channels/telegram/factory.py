@@ -11,7 +11,8 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
-from bot.channels.telegram.dedupe import Claims, UpdateDedupeMiddleware
+from bot.channels.claims import Claims
+from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router

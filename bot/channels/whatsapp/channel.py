@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
+from bot.channels.claims import Claims, handle_once
 from bot.channels.locks import KeyedLocks
 from bot.channels.whatsapp.convert import InboundMessage, to_incoming
 from bot.channels.whatsapp.options import OptionMemory
@@ -15,16 +15,6 @@ from bot.core.messages import Language, Option
 from bot.core.ports import ContactRecord
 
 log = logging.getLogger(__name__)
-
-# The record's unique key on MessageSid is the lasting dedupe; the claim only stops concurrent redeliveries
-# from racing, and expires soon so a crash half-way does not block Twilio's retry of a message never stored.
-CLAIM_TTL_SECONDS = 15 * 60
-
-
-class Claims(Protocol):
-    async def claim(self, key: str, ttl_seconds: int) -> bool: ...
-
-    async def release(self, key: str) -> None: ...
 
 
 class WhatsAppChannel:
@@ -39,16 +29,12 @@ class WhatsAppChannel:
 
     async def receive(self, inbound: InboundMessage) -> bool:
         """Record the message, decide the replies and put them in the outbox; False for a redelivery."""
-        key = f"whatsapp:in:{inbound.message_sid}"
-        if not await self._claims.claim(key, CLAIM_TTL_SECONDS):
-            log.info("WhatsApp message %s was delivered again; skipped", inbound.message_sid)
-            return False
-        try:
+
+        async def answer() -> bool:
             async with self._contacts.hold(inbound.platform_id):
                 return await self._answer(inbound)
-        except BaseException:
-            await self._claims.release(key)  # let Twilio's retry try again
-            raise
+
+        return await handle_once(self._claims, f"whatsapp:in:{inbound.message_sid}", answer) or False
 
     async def send(
         self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.channels.claims import Claims
 from bot.channels.whatsapp.api import TwilioMessages
-from bot.channels.whatsapp.channel import Claims, WhatsAppChannel
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.ledger import DeliveryLedger
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.sender import RetryPolicy, WhatsAppSender
