@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from bot.channels.commands import command_payload
-from bot.channels.numbered import render_numbered, resolve_choice
+from bot.channels.numbered import numbered_options, render_numbered, resolve_choice
 from bot.core.conversation import Conversation
 from bot.core.messages import IncomingMessage, Language, Option, Reply, Turn
 from bot.core.ports import ContactRecord
@@ -38,8 +38,7 @@ class ConsoleChannel:
     async def send(self, line: str) -> Turn:
         turn = await self._conversation.handle(self.to_message(line))
         await self._conversation.delivered(turn)  # the caller prints it; a terminal has no redelivery
-        last_with_options = next((r for r in reversed(turn.replies) if r.options), None)
-        self._options = last_with_options.options if last_with_options else ()
+        self._options = numbered_options(turn) or ()
         return turn
 
     async def run_jsonl(self, source: TextIO, sink: TextIO) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.messages import Option, Reply
+from bot.core.messages import Option, Reply, Turn
 
 
 def render_numbered(reply: Reply, number: str = "{}.") -> str:
@@ -19,3 +19,9 @@ def resolve_choice(text: str, options: tuple[Option, ...]) -> str | None:
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return options[int(answer) - 1].payload
     return next((o.payload for o in options if o.label.lower() == answer), None)
+
+
+def numbered_options(turn: Turn) -> tuple[Option, ...] | None:
+    """The options a number in the user's next message refers to; None when the turn shows none."""
+    last = next((reply for reply in reversed(turn.replies) if reply.options), None)
+    return last.options if last else None

@@ -19,7 +19,7 @@ from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import Clock
-from bot.handoff.records import CaseRecord, CaseStatus, LawyerRecord, RelayKind
+from bot.handoff.records import CaseStatus, LawyerRecord, RelayKind
 from bot.storage.cases import SqlCaseStore
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
@@ -33,7 +33,6 @@ SINCE_OPENED = 10  # the person's messages written while the case waited, shown 
 
 @dataclass(frozen=True, slots=True)
 class LawyerInput:
-    telegram_id: int
     text: str
     reply_to: str | None = None  # the message in the lawyer's chat they answered, if any
 
@@ -161,7 +160,7 @@ class LawyerDesk:
             await self._announcer.announce_new(taken)
             return TakeResult.UNREACHABLE
         await self._lawyers.set_current_case(lawyer.id, case_id)
-        _ = self._user_gettext(taken)
+        _ = notices.gettext_for(self._translator, taken.language)
         name = lawyer.name if self._show_lawyer_name else None
         await self._outbox.to_user(taken, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
         return TakeResult.TAKEN
@@ -203,7 +202,8 @@ class LawyerDesk:
         await self._say(lawyer, self._("Case #{case} is back in the queue.", lawyer).format(case=case_id))
         case = await self._cases.get(case_id)
         if case is not None:
-            await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(self._user_gettext(case), case_id))
+            _ = notices.gettext_for(self._translator, case.language)
+            await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(_, case_id))
             await self._announcer.announce_new(case)
 
     async def _close(self, lawyer: LawyerRecord, case_id: int, outcome: str) -> None:
@@ -215,7 +215,7 @@ class LawyerDesk:
         await self._say(lawyer, self._("Case #{case} is closed. Thank you.", lawyer).format(case=case_id))
         case = await self._cases.get(case_id)
         if case is not None:
-            text, _options = notices.closed(self._user_gettext(case), case_id)
+            text, _options = notices.closed(notices.gettext_for(self._translator, case.language), case_id)
             await self._outbox.to_user(case, RelayKind.CLOSED, text, lawyer_id=lawyer.id)
 
     async def _note(self, lawyer: LawyerRecord, case_id: int, text: str) -> None:
@@ -272,6 +272,3 @@ class LawyerDesk:
     async def _forget_current(self, lawyer: LawyerRecord, case_id: int) -> None:
         if lawyer.current_case_id == case_id:
             await self._lawyers.set_current_case(lawyer.id, None)
-
-    def _user_gettext(self, case: CaseRecord) -> notices.Gettext:
-        return lambda message: self._translator.gettext(message, case.language)

@@ -6,11 +6,19 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.core import payloads
-from bot.core.messages import Option
+from bot.core.messages import Language, Option
+from bot.core.ports import Translator
 from bot.handoff.hours import WorkingHours
 from bot.handoff.records import Reason
 
 Gettext = Callable[[str], str]
+
+
+def gettext_for(translator: Translator, language: Language) -> Gettext:
+    """A `_` in one language, for the notices below."""
+    return lambda message: translator.gettext(message, language)
+
+
 CONSENT = "consent"
 DECLINE = "decline"
 RATE = "rate"

@@ -151,7 +151,7 @@ class Outbox:
 
     async def _deliver_to_user(self, relay: RelayRecord, case: CaseRecord) -> bool:
         sender = self._senders[case.channel]
-        _ = self._gettext(case)
+        _ = notices.gettext_for(self._translator, case.language)
         options: tuple[Option, ...] = ()
         text = relay.text
         if relay.kind is RelayKind.MESSAGE:
@@ -170,6 +170,3 @@ class Outbox:
             language_chosen=False,
         )
         return await sender.send(contact, text, case.language, options)
-
-    def _gettext(self, case: CaseRecord) -> notices.Gettext:
-        return lambda message: self._translator.gettext(message, case.language)

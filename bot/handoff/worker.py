@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 
-from bot.core.messages import Language, Reply
+from bot.core.messages import Reply
 from bot.core.ports import Translator
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
@@ -77,13 +77,10 @@ class HandoffWorker:
                 await self._outbox.tell_lawyer(lawyer, Reply(text))
             fresh = await self._cases.get(case.id)
             if fresh is not None:
-                _ = self._user_gettext(fresh.language)
+                _ = notices.gettext_for(self._translator, fresh.language)
                 await self._outbox.to_user(fresh, RelayKind.NOTICE, notices.back_in_queue(_, case.id))
                 await self._announcer.announce_new(fresh)
         return returned
-
-    def _user_gettext(self, language: Language) -> notices.Gettext:
-        return lambda message: self._translator.gettext(message, language)
 
     # --- running in the background ---------------------------------------------------------------------
     def start(self) -> None:

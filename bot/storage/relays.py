@@ -92,11 +92,6 @@ class SqlRelayStore:
         async with self._sessions() as session:
             return [_record(row) for row in (await session.execute(query)).scalars().all()]
 
-    async def pending_count(self, case_id: int) -> int:
-        query = select(RelayRow.id).where(RelayRow.case_id == case_id, RelayRow.status == RelayStatus.PENDING.value)
-        async with self._sessions() as session:
-            return len((await session.execute(query)).scalars().all())
-
     async def _set(self, relay_id: int, **values: object) -> None:
         async with self._sessions() as session:
             await session.execute(update(RelayRow).where(RelayRow.id == relay_id).values(**values))

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from bot.channels.numbered import numbered_options
 from bot.channels.whatsapp.convert import attachment_kind, parse_inbound, parse_status, to_incoming
-from bot.channels.whatsapp.render import WHATSAPP_LIMIT, numbered_options, render_reply
+from bot.channels.whatsapp.render import WHATSAPP_LIMIT, render_reply
 from bot.core import payloads
 from bot.core.messages import Option, Reply, Turn
 from tests.whatsapp.conftest import inbound_form

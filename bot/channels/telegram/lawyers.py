@@ -43,7 +43,7 @@ def create_lawyer_router() -> Router:
         text = message.text or ""  # photos and files are not passed on, even with a caption: the desk says so
         await desk.handle(
             lawyer,
-            LawyerInput(lawyer.telegram_id, text, str(replied.message_id) if replied else None),
+            LawyerInput(text, str(replied.message_id) if replied else None),
         )
 
     @router.edited_message(private, registered_lawyer)

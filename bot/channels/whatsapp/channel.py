@@ -6,9 +6,10 @@ import logging
 
 from bot.channels.claims import Claims, handle_once
 from bot.channels.locks import KeyedLocks
+from bot.channels.numbered import numbered_options
 from bot.channels.whatsapp.convert import InboundMessage, to_incoming
 from bot.channels.whatsapp.options import OptionMemory
-from bot.channels.whatsapp.render import numbered_options, render_turn
+from bot.channels.whatsapp.render import render_turn
 from bot.channels.whatsapp.sender import WhatsAppSender, now
 from bot.core.conversation import Conversation
 from bot.core.messages import Language, Option

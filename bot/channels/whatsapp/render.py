@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.channels.numbered import render_numbered
 from bot.channels.split import split_text
-from bot.core.messages import Option, Reply, Turn
+from bot.core.messages import Reply, Turn
 
 WHATSAPP_LIMIT = 1600  # Twilio refuses longer bodies (error 21617)
 BOLD_NUMBER = "*{}.*"
@@ -20,9 +20,3 @@ def render_reply(reply: Reply) -> list[str]:
 
 def render_turn(turn: Turn) -> list[str]:
     return [body for reply in turn.replies for body in render_reply(reply)]
-
-
-def numbered_options(turn: Turn) -> tuple[Option, ...] | None:
-    """The options a number in the user's next message refers to; None when the turn shows none."""
-    last = next((reply for reply in reversed(turn.replies) if reply.options), None)
-    return last.options if last else None
