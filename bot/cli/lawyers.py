@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from bot.core.messages import LANGUAGES, Language
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.handoff.desk import LawyerDesk
 
 
 def languages(value: str) -> tuple[Language, ...]:
@@ -46,7 +52,7 @@ async def run_lawyers(args: argparse.Namespace, settings: Settings) -> int:
             print("They must open a private chat with the bot and press Start so that Pana can write to them.")
             return 0
         if args.lawyers_command == "remove":
-            removed = await store.deactivate(args.telegram_id)
+            removed = await _desk(settings, engine).remove_lawyer(args.telegram_id)
             if removed is None:
                 print(f"pana: no lawyer with Telegram id {args.telegram_id}", file=sys.stderr)
                 return 1
@@ -59,3 +65,14 @@ async def run_lawyers(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+def _desk(settings: Settings, engine: AsyncEngine) -> LawyerDesk:
+    """The lawyers' desk, to tell people whose lawyer was removed (the running server delivers it)."""
+    from bot.app import create_handoff
+    from bot.content.loader import load_catalog
+    from bot.handoff.ports import utc_now
+    from bot.i18n import Translations
+
+    catalog = load_catalog(settings.pana.content_dir)
+    return create_handoff(settings, engine, catalog, Translations(settings.pana.locales_dir), utc_now).desk

@@ -90,6 +90,20 @@ class LawyerDesk:
         self._show_lawyer_name = show_lawyer_name
         self._clock = clock
 
+    async def remove_lawyer(self, telegram_id: int) -> tuple[LawyerRecord, int] | None:
+        """Deactivate a lawyer (an administrator's act); each person whose case they held is told.
+
+        The notice is stored first: a process that cannot reach the person (`pana lawyers remove`) leaves it
+        to the running server, which also announces the cases again at its next sweep.
+        """
+        lawyer = await self._lawyers.active_by_telegram_id(telegram_id)
+        held = await self._cases.assigned_to(lawyer.id) if lawyer is not None else []
+        removed = await self._lawyers.deactivate(telegram_id)
+        for case in held:
+            _ = notices.gettext_for(self._translator, case.language)
+            await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(_, case.id))
+        return removed
+
     async def lawyer(self, telegram_id: int) -> LawyerRecord | None:
         """The active lawyer with this Telegram id; None for everyone else (they are users)."""
         return await self._lawyers.active_by_telegram_id(telegram_id)

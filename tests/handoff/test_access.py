@@ -46,9 +46,11 @@ async def test_a_removed_lawyer_is_an_ordinary_user_again_and_their_cases_go_bac
     await open_case(stack)
     await stack.write("/take 1", chat_id=LAWYER_A)
     stack.new_to(LAWYER_B)
-    removed = await stack.app.handoff.lawyers.deactivate(LAWYER_A)
+    stack.new_to(USER)
+    removed = await stack.app.handoff.desk.remove_lawyer(LAWYER_A)
     assert removed is not None and removed[1] == 1
     assert await _status(stack) == "waiting"
+    assert "#1" in stack.text_to(USER), "the person learns their case is back in the queue"
     await stack.app.handoff.worker.run_once()
     assert stack.buttons(stack.new_to(LAWYER_B)[-1]) == ["take:1"], "announced again to the others"
 
