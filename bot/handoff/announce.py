@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -65,18 +66,23 @@ class Announcer:
         notifier = self._outbox.notifier
         if notifier is None:
             return False  # the process running the Telegram bot announces it
-        if not await self._cases.claim_announcement(case.id, again_before, self._clock()):
+        now = self._clock()
+        if not await self._cases.claim_announcement(case.id, again_before, now):
             return False  # another process announced it a moment ago, or it was taken
         if self._group_chat_id is not None:
-            reply = self._reply(case, self._group_language)
-            if not await notifier.send(self._group_chat_id, reply):
-                log.warning("Announcing case %d in the lawyers' group failed", case.id)
+            chats = [(self._group_chat_id, self._group_language)]
+        else:
+            lawyers = audience(await self._lawyers.active(), case.language)
+            chats = [(lawyer.telegram_id, lawyer.ui_language) for lawyer in lawyers]
+        if not chats:
+            return False  # nobody speaks its language: announced again on the usual schedule
+        # All at once: the person who just consented waits for this, and one slow chat must not hold the others.
+        sent = await asyncio.gather(*(notifier.send(chat, self._reply(case, language)) for chat, language in chats))
+        if any(sent):
             return True
-        lawyers = audience(await self._lawyers.active(), case.language)
-        for lawyer in lawyers:
-            if not await notifier.send(lawyer.telegram_id, self._reply(case, lawyer.ui_language)):
-                log.warning("Announcing case %d to lawyer %d failed", case.id, lawyer.id)
-        return bool(lawyers)
+        log.warning("Case %d could not be announced to any lawyer; the next sweep tries again", case.id)
+        await self._cases.unclaim_announcement(case.id, now)
+        return False
 
     def _reply(self, case: CaseRecord, language: Language) -> Reply:
         return Reply(self._cards.announcement(case, language), (self._cards.take_option(case, language),))

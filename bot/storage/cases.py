@@ -233,6 +233,15 @@ class SqlCaseStore:
             AuditRow(at=now, actor="system", action="announced", case_id=case_id),
         )
 
+    async def unclaim_announcement(self, case_id: int, announced_at: dt.datetime) -> bool:
+        """No lawyer could be told after all: the next sweep announces the case again."""
+        return await self._change(
+            case_id,
+            [CaseRow.status == CaseStatus.WAITING.value, CaseRow.announced_at == announced_at],
+            {"announced_at": None},
+            AuditRow(at=announced_at, actor="system", action="announcement_failed", case_id=case_id),
+        )
+
     async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
         """Note the holding lawyer's activity (it keeps the case from returning to the queue)."""
         return await self._change(

@@ -69,3 +69,17 @@ async def test_an_idle_assigned_case_returns_to_the_queue(build_stack: StackFact
     assert "#1" in stack.text_to(LAWYER_A), "the lawyer is told"
     assert "#1" in stack.text_to(USER), "the person is told"
     assert stack.buttons(stack.new_to(LAWYER_B)[-1]) == ["take:1"], "and it is announced again"
+
+
+async def test_an_announcement_no_lawyer_received_is_tried_again_at_the_next_sweep(build_stack: StackFactory) -> None:
+    stack = await build_stack(reannounce_minutes=60)
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await stack.write("Мне нужен юрист")
+    consent = next(p for params in stack.new_to(USER) for p in stack.buttons(params) if p.startswith("case:consent:"))
+    stack.api.fail_next("sendMessage", status=403)  # the lawyer's chat refuses while the case opens...
+    await stack.press(consent)
+    assert stack.new_to(LAWYER_A) == []
+    async with stack.app.store._sessions() as session:
+        assert (await session.execute(select(CaseRow.announced_at))).scalar() is None, "not marked announced"
+    await stack.app.handoff.worker.run_once()  # ...and back a moment later: not an hour later
+    assert stack.buttons(stack.new_to(LAWYER_A)[-1]) == ["take:1"]
