@@ -34,6 +34,7 @@ from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
+from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class App:
     redis: Redis | None
     resources: AsyncExitStack
     handoff: HandoffServices
+    retention: Retention  # started by `pana serve` and `pana chat`
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -180,18 +182,12 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     store = SqlConversationStore(
         session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
     )
-    purged = await store.purge_older_than(
-        dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.pana.message_retention_days)
-    )
-    if purged:
-        log.info("Deleted %d messages past the retention period", purged)
     handoff = create_handoff(settings, engine, catalog, translations, clock)
     resources.push_async_callback(handoff.worker.stop)
-    cleared = await handoff.cases.purge_closed_before(
-        dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.pana.message_retention_days)
-    )
-    if cleared:
-        log.info("Cleared the texts of %d closed cases past the retention period", cleared)
+    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock)
+    retention.register("messages deleted", store.purge_older_than)
+    retention.register("closed cases cleared of their texts", handoff.cases.purge_closed_before)
+    resources.push_async_callback(retention.stop)
     classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
@@ -206,7 +202,9 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         detector=detector or LanguageDetector(),
         config=create_core_config(settings),
     )
-    return App(settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff)
+    return App(
+        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
+    )
 
 
 def create_telegram(settings: Settings, app: App):  # type: ignore[no-untyped-def]
@@ -246,8 +244,8 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         state=app.claims,
         claims=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
-        retention=dt.timedelta(days=settings.pana.message_retention_days),
     )
+    app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
     app.resources.push_async_callback(runtime.close)
     app.handoff.outbox.register_sender("whatsapp", runtime.channel)  # lawyers' answers, within or after 24 h
     return runtime

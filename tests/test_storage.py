@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
@@ -15,6 +16,7 @@ from bot.channels.claims import handle_once
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
+from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 from bot.storage.tables import ConversationRow, MessageRow
 
@@ -72,6 +74,21 @@ async def test_retention_purge_deletes_old_messages_only(store: SqlConversationS
     await store.record_inbound(contact.id, "recent")
     assert await store.purge_older_than(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0
     assert await store.purge_older_than(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == 1
+
+
+async def test_a_running_service_purges_at_start_and_keeps_purging(store: SqlConversationStore) -> None:
+    contact = await store.get_or_create_contact("test", "long-running")
+    await store.record_inbound(contact.id, "kept for now")
+    now = [dt.datetime.now(dt.UTC)]
+    retention = Retention(dt.timedelta(days=180), lambda: now[0])
+    retention.register("messages deleted", store.purge_older_than)
+    retention.start()  # the first sweep runs at once
+    await asyncio.sleep(0.2)
+    assert await store.purge_older_than(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0, "nothing old yet"
+    now[0] += dt.timedelta(days=181)  # half a year later, the same process
+    await retention.run_once()  # what the hourly sweep does
+    await retention.stop()
+    assert await store.purge_older_than(dt.datetime.now(dt.UTC) + dt.timedelta(days=365)) == 0, "already deleted"
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -23,6 +23,7 @@ async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             # Lawyers' answers reach this terminal through the case queue's outbox and its worker.
             app.handoff.outbox.register_sender(CHANNEL, ConsoleSender(channel, jsonl=args.jsonl))
             app.handoff.worker.start()
+            app.retention.start()
             if args.jsonl:
                 await channel.run_jsonl(sys.stdin, sys.stdout)
             else:

@@ -55,6 +55,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
         if telegram is not None:
             polling = await _start_telegram(settings, app.translations, telegram)
         app.handoff.worker.start()  # after the channels registered how to reach people and lawyers
+        app.retention.start()  # and what they keep
         await stop.wait()
     finally:
         await app.handoff.worker.stop()  # before the channels' sessions close under it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -30,17 +29,13 @@ class WhatsAppRuntime:
     webhook: WhatsAppWebhook
     ledger: DeliveryLedger
     api: TwilioMessages
-    retention: dt.timedelta
 
     def install(self, app: web.Application) -> None:
-        """Add the webhook routes; on start, purge old deliveries and send what a previous run left."""
+        """Add the webhook routes; on start, send what a previous run left."""
         self.webhook.install(app)
         app.on_startup.append(self._start)
 
     async def _start(self, _: web.Application) -> None:
-        purged = await self.ledger.purge_older_than(dt.datetime.now(dt.UTC) - self.retention)
-        if purged:
-            log.info("Deleted %d WhatsApp delivery records past the retention period", purged)
         await self.sender.resume()
 
     async def close(self) -> None:
@@ -57,7 +52,6 @@ def create_runtime(
     state: StateStore,
     claims: Claims,
     options_ttl_seconds: int,
-    retention: dt.timedelta,
     retry: RetryPolicy | None = None,
 ) -> WhatsAppRuntime:
     if not (settings.account_sid and settings.auth_token and settings.whatsapp_from):
@@ -80,4 +74,4 @@ def create_runtime(
         claims=claims,
     )
     webhook = WhatsAppWebhook(channel, sender, auth_token=token, public_url=public_url)
-    return WhatsAppRuntime(channel, sender, webhook, ledger, api, retention)
+    return WhatsAppRuntime(channel, sender, webhook, ledger, api)
