@@ -94,7 +94,8 @@ class Outbox:
     async def deliver_due(self) -> int:
         """Try every pending relay whose time has come and that this process can reach; how many went out."""
         delivered = 0
-        for relay in await self._relays.due(self._clock()):
+        due = await self._relays.due(self._clock(), user_channels=self._senders, to_lawyers=self.notifier is not None)
+        for relay in due:
             case = await self._cases.get(relay.case_id)
             if case is not None and await self.deliver(relay, case):
                 delivered += 1

@@ -7,13 +7,15 @@ lease), so after a crash or a restart it is sent again, and two processes never 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.handoff.records import Direction, RelayKind, RelayRecord, RelayStatus
-from bot.storage.handoff_tables import LawyerMessageRow, RelayRow
+from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, RelayRow
+from bot.storage.tables import ContactRow
 
 # Long enough for one send with the Bot API's own retries; a crashed sender's claim expires after it.
 LEASE = dt.timedelta(minutes=2)
@@ -81,11 +83,22 @@ class SqlRelayStore:
             row = await session.get(RelayRow, relay_id)
             return _record(row) if row else None
 
-    async def due(self, now: dt.datetime, limit: int = 100) -> list[RelayRecord]:
-        """Pending relays whose next attempt is due, oldest first (a conversation keeps its order)."""
+    async def due(
+        self, now: dt.datetime, *, user_channels: Collection[str], to_lawyers: bool, limit: int = 100
+    ) -> list[RelayRecord]:
+        """Pending relays due now that this process can deliver, oldest first (a conversation keeps its order).
+
+        Filtered here, not after: relays only another process can reach must not fill the batch and starve
+        the ones this process can send.
+        """
+        reachable = and_(RelayRow.direction == Direction.TO_USER.value, ContactRow.channel.in_(list(user_channels)))
+        if to_lawyers:
+            reachable = or_(reachable, RelayRow.direction == Direction.TO_LAWYER.value)
         query = (
             select(RelayRow)
-            .where(RelayRow.status == RelayStatus.PENDING.value, RelayRow.next_attempt_at <= now)
+            .join(CaseRow, CaseRow.id == RelayRow.case_id)
+            .join(ContactRow, ContactRow.id == CaseRow.contact_id)
+            .where(RelayRow.status == RelayStatus.PENDING.value, RelayRow.next_attempt_at <= now, reachable)
             .order_by(RelayRow.id)
             .limit(limit)
         )

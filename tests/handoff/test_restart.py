@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.handoff.records import NewCase, Reason, RelayKind
 from bot.storage.handoff_tables import RelayRow
 from tests.handoff.conftest import LAWYER_A, USER, StackFactory, stop
 from tests.handoff.test_flow import open_case
@@ -43,3 +44,23 @@ async def test_restart_mid_case_loses_nothing(build_stack: StackFactory) -> None
     async with after.app.store._sessions() as session:
         statuses = set((await session.execute(select(RelayRow.status))).scalars().all())
     assert statuses == {"sent"}
+
+
+async def test_relays_only_another_process_can_send_do_not_starve_the_rest(build_stack: StackFactory) -> None:
+    stack = await build_stack()
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await open_case(stack)
+    await stack.write("/take 1", chat_id=LAWYER_A)
+    stack.new_to(USER)
+    # A person on a channel this process does not serve (say, WhatsApp handled elsewhere), with a long backlog.
+    elsewhere = await stack.app.store.get_or_create_contact("whatsapp", "+70000000000")
+    case = await stack.app.handoff.cases.open(NewCase(elsewhere.id, "ru", None, False, Reason.ASKED, ""), stack.clock())
+    assert case is not None
+    for n in range(120):
+        await stack.app.handoff.outbox.to_user(case, RelayKind.NOTICE, f"waiting {n}")
+    stack.api.fail_next("sendMessage", status=403)
+    await stack.write("Ответ от юриста", chat_id=LAWYER_A, reply_to=stack.last_id_to(LAWYER_A))
+    assert stack.new_to(USER) == []
+    stack.clock.advance(minutes=5)
+    await stack.app.handoff.worker.run_once()
+    assert stack.text_to(USER).endswith("Ответ от юриста"), "the reachable relay went out despite the backlog"
