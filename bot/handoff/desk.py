@@ -148,16 +148,15 @@ class LawyerDesk:
         case = await self._cases.get(case_id)
         if case is None or case.status is CaseStatus.CLOSED:
             await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
-            await self._say(lawyer, self._("Case #{case} does not exist or is closed.", lawyer).format(case=case_id))
+            await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.GONE))
             return TakeResult.GONE
         if not await self._cases.claim(case_id, lawyer.id, now):
             if case.lawyer_id == lawyer.id:  # "/take N" on one's own case makes it the current one
                 await self._lawyers.set_current_case(lawyer.id, case_id)
-                await self._say(lawyer, self._("Case #{case} is already yours.", lawyer).format(case=case_id), case_id)
+                await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.ALREADY_YOURS), case_id)
                 return TakeResult.ALREADY_YOURS
             await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
-            text = self._("Case #{case} has already been taken by another lawyer.", lawyer).format(case=case_id)
-            await self._say(lawyer, text)
+            await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.TAKEN_BY_OTHER))
             return TakeResult.TAKEN_BY_OTHER
         log.info("Case %d taken by lawyer %d", case_id, lawyer.id)
         taken = await self._cases.get(case_id)
@@ -180,7 +179,7 @@ class LawyerDesk:
         return TakeResult.TAKEN
 
     def take_answer(self, lawyer: LawyerRecord, case_id: int, result: TakeResult) -> str:
-        """The short answer on the pressed "Take" button."""
+        """What taking a case came to: the answer on the pressed "Take" button and to "/take N"."""
         return self._(TAKE_ANSWERS[result], lawyer).format(case=case_id)
 
     # --- commands --------------------------------------------------------------------------------------

@@ -253,8 +253,9 @@ class SqlCaseStore:
 
     async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool:
         async with self._sessions() as session:
-            if await session.get(CaseRow, case_id) is None:
-                return False
+            case = await session.get(CaseRow, case_id)
+            if case is None or case.status == CaseStatus.CLOSED.value:
+                return False  # the desk says "does not exist or is closed"
             session.add(CaseNoteRow(case_id=case_id, lawyer_id=lawyer_id, text=text, created_at=now))
             session.add(AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="noted", case_id=case_id))
             # A note by the holding lawyer is work on the case: it keeps the case from returning to the queue.

@@ -225,3 +225,16 @@ async def test_a_kazakh_speaker_sends_a_voice_note_and_a_captioned_photo_during_
     await stack.post(private_message(next(_update_ids), "", chat_id=USER, language="kk", **photo))
     assert "Куәлігім" in stack.text_to(LAWYER_B), "the caption reaches the lawyer"
     assert "жаз" in stack.text_to(USER).lower(), "and the person learns the photo itself did not"
+
+
+async def test_a_note_on_a_closed_case_is_refused(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await open_case(stack)
+    await stack.write("/take 1", chat_id=LAWYER_A)
+    await stack.write("/close 1 advised", chat_id=LAWYER_A)
+    stack.new_to(LAWYER_A)
+    await stack.write("/note 1 called back later", chat_id=LAWYER_A)
+    refused = stack.app.translations.gettext("Case #{case} does not exist or is closed.", "ru").format(case=1)
+    assert refused in stack.text_to(LAWYER_A)
+    async with stack.app.store._sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(CaseNoteRow)) == 0
