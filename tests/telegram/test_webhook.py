@@ -96,6 +96,17 @@ async def test_a_long_flood_wait_fails_the_update_at_once_and_redelivery_answers
     assert len(stack.api.sent("sendMessage")) >= 2
 
 
+async def test_an_edited_question_is_answered_as_a_new_one(stack: TelegramStack) -> None:
+    first = private_message(16, "hello", language="en")
+    assert (await stack.post(first)).status == 200
+    before = len(await stack.api.wait_for("sendMessage"))
+    edited = private_message(17, "How do I apply for asylum?", language="en")
+    edited["edited_message"] = {**edited.pop("message"), "message_id": 160, "edit_date": 1_700_000_000}
+    assert (await stack.post(edited)).status == 200
+    answer = stack.app.catalog.topics["asylum_apply"].answer.en
+    assert stack.api.sent("sendMessage")[before]["text"].startswith(answer[:40].replace("&", "&amp;"))
+
+
 @pytest.mark.parametrize("secret", [None, "wrong", ""])
 async def test_missing_or_wrong_secret_is_refused_and_nothing_stored(stack: TelegramStack, secret: str | None) -> None:
     response = await stack.post(private_message(4, "hello", language="en"), secret=secret)

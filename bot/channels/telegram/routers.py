@@ -22,7 +22,10 @@ async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
 
 
 async def handle(bot: Bot, conversation: Conversation, chat_id: int | str, message: IncomingMessage) -> None:
-    """Sent, then confirmed: if sending fails, Telegram's redelivery gets the same replies from the record."""
+    """Sent, then confirmed: if sending fails, a webhook redelivery gets the same replies from the record.
+
+    Long polling has no redelivery: there a send that fails after the retries is lost (see README).
+    """
     turn = await conversation.handle(message)
     await deliver(bot, chat_id, turn)
     await conversation.delivered(turn)
