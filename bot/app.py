@@ -12,19 +12,20 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.content.loader import ContentCatalog, load_catalog
+from bot.content.catalog import ContentCatalog
+from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
 from bot.core.policy import Thresholds
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.desk import LawyerDesk
-from bot.handoff.hours import WorkingHours
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import Clock, utc_now
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.services import HandoffServices
 from bot.handoff.worker import HandoffWorker
+from bot.hours import WorkingHours
 from bot.i18n import Translations
 from bot.nlu.client import RasaClient
 from bot.nlu.server import server_ready
@@ -38,6 +39,7 @@ from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 
 if TYPE_CHECKING:
+    from bot.channels.telegram.runtime import TelegramRuntime
     from bot.channels.whatsapp.factory import WhatsAppRuntime
 
 log = logging.getLogger(__name__)
@@ -207,11 +209,11 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     )
 
 
-def create_telegram(settings: Settings, app: App):  # type: ignore[no-untyped-def]
+def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
     from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier, TelegramUserSender
-    from bot.web import TelegramRuntime
+    from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
     storage = create_fsm_storage(settings.redis.url)
@@ -228,7 +230,13 @@ def create_telegram(settings: Settings, app: App):  # type: ignore[no-untyped-de
     )
     app.handoff.outbox.register_sender("telegram", TelegramUserSender(bot))
     app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))
-    return TelegramRuntime(bot=bot, dispatcher=dispatcher, secret=settings.telegram.secret())
+    return TelegramRuntime(
+        bot=bot,
+        dispatcher=dispatcher,
+        secret=settings.telegram.secret(),
+        translator=app.translations,
+        webhook_url=settings.telegram.webhook_url,
+    )
 
 
 def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.core.messages import LANGUAGES, Language
+from bot.languages import LANGUAGES, Language
 
 DOMAIN = "messages"
 

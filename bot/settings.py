@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.hours import WorkingHours
+from bot.languages import Language
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-Language = Literal["kk", "ru", "en"]
 
 
 class _Section(BaseSettings):
@@ -166,8 +167,6 @@ class LawyerSettings(_Section):
     @field_validator("hours")
     @classmethod
     def _parsable_hours(cls, value: str) -> str:
-        from bot.handoff.hours import WorkingHours
-
         WorkingHours.parse(value)  # a typo here should stop start-up, not surprise users later
         return value
 

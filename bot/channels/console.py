@@ -10,8 +10,9 @@ from typing import TextIO
 from bot.channels.commands import command_payload
 from bot.channels.numbered import numbered_options, render_numbered, resolve_choice
 from bot.core.conversation import Conversation
-from bot.core.messages import IncomingMessage, Language, Option, Reply, Turn
+from bot.core.messages import IncomingMessage, Option, Reply, Turn
 from bot.core.ports import ContactRecord
+from bot.languages import Language
 
 CHANNEL = "console"
 

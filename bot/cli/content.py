@@ -9,8 +9,8 @@ import sys
 from bot.content.check import check_catalog
 from bot.content.loader import read_catalog
 from bot.core.answers import Answers
-from bot.core.messages import LANGUAGES
 from bot.i18n import Translations
+from bot.languages import LANGUAGES
 from bot.settings import Settings
 
 

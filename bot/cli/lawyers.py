@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.core.messages import LANGUAGES, Language
+from bot.languages import LANGUAGES, Language
 from bot.settings import Settings
 
 if TYPE_CHECKING:

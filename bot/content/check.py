@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.content.loader import ContentCatalog
+from bot.content.catalog import ContentCatalog
 from bot.content.schema import Localized, TopicEntry
-from bot.core.messages import LANGUAGES
+from bot.languages import LANGUAGES
 
 WHATSAPP_LIMIT = 1600  # characters per WhatsApp message (Twilio error 21617)
 TELEGRAM_LIMIT = 4096  # characters per Telegram message

@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.content.intents import IntentSpec, load_intents
-from bot.content.schema import Directory, Menu, Organisation, TopicEntry
+from bot.content.catalog import ContentCatalog
+from bot.content.check import check_catalog
+from bot.content.intents import load_intents
+from bot.content.schema import Directory, Menu, TopicEntry
 from bot.errors import ContentInvalid
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class ContentCatalog:
-    """Everything the core answers from, validated."""
-
-    intents: dict[str, IntentSpec]
-    topics: dict[str, TopicEntry]
-    directory: Directory
-    menu: Menu
-    problems: tuple[str, ...] = field(default=())
-
-    def is_topic(self, intent: str) -> bool:
-        spec = self.intents.get(intent)
-        return spec is not None and spec.kind == "topic"
-
-    def is_urgent(self, intent: str) -> bool:
-        spec = self.intents.get(intent)
-        return spec is not None and spec.urgent
-
-    def organisations(self, kinds: tuple[str, ...], city: str | None = None) -> list[Organisation]:
-        """Organisations of the given kinds; with a city, those there plus the ones serving everyone."""
-        chosen = [o for o in self.directory.organisations if set(o.kinds) & set(kinds)]
-        if city is None:
-            return chosen
-        local = [o for o in chosen if o.city in (city, None)]
-        return local or chosen
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
@@ -96,8 +70,6 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
 
 def load_catalog(content_dir: Path) -> ContentCatalog:
     """Load content for the running assistant: an error stops start-up; an overdue review is logged."""
-    from bot.content.check import check_catalog
-
     catalog = read_catalog(content_dir)
     problems = check_catalog(catalog)
     for overdue in (p for p in problems if p.overdue):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 
-from bot.content.loader import ContentCatalog
-from bot.content.schema import Organisation
-from bot.core.messages import Language
+from bot.content.schema import Directory, Organisation
+from bot.languages import Language
 
 CHUNK_LIMIT = 1500  # leaves room under WhatsApp's 1600 characters
 
 
-def describe_organisation(org: Organisation, language: Language, catalog: ContentCatalog) -> str:
+def describe_organisation(org: Organisation, language: Language, directory: Directory) -> str:
     lines = [f"• {org.name.get(language)}", f"  {org.what.get(language)}"]
-    city = next((c for c in catalog.directory.cities if c.id == org.city), None)
+    city = next((c for c in directory.cities if c.id == org.city), None)
     if org.address:
         place = f"{city.names.get(language)}, " if city else ""
         lines.append(f"  {place}{org.address.get(language)}")
@@ -28,10 +27,10 @@ def describe_organisation(org: Organisation, language: Language, catalog: Conten
     return "\n".join(lines)
 
 
-def organisation_blocks(orgs: list[Organisation], language: Language, catalog: ContentCatalog) -> list[str]:
+def organisation_blocks(orgs: list[Organisation], language: Language, directory: Directory) -> list[str]:
     """Organisations as text blocks, packed into as few messages as fit the channel limits."""
     chunks: list[str] = []
-    for block in (describe_organisation(o, language, catalog) for o in orgs):
+    for block in (describe_organisation(o, language, directory) for o in orgs):
         if chunks and len(chunks[-1]) + len(block) + 2 <= CHUNK_LIMIT:
             chunks[-1] += "\n\n" + block
         else:
@@ -39,10 +38,10 @@ def organisation_blocks(orgs: list[Organisation], language: Language, catalog: C
     return chunks
 
 
-def find_city(text: str, catalog: ContentCatalog) -> str | None:
+def find_city(text: str, directory: Directory) -> str | None:
     """The city a user names in a message, by name or by a common spelling."""
     lowered = text.lower()
-    for city in catalog.directory.cities:
+    for city in directory.cities:
         spellings = {city.names.kk, city.names.ru, city.names.en, *city.aliases}
         for spelling in spellings:
             if re.search(rf"(?<!\w){re.escape(spelling.lower())}", lowered):

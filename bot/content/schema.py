@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-from bot.core.messages import Language
+from bot.languages import Language
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 

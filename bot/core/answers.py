@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.content.loader import ContentCatalog
 from bot.content.render import organisation_blocks
 from bot.content.schema import TopicEntry
 from bot.core import payloads
-from bot.core.messages import Language, Option, Reply
-from bot.core.ports import Translator
+from bot.core.messages import Option, Reply
+from bot.core.ports import ContentCatalog, Translator
+from bot.languages import Language
 
 LANGUAGE_OPTIONS = (
     Option("Қазақша", payloads.language("kk")),
@@ -77,7 +77,7 @@ class Answers:
         if entry.contacts is None:
             return [Reply(answer, options)]
         orgs = self.catalog.organisations(entry.contacts.kinds, city)
-        blocks = organisation_blocks(orgs, self.language, self.catalog)
+        blocks = organisation_blocks(orgs, self.language, self.catalog.directory)
         return [
             Reply(entry.answer.get(self.language)),
             *(Reply(b) for b in blocks[:-1]),
@@ -106,7 +106,7 @@ class Answers:
 
     def legal_aid(self, intro: str, kinds: tuple[str, ...] = EMERGENCY_KINDS, city: str | None = None) -> list[Reply]:
         """An introduction followed by the organisations that help, packed into channel-sized messages."""
-        blocks = organisation_blocks(self.catalog.organisations(kinds, city), self.language, self.catalog)
+        blocks = organisation_blocks(self.catalog.organisations(kinds, city), self.language, self.catalog.directory)
         if not blocks:
             return [Reply(intro)]
         first = f"{intro}\n\n{blocks[0]}"

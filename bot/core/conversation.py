@@ -9,15 +9,15 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.content.loader import ContentCatalog
 from bot.content.render import find_city
 from bot.core import payloads
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
 from bot.core.language import Detection, LanguageDetector, choose_language, normalise_language_code
-from bot.core.messages import LANGUAGES, IncomingMessage, Language, Option, Reply, Turn
+from bot.core.messages import IncomingMessage, Option, Reply, Turn
 from bot.core.policy import Action, Thresholds, decide
 from bot.core.ports import (
     ContactRecord,
+    ContentCatalog,
     ConversationStore,
     Handoff,
     HandoffOutcome,
@@ -28,6 +28,7 @@ from bot.core.ports import (
 )
 from bot.core.replay import decode_turn, encode_turn
 from bot.errors import NluUnavailable
+from bot.languages import LANGUAGES, Language
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ class Conversation:
         language = answers.language
         _ = answers._
         if self._catalog.is_topic(intent):
-            return await self._topic(contact, intent, answers, state, city=find_city(text, self._catalog))
+            return await self._topic(contact, intent, answers, state, city=find_city(text, self._catalog.directory))
         if intent == "greet":
             return Turn(
                 language,

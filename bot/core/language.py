@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from bot.core.messages import LANGUAGES, Language
+from bot.languages import LANGUAGES, Language
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 KAZAKH_LATIN_LETTERS = frozenset("äğıñöşūüÄĞIÑÖŞŪÜ") - {"I"}

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Language = Literal["kk", "ru", "en"]
-LANGUAGES: tuple[Language, ...] = ("kk", "ru", "en")
+from bot.languages import Language
 
 
 @dataclass(frozen=True, slots=True)

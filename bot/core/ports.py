@@ -5,10 +5,13 @@ The composition root (bot/app.py) supplies implementations; tests may supply the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.core.messages import Language, Reply
+from bot.content.schema import Directory, Menu, Organisation, TopicEntry
+from bot.core.messages import Reply
+from bot.languages import Language
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,27 @@ class Handoff(Protocol):
         self, contact: ContactRecord, language: Language, text: str, attachment: str | None
     ) -> HandoffOutcome | None:
         """Take a message that belongs to a case (for the lawyer holding it); None lets the core answer it."""
+        ...
+
+
+class ContentCatalog(Protocol):
+    """The validated content (bot/content/catalog.py): what the core answers from."""
+
+    @property
+    def topics(self) -> Mapping[str, TopicEntry]: ...
+
+    @property
+    def directory(self) -> Directory: ...
+
+    @property
+    def menu(self) -> Menu: ...
+
+    def is_topic(self, intent: str) -> bool: ...
+
+    def is_urgent(self, intent: str) -> bool: ...
+
+    def organisations(self, kinds: tuple[str, ...], city: str | None = None) -> list[Organisation]:
+        """Organisations of the given kinds; with a city, those there plus the ones serving everyone."""
         ...
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core.messages import LANGUAGES, Language, Option, Reply, Turn
+from bot.core.messages import Option, Reply, Turn
+from bot.languages import LANGUAGES, Language
 
 
 def encode_turn(turn: Turn) -> str:

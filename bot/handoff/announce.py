@@ -6,14 +6,13 @@ import asyncio
 import datetime as dt
 import logging
 
-from bot.core.messages import Language, Reply
+from bot.core.messages import Reply
 from bot.handoff.cards import CaseCards
-from bot.handoff.hours import WorkingHours
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import Clock
-from bot.handoff.records import CaseRecord, LawyerRecord
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
+from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.hours import WorkingHours
+from bot.languages import Language
+from bot.records.cases import CaseRecord, LawyerRecord
 
 log = logging.getLogger(__name__)
 NEVER = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -29,8 +28,8 @@ class Announcer:
     def __init__(
         self,
         *,
-        cases: SqlCaseStore,
-        lawyers: SqlLawyerStore,
+        cases: CaseStore,
+        lawyers: LawyerStore,
         outbox: Outbox,
         cards: CaseCards,
         hours: WorkingHours,

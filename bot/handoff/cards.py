@@ -6,12 +6,12 @@ language, channel, topic, waiting time). The person's words are shown only to th
 
 from __future__ import annotations
 
-from bot.content.loader import ContentCatalog
 from bot.core.answers import Answers
-from bot.core.messages import Language, Option
-from bot.core.ports import Translator
-from bot.handoff.hours import WorkingHours
-from bot.handoff.records import CaseRecord, Reason
+from bot.core.messages import Option
+from bot.core.ports import ContentCatalog, Translator
+from bot.hours import WorkingHours
+from bot.languages import Language
+from bot.records.cases import CaseRecord, Reason
 
 TAKE = "take"  # payload kind of the "Take" button; only the lawyers' router acts on it
 QUOTE_CHARS = 300  # of each message in a summary: enough to understand, short enough to scan

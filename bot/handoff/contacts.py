@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot.content.loader import ContentCatalog
 from bot.core.answers import Answers
-from bot.core.messages import Language
-from bot.core.ports import ContactRecord, HandoffOutcome, HandoffReason, Translator
+from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason, Translator
+from bot.languages import Language
 
 
 class LegalAidContactsHandoff:

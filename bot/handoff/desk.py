@@ -18,11 +18,8 @@ from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import Clock
-from bot.handoff.records import CaseStatus, LawyerRecord, RelayKind
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
-from bot.storage.relays import SqlRelayStore
+from bot.handoff.ports import CaseStore, Clock, LawyerStore, RelayStore
+from bot.records.cases import CaseStatus, LawyerRecord, RelayKind
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +67,9 @@ class LawyerDesk:
     def __init__(
         self,
         *,
-        cases: SqlCaseStore,
-        lawyers: SqlLawyerStore,
-        relays: SqlRelayStore,
+        cases: CaseStore,
+        lawyers: LawyerStore,
+        relays: RelayStore,
         outbox: Outbox,
         announcer: Announcer,
         cards: CaseCards,

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.core import payloads
-from bot.core.messages import Language, Option
+from bot.core.messages import Option
 from bot.core.ports import Translator
-from bot.handoff.hours import WorkingHours
-from bot.handoff.records import Reason
+from bot.hours import WorkingHours
+from bot.languages import Language
+from bot.records.cases import Reason
 
 Gettext = Callable[[str], str]
 

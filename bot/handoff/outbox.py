@@ -13,11 +13,8 @@ import logging
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord, Translator
 from bot.handoff import notices
-from bot.handoff.ports import Clock, LawyerNotifier, UserSender
-from bot.handoff.records import CaseRecord, CaseStatus, Direction, LawyerRecord, RelayKind, RelayRecord
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
-from bot.storage.relays import SqlRelayStore
+from bot.handoff.ports import CaseStore, Clock, LawyerNotifier, LawyerStore, RelayStore, UserSender
+from bot.records.cases import CaseRecord, CaseStatus, Direction, LawyerRecord, RelayKind, RelayRecord
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +31,9 @@ class Outbox:
     def __init__(
         self,
         *,
-        cases: SqlCaseStore,
-        lawyers: SqlLawyerStore,
-        relays: SqlRelayStore,
+        cases: CaseStore,
+        lawyers: LawyerStore,
+        relays: RelayStore,
         translator: Translator,
         show_lawyer_name: bool,
         clock: Clock,

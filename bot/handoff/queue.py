@@ -5,21 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.content.loader import ContentCatalog
 from bot.core import payloads
 from bot.core.answers import Answers
-from bot.core.messages import Language, Reply
-from bot.core.ports import ContactRecord, HandoffOutcome, HandoffReason, Translator
+from bot.core.messages import Reply
+from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason, Translator
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import quote
 from bot.handoff.contacts import LegalAidContactsHandoff
-from bot.handoff.hours import WorkingHours
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import Clock
-from bot.handoff.records import CaseRecord, CaseStatus, NewCase, Reason
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
+from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.hours import WorkingHours
+from bot.languages import Language
+from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +35,8 @@ class HandoffQueue:
     def __init__(
         self,
         *,
-        cases: SqlCaseStore,
-        lawyers: SqlLawyerStore,
+        cases: CaseStore,
+        lawyers: LawyerStore,
         outbox: Outbox,
         announcer: Announcer,
         catalog: ContentCatalog,

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
+from bot.handoff.ports import CaseStore, LawyerStore
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.worker import HandoffWorker
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
 
 
 @dataclass(frozen=True)
@@ -18,5 +17,5 @@ class HandoffServices:
     desk: LawyerDesk  # what lawyers do, from the Telegram lawyers' router
     outbox: Outbox  # where channels register how to reach their users
     worker: HandoffWorker  # retries, re-announcements, idle cases; started by `pana serve` and `pana chat`
-    lawyers: SqlLawyerStore
-    cases: SqlCaseStore
+    lawyers: LawyerStore
+    cases: CaseStore

@@ -16,10 +16,8 @@ from bot.core.ports import Translator
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import Clock
-from bot.handoff.records import RelayKind
-from bot.storage.cases import SqlCaseStore
-from bot.storage.lawyers import SqlLawyerStore
+from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.records.cases import RelayKind
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +26,8 @@ class HandoffWorker:
     def __init__(
         self,
         *,
-        cases: SqlCaseStore,
-        lawyers: SqlLawyerStore,
+        cases: CaseStore,
+        lawyers: LawyerStore,
         outbox: Outbox,
         announcer: Announcer,
         translator: Translator,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.messages import LANGUAGES
+from bot.languages import LANGUAGES
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from bot.core.messages import LANGUAGES, Language
-from bot.handoff.records import CaseRecord, CaseStatus, NewCase, Reason
+from bot.languages import LANGUAGES, Language
+from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow, MessageRow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.messages import LANGUAGES, Language
-from bot.handoff.records import CaseStatus, LawyerRecord
+from bot.languages import LANGUAGES, Language
+from bot.records.cases import CaseStatus, LawyerRecord
 from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
 
 

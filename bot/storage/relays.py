@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handoff.records import Direction, RelayKind, RelayRecord, RelayStatus
+from bot.records.cases import Direction, RelayKind, RelayRecord, RelayStatus
 from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow
 

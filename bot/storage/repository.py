@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.messages import LANGUAGES, Language
 from bot.core.ports import ContactRecord, Redelivery
+from bot.languages import LANGUAGES, Language
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, utcnow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.

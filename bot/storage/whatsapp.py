@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.whatsapp.ledger import (
+from bot.records.whatsapp import (
     FAILED_STATUSES,
     FINAL_STATUSES,
     HELD,

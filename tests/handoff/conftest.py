@@ -19,11 +19,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.app import App, create_app, create_telegram
+from bot.channels.telegram.runtime import TelegramRuntime
 from bot.core.language import LanguageDetector
-from bot.core.messages import Language
+from bot.languages import Language
 from bot.nlu.server import NluServer
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
-from bot.web import TelegramRuntime, create_web_app
+from bot.web import create_web_app
 from tests.conftest import make_settings
 from tests.telegram.fake_bot_api import BOT_ID, TOKEN, FakeBotApi, button_press, private_message
 

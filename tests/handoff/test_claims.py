@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff.desk import TAKE_ANSWERS, TakeResult
-from bot.handoff.records import NewCase, Reason
+from bot.records.cases import NewCase, Reason
 from bot.storage.handoff_tables import AuditRow, CaseRow
 from tests.conftest import REPO
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, LAWYERS_GROUP, HandoffStack, StackFactory

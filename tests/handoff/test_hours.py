@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from bot.handoff.hours import WorkingHours
+from bot.hours import WorkingHours
 from bot.settings import LawyerSettings
 
 ALMATY = "Asia/Almaty"  # UTC+5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.handoff.records import NewCase, Reason, RelayKind
+from bot.records.cases import NewCase, Reason, RelayKind
 from bot.storage.handoff_tables import RelayRow
 from tests.handoff.conftest import LAWYER_A, USER, StackFactory, stop
 from tests.handoff.test_flow import open_case

@@ -10,10 +10,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.app import App, create_app, create_telegram
+from bot.channels.telegram.runtime import TelegramRuntime
 from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings, TelegramSettings
-from bot.web import TelegramRuntime, create_web_app
+from bot.web import create_web_app
 from tests.conftest import make_settings
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 

@@ -131,7 +131,7 @@ class WhatsAppStack:
 async def start_stack(settings: Settings, api: FakeTwilioApi, detector: LanguageDetector) -> WhatsAppStack:
     app = await create_app(settings, detector=detector)
     runtime: WhatsAppRuntime = create_whatsapp(settings, app)
-    client = TestClient(TestServer(create_web_app(app, whatsapp=runtime), host="127.0.0.1"))
+    client = TestClient(TestServer(create_web_app(app, runtime), host="127.0.0.1"))
     await client.start_server()
     return WhatsAppStack(app, runtime, client, api)
 

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.whatsapp.ledger import Outgoing
+from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore

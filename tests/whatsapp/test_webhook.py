@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.channels.whatsapp.ledger import Outgoing
 from bot.core.language import LanguageDetector
+from bot.records.whatsapp import Outgoing
 from bot.storage.tables import MessageRow, WhatsAppDeliveryRow, utcnow
 from tests.whatsapp.conftest import (
     PUBLIC_URL,

@@ -8,7 +8,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.channels.commands import command_payload
 from bot.core import payloads
-from bot.core.messages import LANGUAGES, IncomingMessage
+from bot.core.messages import IncomingMessage
+from bot.languages import LANGUAGES
 
 CHANNEL = "telegram"
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$")

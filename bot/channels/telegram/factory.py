@@ -17,10 +17,10 @@ from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
 from bot.core.conversation import Conversation
-from bot.core.messages import LANGUAGES
 from bot.core.ports import Translator
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
+from bot.languages import LANGUAGES
 from bot.settings import TelegramSettings
 
 

@@ -16,7 +16,7 @@ from bot.channels.telegram.outgoing import acknowledge
 from bot.channels.telegram.render import OptionCallback
 from bot.handoff.cards import TAKE
 from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
-from bot.handoff.records import LawyerRecord
+from bot.records.cases import LawyerRecord
 
 
 def not_user_command(message: Message) -> bool:

@@ -10,8 +10,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery
 
 from bot.channels.telegram.render import as_html, keyboard, split_text
-from bot.core.messages import Language, Option, Reply
+from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord
+from bot.languages import Language
 
 log = logging.getLogger(__name__)
 

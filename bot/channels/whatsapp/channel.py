@@ -12,8 +12,9 @@ from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.render import render_turn
 from bot.channels.whatsapp.sender import WhatsAppSender, now
 from bot.core.conversation import Conversation
-from bot.core.messages import Language, Option
+from bot.core.messages import Option
 from bot.core.ports import ContactRecord
+from bot.languages import Language
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,12 @@ from typing import Any, Literal, Protocol
 from bot.channels.locks import KeyedLocks
 from bot.channels.whatsapp.api import Accepted
 from bot.channels.whatsapp.convert import address
-from bot.channels.whatsapp.ledger import FAILED_STATUSES, Delivery, DeliveryLedger, Outgoing, Window
+from bot.channels.whatsapp.ledger import DeliveryLedger
 from bot.channels.whatsapp.render import render_reply
-from bot.core.messages import Language, Option, Reply
+from bot.core.messages import Option, Reply
 from bot.errors import DeliveryFailed
+from bot.languages import Language
+from bot.records.whatsapp import FAILED_STATUSES, Delivery, Outgoing, Window
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core.messages import Language
+from bot.languages import Language
 
 
 class CaseStatus(StrEnum):

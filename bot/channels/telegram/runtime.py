@@ -1,0 +1,90 @@
+"""The Telegram channel as `pana serve` runs it: the webhook route, then webhook registration or long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.channels.telegram.factory import register_commands
+from bot.core.ports import Translator
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
+
+
+@dataclass
+class TelegramRuntime:
+    """The bot and its dispatcher; `webhook_url` unset means long polling."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    secret: str
+    translator: Translator
+    webhook_url: str | None = None
+    _polling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def install(self, web_app: web.Application) -> None:
+        """Add the webhook route (it answers only requests that carry the secret)."""
+        web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, self.webhook)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Check the secret, parse the update, handle it before answering (so a failure is redelivered)."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            update = Update.model_validate(await request.json(loads=json.loads), context={"bot": self.bot})
+        except (ValueError, ValidationError):
+            log.warning("Rejected a malformed Telegram update")
+            return web.Response(status=400, text="Malformed update")
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception:
+            log.exception("Handling Telegram update %d failed; Telegram will deliver it again", update.update_id)
+            return web.Response(status=500, text="Try again")
+        return web.json_response({})
+
+    async def start(self) -> None:
+        """Set the command menus, then register the webhook or start long polling."""
+        try:
+            await register_commands(self.bot, self.translator)
+        except TelegramAPIError:  # only the command menus suffer; messages still flow once Telegram answers
+            log.warning("Could not register the Telegram commands; continuing without them", exc_info=True)
+        updates = self.dispatcher.resolve_used_update_types()
+        if self.webhook_url:
+            url = self.webhook_url.rstrip("/")
+            if not url.endswith(TELEGRAM_WEBHOOK_PATH):
+                url += TELEGRAM_WEBHOOK_PATH
+            await self.bot.set_webhook(
+                url, secret_token=self.secret, allowed_updates=updates, drop_pending_updates=False
+            )
+            log.info("Telegram webhook registered")
+            return
+        await self.bot.delete_webhook(drop_pending_updates=False)  # polling does not work while a webhook is set
+        log.info("Telegram long polling started")
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot, handle_signals=False, close_bot_session=False, allowed_updates=updates
+            )
+        )
+
+    async def stop(self) -> None:
+        """Stop long polling (a webhook needs nothing: the HTTP server stops taking requests)."""
+        if self._polling is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            await self.dispatcher.stop_polling()
+        await asyncio.gather(self._polling, return_exceptions=True)
+        self._polling = None

@@ -1,0 +1,1 @@
+"""Values that stores hand out and features read: defined below both, so storage imports no feature."""
