@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -37,10 +36,6 @@ from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
-
-if TYPE_CHECKING:
-    from bot.channels.telegram.runtime import TelegramRuntime
-    from bot.channels.whatsapp.factory import WhatsAppRuntime
 
 log = logging.getLogger(__name__)
 
@@ -207,53 +202,3 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     return App(
         settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
     )
-
-
-def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
-    """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
-    from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
-    from bot.channels.telegram.outgoing import TelegramLawyerNotifier, TelegramUserSender
-    from bot.channels.telegram.runtime import TelegramRuntime
-
-    bot = create_bot(settings.telegram)
-    storage = create_fsm_storage(settings.redis.url)
-    app.resources.push_async_callback(storage.close)
-    app.resources.push_async_callback(bot.session.close)
-    dispatcher = create_dispatcher(
-        conversation=app.conversation,
-        translator=app.translations,
-        claims=app.claims,
-        storage=storage,
-        bot=bot,
-        topics=frozenset(app.catalog.topics),
-        desk=app.handoff.desk,
-    )
-    app.handoff.outbox.register_sender("telegram", TelegramUserSender(bot))
-    app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))
-    return TelegramRuntime(
-        bot=bot,
-        dispatcher=dispatcher,
-        secret=settings.telegram.secret(),
-        translator=app.translations,
-        webhook_url=settings.telegram.webhook_url,
-    )
-
-
-def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
-    """The WhatsApp channel through Twilio wired to the core (twilio loads only when WhatsApp is used)."""
-    from bot.channels.whatsapp.factory import create_runtime
-    from bot.storage.whatsapp import SqlWhatsAppLedger
-
-    runtime = create_runtime(
-        settings.twilio,
-        public_url=settings.pana.public_url,
-        conversation=app.conversation,
-        ledger=SqlWhatsAppLedger(session_factory(app.engine)),
-        state=app.claims,
-        claims=app.claims,
-        options_ttl_seconds=settings.pana.state_ttl_seconds,
-    )
-    app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
-    app.resources.push_async_callback(runtime.close)
-    app.handoff.outbox.register_sender("whatsapp", runtime.channel)  # lawyers' answers, within or after 24 h
-    return runtime

@@ -33,9 +33,10 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"channels", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
         | {"settings", "storage", "web"}
     ),
+    "registry": frozenset({"app", "channels", "settings", "storage"}),  # which channels exist, wired to the app
     "cli": frozenset(
         {"app", "channels", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu"}
-        | {"records", "settings", "storage", "web"}
+        | {"records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.core import payloads
-from bot.core.messages import Turn
+from bot.core.messages import Outcome, Turn
 from bot.storage.tables import ContactRow, MessageRow
 from tests.conftest import Say
 
@@ -161,14 +161,14 @@ async def test_delete_can_be_confirmed_by_typing_the_word_in_kazakh(say: Say, ap
     asked = await say("менің деректерімді өшіріңіз", user="ketushi")
     assert asked.intent == "delete_my_data"
     done = await say("жою", user="ketushi")
-    assert done.extra.get("deleted") == "yes"
+    assert done.outcome is Outcome.DELETED
     assert await app.store.find_contact("test", "ketushi") is None
 
 
 async def test_confirmation_without_a_pending_request_deletes_nothing(say: Say, app: App) -> None:
     await say("hello", user="careful")
     turn = await say(payload=payloads.DELETE_YES, user="careful")
-    assert turn.extra.get("deleted") is None
+    assert turn.outcome is not Outcome.DELETED
     assert await app.store.find_contact("test", "careful") is not None
 
 
@@ -187,7 +187,7 @@ async def test_redelivered_message_is_answered_once(say: Say, app: App) -> None:
     await app.conversation.delivered(first)
     again = await say("How do I apply for asylum?", user="twice", channel_message_id="m-1")
     assert first.replies
-    assert again.replies == () and again.extra.get("duplicate") == "yes"
+    assert again.replies == () and again.outcome is Outcome.DUPLICATE
     async with app.store._sessions() as session:
         inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert inbound == 1
@@ -215,7 +215,7 @@ async def test_a_slow_down_note_that_failed_to_send_comes_again_with_the_redeliv
     note = await say("Как получить гражданство?", user="hasty", channel_message_id="over")
     assert note.intent == "flood" and note.replies
     again = await say("Как получить гражданство?", user="hasty", channel_message_id="over")  # the send failed
-    assert again.replies == note.replies and again.extra.get("replay") == "yes"
+    assert again.replies == note.replies and again.outcome is Outcome.REPLAYED
     async with app.store._sessions() as session:
         intents = (await session.execute(select(MessageRow.intent).where(MessageRow.direction == "in"))).scalars()
         assert "flood" in set(intents), "a message over the limit is recorded as such"
@@ -260,11 +260,11 @@ async def test_replies_that_were_not_sent_come_again_with_the_redelivery(say: Sa
     first = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
     # The channel failed to send them (no `delivered`): the platform delivers the message again.
     again = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
-    assert again.replies == first.replies and again.extra.get("replay") == "yes"
+    assert again.replies == first.replies and again.outcome is Outcome.REPLAYED
     assert (again.language, again.intent, again.topic) == (first.language, first.intent, first.topic)
     await app.conversation.delivered(again)
     third = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
-    assert third.replies == () and third.extra.get("duplicate") == "yes"
+    assert third.replies == () and third.outcome is Outcome.DUPLICATE
     async with app.store._sessions() as session:
         rows = (await session.execute(select(MessageRow).order_by(MessageRow.id))).scalars().all()
     assert [r.direction for r in rows].count("in") == 1

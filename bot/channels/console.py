@@ -7,21 +7,38 @@ import json
 import sys
 from typing import TextIO
 
+from aiohttp import web
+
 from bot.channels.commands import command_payload
 from bot.channels.numbered import numbered_options, render_numbered, resolve_choice
-from bot.core.conversation import Conversation
 from bot.core.messages import IncomingMessage, Option, Reply, Turn
-from bot.core.ports import ContactRecord
+from bot.core.ports import ContactRecord, Dialogue
 from bot.languages import Language
 
 CHANNEL = "console"
 
 
 class ConsoleChannel:
-    def __init__(self, conversation: Conversation, *, user_id: str = "local") -> None:
+    """One person at a terminal (a `Channel`, bot/channels/base.py): no webhooks, nothing to start or stop."""
+
+    name = CHANNEL
+
+    def __init__(
+        self, conversation: Dialogue, *, user_id: str = "local", jsonl: bool = False, sink: TextIO = sys.stdout
+    ) -> None:
         self._conversation = conversation
         self._user_id = user_id
         self._options: tuple[Option, ...] = ()
+        self.sender = ConsoleSender(self, jsonl=jsonl, sink=sink)
+
+    def install(self, web_app: web.Application) -> None:
+        """A terminal has no webhook."""
+
+    async def start(self) -> None:
+        """`run_interactive` or `run_jsonl` reads the terminal; nothing runs in the background."""
+
+    async def stop(self) -> None:
+        """Nothing runs in the background."""
 
     @property
     def user_id(self) -> str:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bot.app import create_app
-from bot.channels.console import CHANNEL, ConsoleChannel, ConsoleSender
+from bot.channels.console import ConsoleChannel
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer, server_ready
 from bot.settings import Settings
@@ -19,9 +19,9 @@ async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     async with NluServer(settings.rasa, project, quiet=args.jsonl):
         app = await create_app(settings)
         try:
-            channel = ConsoleChannel(app.conversation, user_id=args.user)
+            channel = ConsoleChannel(app.conversation, user_id=args.user, jsonl=args.jsonl)
             # Lawyers' answers reach this terminal through the case queue's outbox and its worker.
-            app.handoff.outbox.register_sender(CHANNEL, ConsoleSender(channel, jsonl=args.jsonl))
+            app.handoff.outbox.register_sender(channel.name, channel.sender)
             app.handoff.worker.start()
             app.retention.start()
             if args.jsonl:

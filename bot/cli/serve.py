@@ -8,10 +8,12 @@ import signal
 
 from aiohttp import web
 
-from bot.app import create_app, create_telegram, create_whatsapp
+from bot.app import create_app
+from bot.channels.base import Channel
 from bot.errors import NluProjectError
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
+from bot.registry import create_channels
 from bot.settings import Settings
 from bot.web import create_web_app
 
@@ -38,27 +40,29 @@ async def run_serve(settings: Settings) -> int:
 async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     app = await create_app(settings)
     try:
-        telegram = create_telegram(settings, app) if settings.telegram.bot_token else None
-        whatsapp = create_whatsapp(settings, app) if settings.twilio.configured else None
+        channels = create_channels(settings, app)
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
         await app.close()
         raise
-    channels = [channel for channel in (telegram, whatsapp) if channel is not None]
     runner = web.AppRunner(create_web_app(app, *channels))
     await runner.setup()
     await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
-    log.info("Pana listens on http://%s:%d", settings.pana.host, settings.pana.port)
-    if whatsapp is not None:
-        log.info("WhatsApp webhook: %s/whatsapp/webhook", settings.pana.public_url)
+    log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
+    started: list[Channel] = []
     try:
-        if telegram is not None:
-            await telegram.start()
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
         app.handoff.worker.start()  # after the channels registered how to reach people and lawyers
         app.retention.start()  # and what they keep
         await stop.wait()
     finally:
         await app.handoff.worker.stop()  # before the channels' sessions close under it
-        if telegram is not None:
-            await telegram.stop()
+        for channel in reversed(started):
+            await channel.stop()
         await runner.cleanup()
         await app.close()
+
+
+def _names(channels: list[Channel]) -> str:
+    return ", ".join(channel.name for channel in channels) or "no channel"

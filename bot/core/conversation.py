@@ -13,7 +13,7 @@ from bot.content.render import find_city
 from bot.core import payloads
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
 from bot.core.language import Detection, LanguageDetector, choose_language, normalise_language_code
-from bot.core.messages import IncomingMessage, Option, Reply, Turn
+from bot.core.messages import IncomingMessage, Option, Outcome, Reply, Turn
 from bot.core.policy import Action, Thresholds, decide
 from bot.core.ports import (
     ContactRecord,
@@ -138,7 +138,7 @@ class Conversation:
             if flooding
             else await self._respond(contact, message, text, language, state)
         )
-        if turn.extra.get("deleted"):
+        if turn.outcome is Outcome.DELETED:
             await self._state.delete(state_key)
             return turn
         if not flooding and _language_unknown(contact, message, detection):
@@ -160,7 +160,7 @@ class Conversation:
         """A message seen before: nothing if it was answered, its replies again if sending them failed."""
         earlier = await self._store.redelivery(contact.id, channel_message_id) if channel_message_id else None
         if earlier is None or earlier.answered:
-            return Turn(contact.language or self._config.default_language, (), extra={"duplicate": "yes"})
+            return Turn(contact.language or self._config.default_language, (), outcome=Outcome.DUPLICATE)
         if earlier.turn is not None:
             log.info("Message %d came again before its replies were sent; sending them again", earlier.message_id)
             return decode_turn(earlier.turn, earlier.message_id)
@@ -442,7 +442,7 @@ class Conversation:
                 language,
                 (Reply(_("Done. I have deleted everything I stored about you.")),),
                 "delete_my_data",
-                extra={"deleted": "yes"},
+                outcome=Outcome.DELETED,
             )
         if payload in (payloads.DELETE_YES, payloads.DELETE_NO):
             return Turn(language, (Reply(_("Nothing was deleted."), answers.category_options()),), "delete_my_data")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 
 from bot.languages import Language
 
@@ -40,6 +41,15 @@ class Reply:
     options: tuple[Option, ...] = ()
 
 
+class Outcome(Enum):
+    """What a channel does with a Turn: send its replies, or nothing (and why)."""
+
+    ANSWERED = "answered"  # replies decided now: send them, then confirm with `delivered`
+    REPLAYED = "replayed"  # a redelivered message whose replies were never confirmed: send them again
+    DUPLICATE = "duplicate"  # answered before: send nothing
+    DELETED = "deleted"  # the person's data was deleted: send the replies, forget what the channel keeps
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """Everything the core decided for one incoming message."""
@@ -50,5 +60,5 @@ class Turn:
     confidence: float | None = None
     topic: str | None = None
     handoff: str | None = None  # a case id once a lawyer queue holds one
-    extra: dict[str, str] = field(default_factory=dict)
+    outcome: Outcome = Outcome.ANSWERED
     message_id: int | None = None  # the stored inbound message; channels confirm delivery with it

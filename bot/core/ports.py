@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.content.schema import Directory, Menu, Organisation, TopicEntry
-from bot.core.messages import Reply
+from bot.core.messages import IncomingMessage, Reply, Turn
 from bot.languages import Language
 
 
@@ -29,6 +29,18 @@ class Classification:
     @property
     def top(self) -> IntentScore | None:
         return self.ranking[0] if self.ranking else None
+
+
+class Dialogue(Protocol):
+    """What a channel adapter calls: one message in, one Turn out, then confirm the replies went out."""
+
+    async def handle(self, message: IncomingMessage) -> Turn:
+        """Record the message and decide the replies; `Turn.outcome` says whether to send them."""
+        ...
+
+    async def delivered(self, turn: Turn) -> None:
+        """The channel sent the turn's replies (or queued them durably): a redelivery gets no second answer."""
+        ...
 
 
 class IntentClassifier(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core.messages import Option, Reply, Turn
+from bot.core.messages import Option, Outcome, Reply, Turn
 from bot.languages import LANGUAGES, Language
 
 
@@ -34,6 +34,6 @@ def decode_turn(stored: str, message_id: int) -> Turn:
         data.get("intent"),
         topic=data.get("topic"),
         handoff=data.get("handoff"),
-        extra={"replay": "yes"},
+        outcome=Outcome.REPLAYED,
         message_id=message_id,
     )

@@ -18,11 +18,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from bot.app import App, create_app, create_telegram
+from bot.app import App, create_app
 from bot.channels.telegram.runtime import TelegramRuntime
 from bot.core.language import LanguageDetector
 from bot.languages import Language
 from bot.nlu.server import NluServer
+from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
 from bot.web import create_web_app
 from tests.conftest import make_settings

@@ -10,9 +10,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from bot.app import create_app, create_telegram
+from bot.app import create_app
 from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
+from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
 from bot.storage.handoff_tables import CaseRow
 from bot.web import create_web_app
@@ -22,7 +23,7 @@ from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 whatsapp = pytest.importorskip("bot.channels.whatsapp.factory", reason="the WhatsApp channel is not there yet")
 fixtures = pytest.importorskip("tests.whatsapp.conftest", reason="the Twilio stand-in is not there yet")
-from bot.app import create_whatsapp  # noqa: E402  (exists once the WhatsApp channel does)
+from bot.registry import create_whatsapp  # noqa: E402  (exists once the WhatsApp channel does)
 from bot.storage.tables import WhatsAppWindowRow  # noqa: E402
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi  # noqa: E402
 

@@ -19,10 +19,11 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bot.app import App, create_app, create_whatsapp
+from bot.app import App, create_app
 from bot.channels.whatsapp.factory import WhatsAppRuntime
 from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
+from bot.registry import create_whatsapp
 from bot.settings import RasaSettings, Settings, TwilioSettings
 from bot.storage.tables import ContactRow, MessageRow, WhatsAppDeliveryRow
 from bot.web import create_web_app

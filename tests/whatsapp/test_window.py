@@ -33,7 +33,7 @@ async def _conversation_started(stack: WhatsAppStack) -> int:
 async def test_text_within_the_window_goes_out_free_form(stack: WhatsAppStack) -> None:
     before = await _conversation_started(stack)
     await _last_wrote(stack, dt.timedelta(hours=23))
-    assert await stack.runtime.sender.send_text(USER, "ru", LAWYER_ANSWER) == "sent"
+    assert await stack.runtime.outbox.send_text(USER, "ru", LAWYER_ANSWER) == "sent"
     bodies = await stack.replies(before + 1)
     assert bodies[before] == LAWYER_ANSWER
     assert "ContentSid" not in stack.api.messages[before]
@@ -45,7 +45,7 @@ async def test_text_outside_the_window_waits_and_a_template_invites_a_reply(
 ) -> None:
     before = await _conversation_started(stack)
     await _last_wrote(stack, ago)
-    sender = stack.runtime.sender
+    sender = stack.runtime.outbox
     assert await sender.send_text(USER, "ru", LAWYER_ANSWER) == "held"
     assert await sender.send_text(USER, "ru", SECOND_ANSWER) == "held"
     sent = await stack.api.wait_for(before + 1)
@@ -66,7 +66,7 @@ async def test_template_in_the_contacts_language(stack: WhatsAppStack) -> None:
     await stack.send("Менің құжаттарым жоқ, не істеуім керек?")
     before = len(await stack.replies(1))
     await _last_wrote(stack, dt.timedelta(days=3))
-    assert await stack.runtime.sender.send_text(USER, "kk", "Заңгер жауап берді.") == "held"
+    assert await stack.runtime.outbox.send_text(USER, "kk", "Заңгер жауап берді.") == "held"
     sent = await stack.api.wait_for(before + 1)
     assert sent[before]["ContentSid"] == TEMPLATES["kk"]
 
@@ -86,7 +86,7 @@ async def test_without_a_template_the_text_waits_for_the_contact(stack: WhatsApp
 
 async def test_window_closed_reported_by_twilio_holds_the_text_and_invites(stack: WhatsAppStack) -> None:
     before = await _conversation_started(stack)
-    assert await stack.runtime.sender.send_text(USER, "ru", LAWYER_ANSWER) == "sent"
+    assert await stack.runtime.outbox.send_text(USER, "ru", LAWYER_ANSWER) == "sent"
     await stack.replies(before + 1)
     refused = stack.api.messages[before]
     await _last_wrote(stack, dt.timedelta(hours=25))  # our record was wrong; Twilio knows better

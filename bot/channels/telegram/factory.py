@@ -16,8 +16,7 @@ from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
-from bot.core.conversation import Conversation
-from bot.core.ports import Translator
+from bot.core.ports import Dialogue, Translator
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
 from bot.languages import LANGUAGES
@@ -58,7 +57,7 @@ def create_fsm_storage(redis_url: str | None) -> RedisStorage | MemoryStorage:
 
 def create_dispatcher(
     *,
-    conversation: Conversation,
+    conversation: Dialogue,
     translator: Translator,
     claims: Claims,
     storage: RedisStorage | MemoryStorage,

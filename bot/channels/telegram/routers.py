@@ -9,10 +9,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.channels.telegram.convert import from_callback, from_message
 from bot.channels.telegram.outgoing import acknowledge, send_parts
 from bot.channels.telegram.render import OptionCallback, as_html
-from bot.core.conversation import Conversation
 from bot.core.language import normalise_language_code
 from bot.core.messages import IncomingMessage, Turn
-from bot.core.ports import Translator
+from bot.core.ports import Dialogue, Translator
 
 
 async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
@@ -21,7 +20,7 @@ async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
         await send_parts(bot, chat_id, reply.text, reply.options)
 
 
-async def handle(bot: Bot, conversation: Conversation, chat_id: int | str, message: IncomingMessage) -> None:
+async def handle(bot: Bot, conversation: Dialogue, chat_id: int | str, message: IncomingMessage) -> None:
     """Sent, then confirmed: if sending fails, a webhook redelivery gets the same replies from the record.
 
     Long polling has no redelivery: there a send that fails after the retries is lost (see README).
@@ -37,17 +36,15 @@ def create_router(topics: frozenset[str]) -> Router:
     private = F.chat.type == ChatType.PRIVATE
 
     @router.message(private)
-    async def on_message(message: Message, bot: Bot, conversation: Conversation) -> None:
+    async def on_message(message: Message, bot: Bot, conversation: Dialogue) -> None:
         await handle(bot, conversation, message.chat.id, from_message(message, topics))
 
     @router.edited_message(private)
-    async def on_edit(message: Message, bot: Bot, conversation: Conversation) -> None:
+    async def on_edit(message: Message, bot: Bot, conversation: Dialogue) -> None:
         await handle(bot, conversation, message.chat.id, from_message(message, topics, edited=True))
 
     @router.callback_query(OptionCallback.filter())
-    async def on_option(
-        query: CallbackQuery, callback_data: OptionCallback, bot: Bot, conversation: Conversation
-    ) -> None:
+    async def on_option(query: CallbackQuery, callback_data: OptionCallback, bot: Bot, conversation: Dialogue) -> None:
         await acknowledge(query)
         chat_id = query.message.chat.id if query.message else query.from_user.id
         await handle(bot, conversation, chat_id, from_callback(query, callback_data.payload))

@@ -15,7 +15,9 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.factory import register_commands
+from bot.channels.telegram.outgoing import TelegramUserSender
 from bot.core.ports import Translator
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,12 @@ class TelegramRuntime:
     secret: str
     translator: Translator
     webhook_url: str | None = None
+    name: str = field(default=CHANNEL, init=False)
+    sender: TelegramUserSender = field(init=False)  # the handoff's way to this channel's users
     _polling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sender = TelegramUserSender(self.bot)
 
     def install(self, web_app: web.Application) -> None:
         """Add the webhook route (it answers only requests that carry the secret)."""

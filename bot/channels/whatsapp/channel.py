@@ -11,9 +11,8 @@ from bot.channels.whatsapp.convert import InboundMessage, to_incoming
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.render import render_turn
 from bot.channels.whatsapp.sender import WhatsAppSender, now
-from bot.core.conversation import Conversation
-from bot.core.messages import Option
-from bot.core.ports import ContactRecord
+from bot.core.messages import Option, Outcome
+from bot.core.ports import ContactRecord, Dialogue
 from bot.languages import Language
 
 log = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 class WhatsAppChannel:
     def __init__(
-        self, *, conversation: Conversation, sender: WhatsAppSender, options: OptionMemory, claims: Claims
+        self, *, conversation: Dialogue, sender: WhatsAppSender, options: OptionMemory, claims: Claims
     ) -> None:
         self._conversation = conversation
         self._sender = sender
@@ -53,14 +52,14 @@ class WhatsAppChannel:
         received = now()
         options = await self._options.recall(platform_id)
         turn = await self._conversation.handle(to_incoming(inbound, options))  # stores the message first
-        if turn.extra.get("duplicate"):
+        if turn.outcome is Outcome.DUPLICATE:
             return False
         released = await self._sender.contact_wrote(platform_id, received)
         if released:
             log.info("Released %d held WhatsApp message(s) on %s", released, inbound.message_sid)
         await self._sender.enqueue(platform_id, turn.language, render_turn(turn))
         await self._conversation.delivered(turn)  # the outbox holds the replies now
-        if turn.extra.get("deleted"):
+        if turn.outcome is Outcome.DELETED:
             await self._options.forget(platform_id)
         elif turn.replies:
             await self._options.remember(platform_id, numbered_options(turn) or ())

@@ -10,12 +10,12 @@ from aiohttp import web
 from bot.channels.claims import Claims
 from bot.channels.whatsapp.api import TwilioMessages
 from bot.channels.whatsapp.channel import WhatsAppChannel
+from bot.channels.whatsapp.convert import CHANNEL
 from bot.channels.whatsapp.ledger import DeliveryLedger
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.sender import RetryPolicy, WhatsAppSender
 from bot.channels.whatsapp.webhook import STATUS_PATH, WhatsAppWebhook
-from bot.core.conversation import Conversation
-from bot.core.ports import StateStore
+from bot.core.ports import Dialogue, StateStore
 from bot.errors import ConfigurationError
 from bot.settings import TwilioSettings
 
@@ -24,22 +24,36 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WhatsAppRuntime:
-    channel: WhatsAppChannel
-    sender: WhatsAppSender
+    """The WhatsApp channel as `pana serve` runs it (a `Channel`, bot/channels/base.py)."""
+
+    channel: WhatsAppChannel  # also the handoff's `UserSender` for WhatsApp users
+    outbox: WhatsAppSender
     webhook: WhatsAppWebhook
     ledger: DeliveryLedger
     api: TwilioMessages
+    name: str = CHANNEL
+
+    @property
+    def sender(self) -> WhatsAppChannel:
+        return self.channel
 
     def install(self, app: web.Application) -> None:
-        """Add the webhook routes; on start, send what a previous run left."""
+        """Add the webhook routes; when the HTTP server starts, send what a previous run left."""
         self.webhook.install(app)
-        app.on_startup.append(self._start)
+        app.on_startup.append(self._resume)
 
-    async def _start(self, _: web.Application) -> None:
-        await self.sender.resume()
+    async def start(self) -> None:
+        """Nothing more: Twilio calls the webhook, and the outbox resumed when the HTTP server started."""
+        log.info("WhatsApp webhook: %s", self.webhook.url)
+
+    async def stop(self) -> None:
+        """Nothing to stop before the HTTP server: `close` (an app resource) ends the sender and the API client."""
+
+    async def _resume(self, _: web.Application) -> None:
+        await self.outbox.resume()
 
     async def close(self) -> None:
-        await self.sender.close()
+        await self.outbox.close()
         await self.api.close()
 
 
@@ -47,7 +61,7 @@ def create_runtime(
     settings: TwilioSettings,
     *,
     public_url: str | None,
-    conversation: Conversation,
+    conversation: Dialogue,
     ledger: DeliveryLedger,
     state: StateStore,
     claims: Claims,

@@ -35,6 +35,11 @@ class WhatsAppWebhook:
         self._validator = RequestValidator(auth_token)
         self._public_url = public_url.rstrip("/")
 
+    @property
+    def url(self) -> str:
+        """The public URL to give Twilio for incoming messages."""
+        return self._public_url + WEBHOOK_PATH
+
     def install(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self.inbound)
         app.router.add_post(STATUS_PATH, self.status)

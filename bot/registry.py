@@ -1,0 +1,96 @@
+"""The channel registry: which channels exist, when each is enabled, and how each is wired to the app.
+
+Adding a channel: write its package under bot/channels/ (a `Channel`, bot/channels/base.py), add its
+settings section, then one `create_*` function and one `ChannelEntry` here. See CONTRIBUTING.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.app import App
+from bot.channels.base import Channel
+from bot.settings import Settings
+from bot.storage.database import session_factory
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.runtime import TelegramRuntime
+    from bot.channels.whatsapp.factory import WhatsAppRuntime
+
+C = TypeVar("C", bound=Channel)
+
+
+@dataclass(frozen=True)
+class ChannelEntry:
+    name: str
+    enabled: Callable[[Settings], bool]
+    create: Callable[[Settings, App], Channel]
+
+
+def _installed(app: App, channel: C) -> C:
+    """Let the lawyer handoff reach the channel's users through it."""
+    if channel.sender is not None:
+        app.handoff.outbox.register_sender(channel.name, channel.sender)
+    return channel
+
+
+def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
+    """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
+    from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
+    from bot.channels.telegram.outgoing import TelegramLawyerNotifier
+    from bot.channels.telegram.runtime import TelegramRuntime
+
+    bot = create_bot(settings.telegram)
+    storage = create_fsm_storage(settings.redis.url)
+    app.resources.push_async_callback(storage.close)
+    app.resources.push_async_callback(bot.session.close)
+    dispatcher = create_dispatcher(
+        conversation=app.conversation,
+        translator=app.translations,
+        claims=app.claims,
+        storage=storage,
+        bot=bot,
+        topics=frozenset(app.catalog.topics),
+        desk=app.handoff.desk,
+    )
+    app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))  # lawyers work in Telegram
+    runtime = TelegramRuntime(
+        bot=bot,
+        dispatcher=dispatcher,
+        secret=settings.telegram.secret(),
+        translator=app.translations,
+        webhook_url=settings.telegram.webhook_url,
+    )
+    return _installed(app, runtime)
+
+
+def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
+    """The WhatsApp channel through Twilio wired to the core (twilio loads only when WhatsApp is used)."""
+    from bot.channels.whatsapp.factory import create_runtime
+    from bot.storage.whatsapp import SqlWhatsAppLedger
+
+    runtime = create_runtime(
+        settings.twilio,
+        public_url=settings.pana.public_url,
+        conversation=app.conversation,
+        ledger=SqlWhatsAppLedger(session_factory(app.engine)),
+        state=app.claims,
+        claims=app.claims,
+        options_ttl_seconds=settings.pana.state_ttl_seconds,
+    )
+    app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
+    app.resources.push_async_callback(runtime.close)
+    return _installed(app, runtime)  # lawyers' answers reach WhatsApp users within or after 24 h
+
+
+CHANNELS: tuple[ChannelEntry, ...] = (
+    ChannelEntry("telegram", lambda settings: bool(settings.telegram.bot_token), create_telegram),
+    ChannelEntry("whatsapp", lambda settings: settings.twilio.configured, create_whatsapp),
+)
+
+
+def create_channels(settings: Settings, app: App) -> list[Channel]:
+    """Every channel the settings enable, wired to the app (SDKs load only for those)."""
+    return [entry.create(settings, app) for entry in CHANNELS if entry.enabled(settings)]
