@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.hours import WorkingHours
-from bot.languages import Language
+from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +88,7 @@ class PanaSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     content_dir: Path = REPO_ROOT / "content"
     locales_dir: Path = REPO_ROOT / "locales"
-    default_language: Language = "ru"
+    default_language: Language = FALLBACK_LANGUAGE
     conversation_idle_hours: int = Field(default=24, gt=0)
     message_retention_days: int = Field(default=180, gt=0)
     max_input_chars: int = Field(default=4000, gt=0)
@@ -147,7 +147,7 @@ class TwilioSettings(_Section):
 
     def templates(self) -> dict[str, str]:
         """Content SIDs of the approved "please reply" template, per language that has one."""
-        found = {"kk": self.template_kk, "ru": self.template_ru, "en": self.template_en}
+        found = {language: getattr(self, f"template_{language}", None) for language in LANGUAGES}
         return {language: sid for language, sid in found.items() if sid}
 
 

@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.channels.claims import handle_once
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.handoff_tables import CaseRow
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
-from bot.storage.tables import ConversationRow, MessageRow
+from bot.storage.tables import ContactRow, ConversationRow, MessageRow
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,6 +41,19 @@ async def test_contact_is_created_once_and_remembers_its_language(store: SqlConv
     await store.set_language(first.id, "kk", chosen=True)
     remembered = await store.get_or_create_contact("telegram", "42")
     assert (remembered.language, remembered.language_chosen) == ("kk", True)
+
+
+async def test_language_columns_hold_codes_longer_than_two_letters(store: SqlConversationStore) -> None:
+    """Dari is "prs": after migration 0005 PostgreSQL stores it (a String(2) column refused it)."""
+    contact = await store.get_or_create_contact("telegram", "dari-speaker")
+    async with store._sessions() as session, session.begin():
+        await session.execute(update(ContactRow).where(ContactRow.id == contact.id).values(language="prs"))
+        session.add(
+            CaseRow(contact_id=contact.id, language="uz-Latn", urgent=False, reason="a", summary="", status="waiting")
+        )
+    async with store._sessions() as session:
+        assert await session.scalar(select(ContactRow.language).where(ContactRow.id == contact.id)) == "prs"
+        assert await session.scalar(select(CaseRow.language).where(CaseRow.contact_id == contact.id)) == "uz-Latn"
 
 
 async def test_long_silence_starts_a_new_conversation(database_url: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.cli.lawyers import add_parser as add_lawyers_parser
 from bot.errors import PanaError
+from bot.languages import LANGUAGES
 from bot.settings import load_settings
 
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_parser("check", help="list every problem; exit 1 if there is an error")
     show = content.add_parser("show", help="print an entry as a user would see it")
     show.add_argument("topic")
-    show.add_argument("--lang", choices=("kk", "ru", "en"), default="en")
+    show.add_argument("--lang", choices=LANGUAGES, default="en")
     export = content.add_parser("export", help="print all entries")
     export.add_argument("--json", action="store_true", required=True)
     return parser

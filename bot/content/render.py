@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.content.schema import Directory, Organisation
-from bot.languages import Language
+from bot.languages import LANGUAGES, Language
 
 CHUNK_LIMIT = 1500  # leaves room under WhatsApp's 1600 characters
 
@@ -42,7 +42,7 @@ def find_city(text: str, directory: Directory) -> str | None:
     """The city a user names in a message, by name or by a common spelling."""
     lowered = text.lower()
     for city in directory.cities:
-        spellings = {city.names.kk, city.names.ru, city.names.en, *city.aliases}
+        spellings = {*(city.names.get(code) for code in LANGUAGES), *city.aliases}
         for spelling in spellings:
             if re.search(rf"(?<!\w){re.escape(spelling.lower())}", lowered):
                 return city.id

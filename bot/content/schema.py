@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-from bot.languages import Language
+from bot.languages import LANGUAGES, Language
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -16,7 +16,7 @@ class _Strict(BaseModel):
 
 
 class Localized(_Strict):
-    """The same text in Kazakh, Russian and English."""
+    """The same text in every language of bot/languages.py (one field each; a test checks they agree)."""
 
     kk: str
     ru: str
@@ -25,7 +25,7 @@ class Localized(_Strict):
     def get(self, language: Language) -> str:
         return str(getattr(self, language)).strip()
 
-    @field_validator("kk", "ru", "en")
+    @field_validator(*LANGUAGES)
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():

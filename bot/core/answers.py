@@ -9,13 +9,9 @@ from bot.content.schema import TopicEntry
 from bot.core import payloads
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContentCatalog, Translator
-from bot.languages import Language
+from bot.languages import REGISTRY, Language
 
-LANGUAGE_OPTIONS = (
-    Option("Қазақша", payloads.language("kk")),
-    Option("Русский", payloads.language("ru")),
-    Option("English", payloads.language("en")),
-)
+LANGUAGE_OPTIONS = tuple(Option(info.name, payloads.language(info.code)) for info in REGISTRY.values())
 EMERGENCY_KINDS = ("unhcr", "legal_aid")
 
 

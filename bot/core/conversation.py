@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import unicodedata
 from dataclasses import dataclass, replace
@@ -12,7 +11,7 @@ from typing import Any
 from bot.content.render import find_city
 from bot.core import payloads
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
-from bot.core.language import Detection, LanguageDetector, choose_language, normalise_language_code
+from bot.core.language import Detection, LanguageDetector, choose_language
 from bot.core.messages import IncomingMessage, Option, Outcome, Reply, Turn
 from bot.core.policy import Action, Thresholds, decide
 from bot.core.ports import (
@@ -28,35 +27,10 @@ from bot.core.ports import (
 )
 from bot.core.replay import decode_turn, encode_turn
 from bot.errors import NluUnavailable
-from bot.languages import LANGUAGES, Language
+from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, named_in, normalise_language_code
 
 log = logging.getLogger(__name__)
 
-YES = frozenset(
-    [
-        "yes",
-        "y",
-        "yeah",
-        "ok",
-        "да",
-        "д",
-        "ага",
-        "конечно",
-        "иә",
-        "ия",
-        "иа",
-        "ие",
-        "әрине",
-    ]
-)
-# Confirm "delete my data" only: typed at the lawyer-consent question, these must not share anything.
-DELETE_WORDS = frozenset(["delete", "удалить", "удали", "жою", "өшіру", "оширу"])
-NO = frozenset(["no", "n", "нет", "не", "жоқ", "жок", "жок.", "отмена", "cancel"])
-LANGUAGE_WORDS: tuple[tuple[Language, re.Pattern[str]], ...] = (
-    ("kk", re.compile(r"қазақ|казах|казак|kazak|qazaq|kazakh", re.IGNORECASE)),
-    ("ru", re.compile(r"рус|орыс|russian|russ|orys|po-russki|porusski", re.IGNORECASE)),
-    ("en", re.compile(r"english|англ|ағылшын|агылшын|inglish|angli|agylshyn", re.IGNORECASE)),
-)
 FAILURES_BEFORE_LAWYER = 2
 
 
@@ -216,11 +190,11 @@ class Conversation:
         if message.payload:
             return await self._payload(contact, message.payload, language, pending, state)
         word = text.lower().strip(" .!")
-        if pending == "delete" and word in YES | DELETE_WORDS | NO:
-            chosen = payloads.DELETE_NO if word in NO else payloads.DELETE_YES
+        if pending == "delete" and word in YES_WORDS | DELETE_WORDS | NO_WORDS:
+            chosen = payloads.DELETE_NO if word in NO_WORDS else payloads.DELETE_YES
             return await self._payload(contact, chosen, language, pending, state)
-        if pending == "handoff" and confirm and word in YES | NO:  # consent typed instead of picked
-            return await self._payload(contact, confirm[0] if word in YES else confirm[1], language, None, state)
+        if pending == "handoff" and confirm and word in YES_WORDS | NO_WORDS:  # consent typed instead of picked
+            return await self._payload(contact, confirm[0] if word in YES_WORDS else confirm[1], language, None, state)
         # While a lawyer holds the person's case, what they write is for the lawyer, not for the NLU.
         routed = await self._handoff.route(contact, language, text, message.attachment)
         if routed is not None:
@@ -360,7 +334,7 @@ class Conversation:
         return Turn(language, outcome.replies, "handoff", handoff=outcome.case_id)
 
     async def _change_language(self, contact: ContactRecord, text: str, answers: Answers) -> Turn:
-        wanted = [code for code, pattern in LANGUAGE_WORDS if pattern.search(text)]
+        wanted = named_in(text)
         if len(wanted) == 1:
             return await self._set_language(contact, wanted[0], "change_language")
         return Turn(

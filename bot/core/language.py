@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from bot.languages import LANGUAGES, Language
+from bot.languages import LANGUAGES, SCRIPT_LANGUAGE, Language, normalise_language_code
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 KAZAKH_LATIN_LETTERS = frozenset("äğıñöşūüÄĞIÑÖŞŪÜ") - {"I"}
@@ -149,7 +149,7 @@ class LanguageDetector:
         words = [w.lower() for w in _WORD.findall(text)]
         if not words:
             return Detection(None, False)
-        votes = {"kk": 0.0, "ru": 0.0, "en": 0.0}
+        votes = dict.fromkeys(LANGUAGES, 0.0)
         cyrillic_words = []
         for word in words:
             if _is_cyrillic(word):
@@ -164,9 +164,9 @@ class LanguageDetector:
         ranked = sorted(votes.items(), key=lambda item: -item[1])
         (best, top), (_, second) = ranked[0], ranked[1]
         if top == 0:  # no evidence at all: the script decides
-            best = "ru" if len(cyrillic_words) * 2 >= len(words) else "en"
+            best = SCRIPT_LANGUAGE["cyrillic" if len(cyrillic_words) * 2 >= len(words) else "latin"]
         confident = len(words) >= 3 and top - second >= 1.0
-        return Detection(best, confident)  # type: ignore[arg-type]
+        return Detection(best, confident)
 
     def _kazakh_share(self, text: str) -> float:
         for value in self._lingua.compute_language_confidence_values(text):
@@ -179,7 +179,7 @@ def _is_cyrillic(word: str) -> bool:
     return sum("\u0400" <= ch <= "\u04ff" for ch in word) * 2 >= len(word)
 
 
-def _vote_cyrillic(word: str, votes: dict[str, float]) -> None:
+def _vote_cyrillic(word: str, votes: dict[Language, float]) -> None:
     if any(ch in KAZAKH_LETTERS for ch in word):
         votes["kk"] += 1.5
     elif word in KAZAKH_CYRILLIC_CUES:
@@ -190,7 +190,7 @@ def _vote_cyrillic(word: str, votes: dict[str, float]) -> None:
         votes["kk"] += 0.5
 
 
-def _vote_latin(word: str, votes: dict[str, float]) -> None:
+def _vote_latin(word: str, votes: dict[Language, float]) -> None:
     if any(ch in KAZAKH_LATIN_LETTERS for ch in word) or re.search(r"q(?!u)", word):
         votes["kk"] += 1.5
     elif word in ENGLISH_CUES:
@@ -217,14 +217,7 @@ def choose_language(
     if sticky:
         return sticky
     platform = normalise_language_code(hint)
-    if detection.language and (platform is None or detection.language != "en"):
+    # A Latin-script guess is weak (transliteration): the platform's language wins over it.
+    if detection.language and (platform is None or detection.language != SCRIPT_LANGUAGE["latin"]):
         return detection.language
     return platform or default
-
-
-def normalise_language_code(code: str | None) -> Language | None:
-    """Map a platform code like 'ru-RU' or 'kk' to one of ours, or None."""
-    if not code:
-        return None
-    base = code.replace("_", "-").split("-")[0].lower()
-    return base if base in LANGUAGES else None

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.core.messages import Option, Outcome, Reply, Turn
-from bot.languages import LANGUAGES, Language
+from bot.languages import known_or_fallback
 
 
 def encode_turn(turn: Turn) -> str:
@@ -24,7 +24,7 @@ def encode_turn(turn: Turn) -> str:
 
 def decode_turn(stored: str, message_id: int) -> Turn:
     data: dict[str, Any] = json.loads(stored)
-    language: Language = next((code for code in LANGUAGES if code == data["language"]), "ru")
+    language = known_or_fallback(data["language"])
     replies = tuple(
         Reply(r["text"], tuple(Option(label, payload) for label, payload in r["options"])) for r in data["replies"]
     )

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.languages import Language
+from bot.languages import FALLBACK_LANGUAGE, Language
 
 
 class CaseStatus(StrEnum):
@@ -52,7 +52,7 @@ class LawyerRecord:
     @property
     def ui_language(self) -> Language:
         """Lawyers read Pana's own messages in the first language they were registered with."""
-        return self.languages[0] if self.languages else "ru"
+        return self.languages[0] if self.languages else FALLBACK_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)

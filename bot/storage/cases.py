@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from bot.languages import LANGUAGES, Language
+from bot.languages import known_or_fallback
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow, MessageRow
@@ -32,7 +32,7 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
-    language: Language = row.language if row.language in LANGUAGES else "ru"
+    language = known_or_fallback(row.language)
     created = _aware(row.created_at)
     assert created is not None
     return CaseRecord(

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.languages import CODE_LENGTH, CODES_LENGTH
 from bot.storage.tables import Base, utcnow
 
 OPEN_CASE = text("status <> 'closed'")
@@ -23,7 +24,7 @@ class LawyerRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    languages: Mapped[str] = mapped_column(String(16))  # "kk,ru": the first is the one Pana writes to them in
+    languages: Mapped[str] = mapped_column(String(CODES_LENGTH))  # "kk,ru": the first is the one Pana writes to them in
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_case_id: Mapped[int | None] = mapped_column(Integer)  # where their plain messages go
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -47,7 +48,7 @@ class CaseRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(CODE_LENGTH))
     topic: Mapped[str | None] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(1))

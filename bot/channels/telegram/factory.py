@@ -19,7 +19,7 @@ from bot.channels.telegram.routers import create_group_router, create_router
 from bot.core.ports import Dialogue, Translator
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
-from bot.languages import LANGUAGES
+from bot.languages import FOREIGN_LANGUAGE, LANGUAGES
 from bot.settings import TelegramSettings
 
 
@@ -84,7 +84,7 @@ async def register_commands(bot: Bot, translator: Translator) -> None:
     """Command menus in each language (and English for every other client language)."""
     for language in (*LANGUAGES, None):
         commands = [
-            BotCommand(command=name, description=translator.gettext(text, language or "en"))
+            BotCommand(command=name, description=translator.gettext(text, language or FOREIGN_LANGUAGE))
             for name, text in COMMAND_DESCRIPTIONS.items()
         ]
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)

@@ -9,9 +9,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.channels.telegram.convert import from_callback, from_message
 from bot.channels.telegram.outgoing import acknowledge, send_parts
 from bot.channels.telegram.render import OptionCallback, as_html
-from bot.core.language import normalise_language_code
 from bot.core.messages import IncomingMessage, Turn
 from bot.core.ports import Dialogue, Translator
+from bot.languages import FALLBACK_LANGUAGE, normalise_language_code
 
 
 async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
@@ -71,7 +71,9 @@ def create_group_router() -> Router:
         )
         if not (addressed or replied_to_bot):
             return
-        language = normalise_language_code(message.from_user.language_code if message.from_user else None) or "ru"
+        language = (
+            normalise_language_code(message.from_user.language_code if message.from_user else None) or FALLBACK_LANGUAGE
+        )
         text = translator.gettext("To keep your questions private, please write to me in a private chat.", language)
         await message.reply(as_html(text))
 
