@@ -12,7 +12,7 @@ PYTHON310 ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.exe
 	|| command -v python3.10 2>/dev/null)
 PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || PYENV_VERSION=3.11 python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
 
-.PHONY: help setup chat test check lint typecheck locales locales-update nlu-venv train nlu-test clean
+.PHONY: help setup chat test test-fast check lint typecheck locales locales-update nlu-venv train nlu-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ check: lint typecheck ## lint and type-check
 
 nlu-test: train ## evaluate the NLU on the held-out set and enforce the floors
 	$(PANA) nlu test --check-floors
+
+test-fast: $(VENV)/.installed ## the fast layer: core, handoff and channel logic on fakes (no Rasa, databases or network)
+	$(VENV)/bin/pytest -q -m fast
 
 test: train check ## set everything up and run every test
 	$(PANA) content check

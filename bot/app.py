@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, utc_now
 from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
@@ -20,7 +21,6 @@ from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import Clock, utc_now
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.services import HandoffServices
 from bot.handoff.worker import HandoffWorker
@@ -198,6 +198,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         translator=translations,
         detector=detector or LanguageDetector(),
         config=create_core_config(settings),
+        clock=clock,
     )
     return App(
         settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention

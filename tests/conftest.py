@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -22,6 +24,7 @@ from tests.telegram.fake_bot_api import FakeBotApi
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 REPO = Path(__file__).resolve().parent.parent
+PANA = (sys.executable, "-m", "bot")  # the CLI of the interpreter running the tests, wherever its venv is
 TEST_RASA_PORT = int(os.environ.get("PANA_TEST_RASA_PORT", "5055"))
 
 
@@ -42,6 +45,23 @@ async def rasa_server(rasa_settings: RasaSettings) -> AsyncIterator[NluServer]:
     project.train()
     async with NluServer(rasa_settings, project, quiet=True) as server:
         yield server
+
+
+class NetworkUsed(AssertionError):
+    """A fast test opened a connection: it belongs in the end-to-end suites, or a fake is missing."""
+
+
+@pytest.fixture(autouse=True)
+def _no_network_in_fast_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast tests (`-m fast`) fail loudly on any connection: no Rasa, no database server, no Redis, no network."""
+    if request.node.get_closest_marker("fast") is None:
+        return
+
+    def refuse(sock: socket.socket, address: object) -> None:
+        raise NetworkUsed(f"a fast test tried to connect to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
 @pytest.fixture(scope="session")

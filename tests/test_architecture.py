@@ -10,13 +10,18 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
 
 BOT = REPO / "bot"
 
 # Each unit (a top-level module or package of bot/) and the units it may import. Lower layers first.
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
+    "clock": frozenset(),
     "languages": frozenset(),
     "hours": frozenset(),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
@@ -24,18 +29,18 @@ ALLOWED: dict[str, frozenset[str]] = {
     "settings": frozenset({"languages", "hours"}),
     "i18n": frozenset({"languages"}),
     "content": frozenset({"errors", "languages"}),
-    "core": frozenset({"content", "errors", "languages"}),
+    "core": frozenset({"clock", "content", "errors", "languages"}),
     "nlu": frozenset({"core", "errors", "languages", "settings"}),
-    "storage": frozenset({"core", "errors", "languages", "records", "settings"}),
-    "handoff": frozenset({"content", "core", "errors", "hours", "languages", "records"}),
-    "channels": frozenset({"core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}),
+    "storage": frozenset({"clock", "core", "errors", "languages", "records", "settings"}),
+    "handoff": frozenset({"clock", "content", "core", "errors", "hours", "languages", "records"}),
+    "channels": frozenset({"clock", "core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}),
     "app": frozenset(
-        {"channels", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
+        {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
         | {"settings", "storage", "web"}
     ),
     "registry": frozenset({"app", "channels", "settings", "storage"}),  # which channels exist, wired to the app
     "cli": frozenset(
-        {"app", "channels", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu"}
+        {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu"}
         | {"records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),

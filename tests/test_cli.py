@@ -9,9 +9,7 @@ from pathlib import Path
 
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
-from tests.conftest import REPO
-
-PANA = str(REPO / ".venv" / "bin" / "pana")
+from tests.conftest import PANA
 
 
 def _env(rasa: RasaSettings, tmp_path: Path) -> dict[str, str]:
@@ -30,7 +28,7 @@ async def test_chat_jsonl_answers_each_language_from_the_right_topic(
         "How do I apply for asylum in Kazakhstan?",
     ]
     done = subprocess.run(
-        [PANA, "chat", "--jsonl"],
+        [*PANA, "chat", "--jsonl"],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -59,7 +57,7 @@ async def test_chat_jsonl_number_picks_an_option(
     rasa_server: NluServer, rasa_settings: RasaSettings, tmp_path: Path
 ) -> None:
     done = subprocess.run(
-        [PANA, "chat", "--jsonl"],
+        [*PANA, "chat", "--jsonl"],
         input="hello\n1\n",
         capture_output=True,
         text=True,
@@ -76,7 +74,7 @@ async def test_classify_prints_one_json_object_per_line_and_stores_nothing(
     rasa_server: NluServer, rasa_settings: RasaSettings, tmp_path: Path
 ) -> None:
     done = subprocess.run(
-        [PANA, "classify"],
+        [*PANA, "classify"],
         input="сәлем\nмне нужен юрист\n",
         capture_output=True,
         text=True,
@@ -93,10 +91,10 @@ async def test_classify_prints_one_json_object_per_line_and_stores_nothing(
 
 
 def test_content_show_and_export() -> None:
-    shown = subprocess.run([PANA, "content", "show", "asylum_apply", "--lang", "kk"], capture_output=True, text=True)
+    shown = subprocess.run([*PANA, "content", "show", "asylum_apply", "--lang", "kk"], capture_output=True, text=True)
     assert shown.returncode == 0
     assert "Бұл — жалпы ақпарат" in shown.stdout
-    exported = subprocess.run([PANA, "content", "export", "--json"], capture_output=True, text=True)
+    exported = subprocess.run([*PANA, "content", "export", "--json"], capture_output=True, text=True)
     entries = json.loads(exported.stdout)
     assert {e["id"] for e in entries} >= {"asylum_apply", "emergency"}
     assert all({"text", "followups", "sources", "reviewed_on", "review_by"} <= set(e) for e in entries)

@@ -13,7 +13,7 @@ import yaml
 from bot.content.check import check_catalog
 from bot.content.loader import load_catalog, read_catalog
 from bot.errors import ContentInvalid
-from tests.conftest import REPO
+from tests.conftest import PANA, REPO
 
 CONTENT = REPO / "content"
 
@@ -40,7 +40,7 @@ def test_intent_contract_matches_the_shared_spec() -> None:
 
 
 def test_content_check_command_passes() -> None:
-    done = subprocess.run([str(REPO / ".venv/bin/pana"), "content", "check"], capture_output=True, text=True)
+    done = subprocess.run([*PANA, "content", "check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 error(s)" in done.stdout
 
@@ -129,7 +129,7 @@ def test_loader_refuses_to_start_on_broken_content(broken: Path) -> None:
 def test_content_check_exits_non_zero_on_error(broken: Path) -> None:
     _edit(broken / "topics/education.yml", lambda d: d.update(sources=[]))
     done = subprocess.run(
-        [str(REPO / ".venv/bin/pana"), "content", "check"],
+        [*PANA, "content", "check"],
         capture_output=True,
         text=True,
         env={"PANA_CONTENT_DIR": str(broken), "PATH": "/usr/bin:/bin"},

@@ -10,6 +10,8 @@ from babel.messages.pofile import read_po
 from bot.i18n import Translations
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
+
 LOCALES = REPO / "locales"
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from bot.core.language import Detection, LanguageDetector, choose_language
 
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

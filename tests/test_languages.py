@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import get_args
 
+import pytest
+
 from bot.content.schema import Localized
 from bot.core.answers import LANGUAGE_OPTIONS
 from bot.core.payloads import language as language_payload
@@ -22,6 +24,8 @@ from bot.languages import (
 )
 from bot.settings import TwilioSettings
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
 
 
 def test_the_literal_and_the_registry_list_the_same_codes() -> None:

@@ -70,8 +70,8 @@ async def run_lawyers(args: argparse.Namespace, settings: Settings) -> int:
 def _desk(settings: Settings, engine: AsyncEngine) -> LawyerDesk:
     """The lawyers' desk, to tell people whose lawyer was removed (the running server delivers it)."""
     from bot.app import create_handoff
+    from bot.clock import utc_now
     from bot.content.loader import load_catalog
-    from bot.handoff.ports import utc_now
     from bot.i18n import Translations
 
     catalog = load_catalog(settings.pana.content_dir)

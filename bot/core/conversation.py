@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.clock import Clock, utc_now
 from bot.content.render import find_city
 from bot.core import payloads
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
@@ -80,6 +80,7 @@ class Conversation:
         translator: Translator,
         detector: LanguageDetector,
         config: CoreConfig,
+        clock: Clock = utc_now,
     ) -> None:
         self._classifier = classifier
         self._store = store
@@ -89,6 +90,7 @@ class Conversation:
         self._translator = translator
         self._detector = detector
         self._config = config
+        self._clock = clock
 
     def answers(self, language: Language) -> Answers:
         return Answers.translated(self._catalog, self._translator, language)
@@ -142,7 +144,7 @@ class Conversation:
 
     def _flooding(self, state: dict[str, Any]) -> bool:
         """Count this message in the user's window; True once they send more than the flood limit."""
-        now = time.time()
+        now = self._clock().timestamp()
         recent = [t for t in state.get("recent", []) if now - t < self._config.flood_window_seconds]
         recent.append(now)
         state["recent"] = recent[-(self._config.flood_limit + 1) :]

@@ -6,10 +6,11 @@ import asyncio
 import datetime as dt
 import logging
 
+from bot.clock import Clock
 from bot.core.messages import Reply
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.handoff.ports import CaseStore, LawyerStore
 from bot.hours import WorkingHours
 from bot.languages import Language
 from bot.records.cases import CaseRecord, LawyerRecord

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.clock import Clock
 from bot.core.commands import parse_command
 from bot.core.messages import Reply
 from bot.core.ports import Translator
@@ -18,7 +19,7 @@ from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import CaseStore, Clock, LawyerStore, RelayStore
+from bot.handoff.ports import CaseStore, LawyerStore, RelayStore
 from bot.records.cases import CaseStatus, LawyerRecord, RelayKind
 
 log = logging.getLogger(__name__)

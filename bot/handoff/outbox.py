@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.clock import Clock
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord, Translator
 from bot.handoff import notices
-from bot.handoff.ports import CaseStore, Clock, LawyerNotifier, LawyerStore, RelayStore, UserSender
+from bot.handoff.ports import CaseStore, LawyerNotifier, LawyerStore, RelayStore, UserSender
 from bot.records.cases import CaseRecord, CaseStatus, Direction, LawyerRecord, RelayKind, RelayRecord
 
 log = logging.getLogger(__name__)

@@ -11,19 +11,13 @@ registers it under the channel's name (see `Outbox.register_sender`). Lawyers wo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Protocol
 
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord
 from bot.languages import Language
 from bot.records.cases import CaseRecord, Direction, LawyerRecord, NewCase, RelayKind, RelayRecord
-
-Clock = Callable[[], dt.datetime]  # returns an aware UTC moment; tests move it forward
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class UserSender(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.clock import Clock
 from bot.core import payloads
 from bot.core.answers import Answers
 from bot.core.messages import Reply
@@ -14,7 +15,7 @@ from bot.handoff.announce import Announcer
 from bot.handoff.cards import quote
 from bot.handoff.contacts import LegalAidContactsHandoff
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.handoff.ports import CaseStore, LawyerStore
 from bot.hours import WorkingHours
 from bot.languages import Language
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason

@@ -11,12 +11,13 @@ import contextlib
 import datetime as dt
 import logging
 
+from bot.clock import Clock
 from bot.core.messages import Reply
 from bot.core.ports import Translator
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
-from bot.handoff.ports import CaseStore, Clock, LawyerStore
+from bot.handoff.ports import CaseStore, LawyerStore
 from bot.records.cases import RelayKind
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
+from bot.clock import as_utc
 from bot.languages import known_or_fallback
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
@@ -24,16 +25,9 @@ from bot.storage.tables import ContactRow, MessageRow
 QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent first, then oldest
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
     language = known_or_fallback(row.language)
-    created = _aware(row.created_at)
+    created = as_utc(row.created_at)
     assert created is not None
     return CaseRecord(
         id=row.id,
@@ -48,10 +42,10 @@ def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
         status=CaseStatus(row.status),
         lawyer_id=row.lawyer_id,
         created_at=created,
-        assigned_at=_aware(row.assigned_at),
-        lawyer_active_at=_aware(row.lawyer_active_at),
-        announced_at=_aware(row.announced_at),
-        closed_at=_aware(row.closed_at),
+        assigned_at=as_utc(row.assigned_at),
+        lawyer_active_at=as_utc(row.lawyer_active_at),
+        announced_at=as_utc(row.announced_at),
+        closed_at=as_utc(row.closed_at),
         outcome=row.outcome,
         rating=row.rating,
     )

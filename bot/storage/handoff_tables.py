@@ -10,8 +10,9 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.clock import utc_now
 from bot.languages import CODE_LENGTH, CODES_LENGTH
-from bot.storage.tables import Base, utcnow
+from bot.storage.tables import Base
 
 OPEN_CASE = text("status <> 'closed'")
 
@@ -27,7 +28,7 @@ class LawyerRow(Base):
     languages: Mapped[str] = mapped_column(String(CODES_LENGTH))  # "kk,ru": the first is the one Pana writes to them in
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_case_id: Mapped[int | None] = mapped_column(Integer)  # where their plain messages go
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class CaseRow(Base):
@@ -55,7 +56,7 @@ class CaseRow(Base):
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     lawyer_active_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -78,8 +79,8 @@ class RelayRow(Base):
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -93,7 +94,7 @@ class LawyerMessageRow(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class CaseNoteRow(Base):
@@ -105,7 +106,7 @@ class CaseNoteRow(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     lawyer_id: Mapped[int] = mapped_column(ForeignKey("lawyers.id"))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class AuditRow(Base):
@@ -117,7 +118,7 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     actor: Mapped[str] = mapped_column(String(16))  # lawyer, user, system, admin
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     action: Mapped[str] = mapped_column(String(32))

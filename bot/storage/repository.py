@@ -8,9 +8,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import as_utc, utc_now
 from bot.core.ports import ContactRecord, Redelivery
 from bot.languages import LANGUAGES, Language
-from bot.storage.tables import ContactRow, ConversationRow, MessageRow, utcnow
+from bot.storage.tables import ContactRow, ConversationRow, MessageRow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
 MAX_STORED_CHARS = 8000
@@ -74,7 +75,7 @@ class SqlConversationStore:
             .limit(1)
         )
         current = (await session.execute(query)).scalar_one_or_none()
-        if current is not None and _aware(current.last_message_at) > now - self._idle:
+        if current is not None and as_utc(current.last_message_at) > now - self._idle:
             current.last_message_at = now
             return current.id
         conversation = ConversationRow(contact_id=contact_id, started_at=now, last_message_at=now)
@@ -83,7 +84,7 @@ class SqlConversationStore:
         return conversation.id
 
     async def _add_message(self, contact_id: int, **values: object) -> int:
-        now = utcnow()
+        now = utc_now()
         async with self._sessions() as session:
             conversation_id = await self._conversation_id(session, contact_id, now)
             row = MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
@@ -119,7 +120,7 @@ class SqlConversationStore:
 
     async def mark_answered(self, message_id: int) -> None:
         """The channel sent (or durably queued) the replies: they are no longer needed."""
-        await self._set(message_id, answered_at=utcnow(), turn=None)
+        await self._set(message_id, answered_at=utc_now(), turn=None)
 
     async def _set(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session:
@@ -156,8 +157,3 @@ class SqlConversationStore:
             result = await session.execute(delete(MessageRow).where(MessageRow.created_at < cutoff))
             await session.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -7,11 +7,8 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.clock import utc_now
 from bot.languages import CODE_LENGTH
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -29,8 +26,8 @@ class ContactRow(Base):
     platform_id: Mapped[str] = mapped_column(String(128))
     language: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class ConversationRow(Base):
@@ -40,8 +37,8 @@ class ConversationRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_message_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_message_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class MessageRow(Base):
@@ -61,7 +58,7 @@ class MessageRow(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     channel_message_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     # On inbound messages: the replies decided (JSON) until a channel confirms it sent them.
     turn: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -97,5 +94,5 @@ class WhatsAppDeliveryRow(Base):
     message_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import as_utc, utc_now
 from bot.records.whatsapp import (
     FAILED_STATUSES,
     FINAL_STATUSES,
@@ -25,16 +26,9 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
-from bot.storage.tables import ContactRow, WhatsAppDeliveryRow, WhatsAppWindowRow, utcnow
+from bot.storage.tables import ContactRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _delivery(row: Row) -> Delivery:
@@ -96,7 +90,7 @@ class SqlWhatsAppLedger:
             row = (await session.execute(query)).scalar_one_or_none()
             if row is None:
                 return Window()
-            return Window(last_inbound_at=_utc(row.last_inbound_at), invited_at=_utc(row.invited_at))
+            return Window(last_inbound_at=as_utc(row.last_inbound_at), invited_at=as_utc(row.invited_at))
 
     async def note_invited(self, platform_id: str, at: dt.datetime) -> None:
         async with self._sessions() as session:
@@ -110,7 +104,7 @@ class SqlWhatsAppLedger:
 
     # --- the outbox ----------------------------------------------------------------------------------
     async def add(self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False) -> list[int]:
-        now = utcnow()
+        now = utc_now()
         async with self._sessions() as session:
             contact_id = await self._contact_id(session, platform_id)
             rows = [
@@ -139,7 +133,7 @@ class SqlWhatsAppLedger:
             result = await session.execute(
                 update(Row)
                 .where(Row.recipient == platform_id, Row.status == HELD)
-                .values(status=READY, updated_at=utcnow())
+                .values(status=READY, updated_at=utc_now())
             )
             await session.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -161,7 +155,7 @@ class SqlWhatsAppLedger:
                 claimed = await session.execute(
                     update(Row)
                     .where(Row.id == delivery_id, Row.status == READY)
-                    .values(status=SUBMITTING, attempts=Row.attempts + 1, updated_at=utcnow())
+                    .values(status=SUBMITTING, attempts=Row.attempts + 1, updated_at=utc_now())
                 )
                 await session.commit()
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
@@ -171,7 +165,7 @@ class SqlWhatsAppLedger:
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
         async with self._sessions() as session:
             await session.execute(
-                update(Row).where(Row.id == delivery_id).values(message_sid=message_sid, updated_at=utcnow())
+                update(Row).where(Row.id == delivery_id).values(message_sid=message_sid, updated_at=utc_now())
             )
             if status in TWILIO_STATUS_RANK:
                 await self._advance(session, delivery_id, status, None)
@@ -182,14 +176,14 @@ class SqlWhatsAppLedger:
             await session.execute(
                 update(Row)
                 .where(Row.id == delivery_id)
-                .values(status="failed", error_code=error_code, updated_at=utcnow())
+                .values(status="failed", error_code=error_code, updated_at=utc_now())
             )
             await self._clear_if_final(session, delivery_id)
             await session.commit()
 
     async def hold(self, delivery_id: int) -> None:
         async with self._sessions() as session:
-            await session.execute(update(Row).where(Row.id == delivery_id).values(status=HELD, updated_at=utcnow()))
+            await session.execute(update(Row).where(Row.id == delivery_id).values(status=HELD, updated_at=utc_now()))
             await session.commit()
 
     async def record_status(
@@ -222,7 +216,7 @@ class SqlWhatsAppLedger:
         return row
 
     async def _advance(self, session: AsyncSession, delivery_id: int, status: str, error_code: int | None) -> bool:
-        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+        values: dict[str, object] = {"status": status, "updated_at": utc_now()}
         if status in FAILED_STATUSES:
             values["error_code"] = error_code
         result = await session.execute(

@@ -6,15 +6,13 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO
-
-PANA = str(REPO / ".venv" / "bin" / "pana")
+from tests.conftest import PANA
 
 
 def _pana(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "LAWYER_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'lawyers.db'}"
-    return subprocess.run([PANA, "lawyers", *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run([*PANA, "lawyers", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_lawyers_are_added_listed_and_removed(tmp_path: Path) -> None:

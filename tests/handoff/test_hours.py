@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from bot.hours import WorkingHours
 from bot.settings import LawyerSettings
 
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
+
 ALMATY = "Asia/Almaty"  # UTC+5
 
 

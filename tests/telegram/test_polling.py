@@ -11,7 +11,7 @@ import pytest
 
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
-from tests.conftest import REPO
+from tests.conftest import PANA
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi, private_message
 
 pytestmark = pytest.mark.asyncio
@@ -25,7 +25,7 @@ def _free_port() -> int:
 
 async def _serve(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        str(REPO / ".venv/bin/pana"),
+        *PANA,
         "serve",
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

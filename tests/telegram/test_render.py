@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.channels.telegram.convert import start_payload
 from bot.channels.telegram.render import OptionCallback, as_html, keyboard, split_text
 from bot.content.loader import load_catalog
 from bot.core import payloads
 from bot.core.messages import Option
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
 
 
 def test_long_text_is_split_at_paragraphs_under_the_limit() -> None:

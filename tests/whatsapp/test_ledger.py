@@ -12,11 +12,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utc_now
 from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
-from bot.storage.tables import Base, WhatsAppDeliveryRow, utcnow
+from bot.storage.tables import Base, WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
 
 pytestmark = pytest.mark.asyncio
@@ -55,7 +56,7 @@ async def test_window_opens_with_each_message_and_never_moves_back(
 ) -> None:
     assert (await ledger.window(USER)).last_inbound_at is None
     await store.get_or_create_contact("whatsapp", USER)
-    now = utcnow()
+    now = utc_now()
     await ledger.note_inbound(USER, now)
     await ledger.note_inbound(USER, now - dt.timedelta(minutes=5))  # a late redelivery
     window = await ledger.window(USER)
@@ -102,7 +103,7 @@ async def test_forgetting_a_contact_removes_its_window_and_deliveries(
     ledger: SqlWhatsAppLedger, store: SqlConversationStore
 ) -> None:
     contact = await store.get_or_create_contact("whatsapp", USER)
-    await ledger.note_inbound(USER, utcnow())
+    await ledger.note_inbound(USER, utc_now())
     await ledger.add(USER, [Outgoing("ru", body="held text")], held=True)
     await store.delete_contact(contact.id)
     assert (await ledger.window(USER)).last_inbound_at is None
@@ -116,11 +117,11 @@ async def test_interrupted_submissions_are_resumed_and_old_deliveries_purged(
     await ledger.claim_next(USER)
     await ledger.claim_next(USER)
     async with session_factory(engine)() as session:
-        old = utcnow() - dt.timedelta(hours=1)
+        old = utc_now() - dt.timedelta(hours=1)
         await session.execute(update(WhatsAppDeliveryRow).where(WhatsAppDeliveryRow.id == stale).values(updated_at=old))
         await session.commit()
-    assert await ledger.recipients_to_resume(utcnow() - dt.timedelta(minutes=2)) == [USER]
+    assert await ledger.recipients_to_resume(utc_now() - dt.timedelta(minutes=2)) == [USER]
     resumed = await ledger.claim_next(USER)
     assert resumed is not None and resumed.id == stale
-    assert await ledger.purge_older_than(utcnow() + dt.timedelta(seconds=1)) == 2
+    assert await ledger.purge_older_than(utc_now() + dt.timedelta(seconds=1)) == 2
     assert fresh > stale

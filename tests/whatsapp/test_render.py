@@ -13,6 +13,8 @@ from bot.core import payloads
 from bot.core.messages import Option, Reply, Turn
 from tests.whatsapp.conftest import inbound_form
 
+pytestmark = pytest.mark.fast  # no Rasa, no database, no network
+
 OPTIONS = (Option("Topics", payloads.MENU), Option("Talk to a lawyer", payloads.LAWYER))
 
 

@@ -17,7 +17,7 @@ from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
 from bot.storage.tables import MessageRow
-from tests.conftest import REPO, make_settings
+from tests.conftest import PANA, make_settings
 from tests.whatsapp.conftest import (
     PUBLIC_URL,
     TEMPLATES,
@@ -69,7 +69,7 @@ async def test_serve_with_twilio_settings_answers_whatsapp(
         PANA_PORT=str(port),
     )
     process = await asyncio.create_subprocess_exec(
-        str(REPO / ".venv/bin/pana"),
+        *PANA,
         "serve",
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

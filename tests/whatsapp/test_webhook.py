@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.clock import utc_now
 from bot.core.language import LanguageDetector
 from bot.records.whatsapp import Outgoing
-from bot.storage.tables import MessageRow, WhatsAppDeliveryRow, utcnow
+from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
 from tests.whatsapp.conftest import (
     PUBLIC_URL,
     USER,
@@ -248,7 +249,7 @@ async def test_outbox_left_by_a_crash_is_sent_at_the_next_start(
         await session.execute(
             update(WhatsAppDeliveryRow)
             .where(WhatsAppDeliveryRow.id == interrupted)
-            .values(status="submitting", updated_at=utcnow() - dt.timedelta(hours=1))
+            .values(status="submitting", updated_at=utc_now() - dt.timedelta(hours=1))
         )
         await session.commit()
     restarted = await start_stack(stack.app.settings, stack.api, detector)

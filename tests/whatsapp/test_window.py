@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from bot.channels.whatsapp.sender import WhatsAppSender
-from bot.storage.tables import WhatsAppWindowRow, utcnow
+from bot.clock import utc_now
+from bot.storage.tables import WhatsAppWindowRow
 from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack
 
 pytestmark = pytest.mark.asyncio
@@ -21,7 +22,7 @@ SECOND_ANSWER = "И ещё: копию решения тоже возьмите.
 
 async def _last_wrote(stack: WhatsAppStack, ago: dt.timedelta) -> None:
     async with stack.app.store._sessions() as session:
-        await session.execute(update(WhatsAppWindowRow).values(last_inbound_at=utcnow() - ago))
+        await session.execute(update(WhatsAppWindowRow).values(last_inbound_at=utc_now() - ago))
         await session.commit()
 
 

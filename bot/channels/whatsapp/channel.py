@@ -10,7 +10,8 @@ from bot.channels.numbered import numbered_options
 from bot.channels.whatsapp.convert import InboundMessage, to_incoming
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.render import render_turn
-from bot.channels.whatsapp.sender import WhatsAppSender, now
+from bot.channels.whatsapp.sender import WhatsAppSender
+from bot.clock import utc_now
 from bot.core.messages import Option, Outcome
 from bot.core.ports import ContactRecord, Dialogue
 from bot.languages import Language
@@ -49,7 +50,7 @@ class WhatsAppChannel:
 
     async def _answer(self, inbound: InboundMessage) -> bool:
         platform_id = inbound.platform_id
-        received = now()
+        received = utc_now()
         options = await self._options.recall(platform_id)
         turn = await self._conversation.handle(to_incoming(inbound, options))  # stores the message first
         if turn.outcome is Outcome.DUPLICATE:

@@ -22,6 +22,7 @@ from bot.channels.whatsapp.api import Accepted
 from bot.channels.whatsapp.convert import address
 from bot.channels.whatsapp.ledger import DeliveryLedger
 from bot.channels.whatsapp.render import render_reply
+from bot.clock import utc_now
 from bot.core.messages import Option, Reply
 from bot.errors import DeliveryFailed
 from bot.languages import Language
@@ -59,10 +60,6 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def window_open(window: Window, at: dt.datetime) -> bool:
@@ -113,7 +110,7 @@ class WhatsAppSender:
         """
         messages = [Outgoing(language, body=body) for body in render_reply(Reply(text, options))]
         window = await self._ledger.window(platform_id)
-        if window_open(window, now()):
+        if window_open(window, utc_now()):
             await self._ledger.add(platform_id, messages)
             self.drain_soon(platform_id)
             return "sent"
@@ -144,7 +141,7 @@ class WhatsAppSender:
 
     async def resume(self) -> None:
         """At start: send what a previous run stored but did not hand to Twilio."""
-        for platform_id in await self._ledger.recipients_to_resume(now() - STALE_SUBMISSION):
+        for platform_id in await self._ledger.recipients_to_resume(utc_now() - STALE_SUBMISSION):
             self.drain_soon(platform_id)
 
     # --- draining the outbox -----------------------------------------------------------------------
@@ -202,7 +199,7 @@ class WhatsAppSender:
         waiting = await self._ledger.held_count(platform_id)
         variables = json.dumps({"1": str(max(waiting, 1))})
         await self._ledger.add(platform_id, [Outgoing(language, content_sid=content_sid, content_variables=variables)])
-        await self._ledger.note_invited(platform_id, now())
+        await self._ledger.note_invited(platform_id, utc_now())
         return True
 
     # --- background work -----------------------------------------------------------------------------
