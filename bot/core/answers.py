@@ -107,3 +107,101 @@ class Answers:
             return [Reply(intro)]
         first = f"{intro}\n\n{blocks[0]}"
         return [Reply(first), *(Reply(b) for b in blocks[1:])]
+
+    # --- the dialogue's own texts ------------------------------------------------------------------
+    def greeting(self) -> Reply:
+        return self.menu(
+            self._(
+                "Hello! I am Pana, a free assistant for refugees, asylum-seekers and stateless people in "
+                "Kazakhstan. I give general legal information and help you reach free legal aid. "
+                "Write your question in your own words, or choose a topic."
+            )
+        )
+
+    def goodbye(self) -> Reply:
+        return Reply(self._("Take care. Write again whenever you need help."))
+
+    def thanks(self) -> Reply:
+        return Reply(self._("You are welcome. Is there anything else I can help with?"), self.category_options())
+
+    def help(self) -> Reply:
+        return self.menu(
+            self._(
+                "I can explain asylum and refugee status, statelessness, citizenship, documents, birth registration "
+                "of children, stay and work, and what to do if someone is detained. Write your question in your own "
+                "words, or choose a topic. I can also help you reach a lawyer."
+            )
+        )
+
+    def bot_challenge(self) -> Reply:
+        return Reply(
+            self._("I am an automated assistant, not a person. I can help you reach a lawyer if you need one."),
+            (self.lawyer_option(), self.menu_option()),
+        )
+
+    def out_of_scope(self) -> Reply:
+        return self.menu(
+            self._(
+                "Sorry, I can't help with that. I answer questions about asylum, refugee status, "
+                "statelessness, documents, children, stay and work in Kazakhstan."
+            )
+        )
+
+    def suggestions(self, topic_ids: tuple[str, ...]) -> Reply:
+        options = (*self.topic_options(topic_ids), self.lawyer_option(), self.menu_option())
+        return Reply(self._("I am not sure I understood. Did you mean one of these?"), options)
+
+    def not_understood(self) -> Reply:
+        return self.menu(
+            self._("Sorry, I did not understand. Please write your question in other words, or choose a topic.")
+        )
+
+    def still_not_understood(self) -> Reply:
+        return Reply(self._("I still did not understand. You can choose a topic, or talk to a lawyer."))
+
+    def empty_message(self) -> Reply:
+        return self.menu(self._("I received an empty message. Please write your question in words."))
+
+    def attachment(self, kind: str) -> Reply:
+        if kind == "voice":
+            return self.menu(self._("I cannot listen to voice messages. Please write your question in words."))
+        return self.menu(self._("I can only read text messages. Please write your question in words."))
+
+    def nlu_down(self) -> list[Reply]:
+        intro = self._(
+            "I cannot read free text right now. Please choose a topic below. "
+            "For legal help, you can also contact these organisations:"
+        )
+        return [*self.legal_aid(intro), self.menu()]
+
+    def which_language(self) -> Reply:
+        return Reply(self._("Which language should I use?"), LANGUAGE_OPTIONS)
+
+    def language_set(self) -> Reply:
+        return self.menu(self._("I will answer in English from now on."))
+
+    def confirm_delete(self) -> Reply:
+        options = (Option(self._("Yes, delete"), payloads.DELETE_YES), Option(self._("No, keep"), payloads.DELETE_NO))
+        text = self._(
+            "Do you want me to delete everything I have stored about you (your messages and language choice)? "
+            "This cannot be undone."
+        )
+        return Reply(text, options)
+
+    def deleted(self) -> Reply:
+        return Reply(self._("Done. I have deleted everything I stored about you."))
+
+    def nothing_deleted(self) -> Reply:
+        return Reply(self._("Nothing was deleted."), self.category_options())
+
+    def privacy(self, retention_days: int) -> Reply:
+        return Reply(
+            self._(
+                "What Pana stores: an id of your chat, your language, and your messages with what I understood of "
+                "them, for at most {days} days. Nothing is shared with anyone unless you agree to talk to a lawyer. "
+                "Write «delete my data» at any time to erase everything."
+            ).format(days=retention_days)
+        )
+
+    def slow_down(self) -> Reply:
+        return Reply(self._("You are sending messages very fast. Please wait a moment, then send your question again."))
