@@ -22,6 +22,8 @@ BOT = REPO / "bot"
 ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "clock": frozenset(),
+    "backoff": frozenset(),
+    "periodic": frozenset(),
     "languages": frozenset(),
     "hours": frozenset(),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
@@ -31,9 +33,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "content": frozenset({"errors", "languages"}),
     "core": frozenset({"clock", "content", "errors", "languages"}),
     "nlu": frozenset({"core", "errors", "languages", "settings"}),
-    "storage": frozenset({"clock", "core", "errors", "languages", "records", "settings"}),
-    "handoff": frozenset({"clock", "content", "core", "errors", "hours", "languages", "records"}),
-    "channels": frozenset({"clock", "core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}),
+    "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "records", "settings"}),
+    "handoff": frozenset(
+        {"backoff", "clock", "periodic", "content", "core", "errors", "hours", "languages", "records"}
+    ),
+    "channels": frozenset(
+        {"backoff", "clock", "core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}
+    ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
         | {"settings", "storage", "web"}

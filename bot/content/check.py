@@ -12,7 +12,6 @@ from bot.content.schema import Localized, TopicEntry
 from bot.languages import LANGUAGES
 
 WHATSAPP_LIMIT = 1600  # characters per WhatsApp message (Twilio error 21617)
-TELEGRAM_LIMIT = 4096  # characters per Telegram message
 DISCLAIMER_ROOM = 300  # the bot appends a one-line disclaimer to every answer
 ANSWER_TARGET = 1000  # a main message should read well on a phone
 FOLLOWUP_TARGET = 1200

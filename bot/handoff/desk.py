@@ -24,7 +24,6 @@ from bot.records.cases import CaseStatus, LawyerRecord, RelayKind
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("queue", "take", "mine", "release", "close", "note")
 QUEUE_BUTTONS = 10  # "Take" buttons under /queue; the rest are taken with /take N
 SINCE_OPENED = 10  # the person's messages written while the case waited, shown when it is taken
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.backoff import Backoff
 from bot.clock import Clock
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord, Translator
@@ -24,8 +25,11 @@ FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(hours=1)
 
 
+RETRIES = Backoff(FIRST_RETRY.total_seconds(), LONGEST_WAIT.total_seconds())
+
+
 def backoff(attempts: int) -> dt.timedelta:
-    return min(LONGEST_WAIT, FIRST_RETRY * float(2 ** max(attempts - 1, 0)))
+    return dt.timedelta(seconds=RETRIES.delay(attempts))
 
 
 class Outbox:

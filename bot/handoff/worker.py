@@ -6,8 +6,6 @@ safe with several processes on one database: each change is claimed with a condi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 
@@ -18,6 +16,7 @@ from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
+from bot.periodic import Periodic
 from bot.records.cases import RelayKind
 
 log = logging.getLogger(__name__)
@@ -42,9 +41,8 @@ class HandoffWorker:
         self._announcer = announcer
         self._translator = translator
         self._idle_return_after = idle_return_after
-        self._interval = interval_seconds
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("handoff sweep", self.run_once, interval_seconds)
 
     async def run_once(self) -> None:
         """One sweep; each step's failure is logged and does not stop the others."""
@@ -83,17 +81,7 @@ class HandoffWorker:
 
     # --- running in the background ---------------------------------------------------------------------
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="handoff-worker")
-
-    async def _run(self) -> None:
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self._interval)
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 HELD = "held"
 READY = "ready"
 SUBMITTING = "submitting"
-LOCAL_STATUSES = (HELD, READY, SUBMITTING)
 
 # Twilio's outbound statuses by how far a message got; callbacks arrive out of order and more than once,
 # so a status is recorded only when it ranks above the one stored.

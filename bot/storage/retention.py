@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+
+from bot.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ class Retention:
         self._keep = keep
         self._clock = clock
         self._purges: list[tuple[str, Purge]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("retention sweep", self.run_once, SWEEP_SECONDS)
 
     def register(self, what: str, purge: Purge) -> None:
         """Each store that keeps personal data registers how to delete what is too old."""
@@ -33,19 +33,7 @@ class Retention:
 
     def start(self) -> None:
         """Purge now, then every hour, until stopped."""
-        self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # a database hiccup must not end the sweeps
-                log.exception("Retention sweep failed; trying again in an hour")
-            await asyncio.sleep(SWEEP_SECONDS)
+        await self._loop.stop()

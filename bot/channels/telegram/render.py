@@ -10,7 +10,6 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.channels.split import split_text as split_paragraphs
 from bot.core.messages import Option
 
-TELEGRAM_LIMIT = 4096
 SAFE_LIMIT = 4000  # escaping adds characters: split below the limit with room to spare
 
 

@@ -11,6 +11,8 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 
@@ -19,8 +21,8 @@ class RetryMiddleware(BaseRequestMiddleware):
 
     def __init__(self, attempts: int = 6, base_delay: float = 0.5, max_delay: float = 30.0) -> None:
         self._attempts = attempts
-        self._base_delay = base_delay
         self._max_delay = max_delay
+        self._backoff = Backoff(base_delay, max_delay)
 
     async def __call__(
         self,
@@ -36,7 +38,7 @@ class RetryMiddleware(BaseRequestMiddleware):
                     raise  # holding a webhook request for minutes helps nobody: redelivery or the outbox retry later
                 delay = float(error.retry_after)
             except (TelegramNetworkError, TelegramServerError):
-                delay = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+                delay = self._backoff.delay(attempt)
             log.warning("Telegram %s failed (try %d), retrying in %.1f s", method.__api_method__, attempt, delay)
             await asyncio.sleep(delay)
         return await make_request(bot, method)

@@ -12,11 +12,11 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import random
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from bot.backoff import Backoff
 from bot.channels.locks import KeyedLocks
 from bot.channels.whatsapp.api import Accepted
 from bot.channels.whatsapp.convert import address
@@ -59,7 +59,7 @@ class RetryPolicy:
     max_delay: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+        return Backoff(self.base_delay, self.max_delay, jitter=True).delay(attempt)
 
 
 def window_open(window: Window, at: dt.datetime) -> bool:
