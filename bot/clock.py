@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import overload
 
+__all__ = ["Clock", "as_utc", "utc_now"]
+
 Clock = Callable[[], dt.datetime]  # returns an aware UTC moment; tests pass a fake they move forward
 
 

@@ -5,10 +5,21 @@ PanaError
  ├── ContentInvalid       content/ failed validation: fix the data (carries every problem)
  ├── NluUnavailable       the NLU server is down, slow or answered nonsense: degrade, never crash
  ├── NluProjectError      training or serving the Rasa project failed: read the Rasa log
+ ├── RecordChanged        a row read a moment ago is gone (deleted concurrently): the update is retried
  └── DeliveryFailed       a channel's API did not take a message: retry when `retryable`, else record it failed
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ContentInvalid",
+    "DeliveryFailed",
+    "NluProjectError",
+    "NluUnavailable",
+    "PanaError",
+    "RecordChanged",
+]
 
 
 class PanaError(Exception):
@@ -33,6 +44,10 @@ class NluUnavailable(PanaError):
 
 class NluProjectError(PanaError):
     """Training, serving or evaluating the Rasa project failed."""
+
+
+class RecordChanged(PanaError):
+    """A row the code just wrote or found is gone: another process deleted it meanwhile."""
 
 
 class DeliveryFailed(PanaError):

@@ -8,19 +8,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.i18n import N_
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The English names double as msgids, so the reply can name the day in the user's language.
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SPAN = re.compile(r"^(?P<days>[A-Za-z,\-\s]+?)\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$")
 
 
-def _(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
-
-
 # Listed so that Babel extracts them; DAY_NAMES holds the same strings.
-_WEEKDAY_MSGIDS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+_WEEKDAY_MSGIDS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 
 
 @dataclass(frozen=True, slots=True)

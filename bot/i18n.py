@@ -1,4 +1,8 @@
-"""UI strings in kk / ru / en from the gettext catalogs in locales/, usable from every channel.
+"""The one i18n API: UI strings from the gettext catalogs in locales/, usable from every channel.
+
+- `N_("...")` marks a string for extraction where it is defined; it is translated where it is shown.
+- `translator.gettext(message, language)` translates once; `bound(translator, language)` gives the `_`
+  of one language for code that builds several strings (answers, case notices).
 
 Compiled `.mo` files are used when the build made them; otherwise the `.po` source is read directly,
 so a fresh checkout works before `make locales`. Untranslated and fuzzy entries fall back to English.
@@ -7,13 +11,33 @@ so a fresh checkout works before `make locales`. Untranslated and fuzzy entries 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from babel.messages.pofile import read_po
 
 from bot.languages import LANGUAGES, Language
 
+__all__ = ["DOMAIN", "N_", "Gettext", "Translations", "Translator", "bound"]
+
 DOMAIN = "messages"
+
+Gettext = Callable[[str], str]  # `_` in one language
+
+
+class Translator(Protocol):
+    def gettext(self, message: str, language: Language) -> str: ...
+
+
+def N_(message: str) -> str:  # noqa: N802 (the name Babel extracts by default)
+    """Mark a string for extraction; it is translated in the reader's language where it is shown."""
+    return message
+
+
+def bound(translator: Translator, language: Language) -> Gettext:
+    """`_` in one language."""
+    return lambda message: translator.gettext(message, language)
 
 
 def _load(locales_dir: Path, language: Language) -> dict[str, str]:

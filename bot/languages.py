@@ -11,6 +11,26 @@ import re
 from dataclasses import dataclass
 from typing import Literal, TypeGuard
 
+__all__ = [
+    "CODES_LENGTH",
+    "CODE_LENGTH",
+    "DELETE_WORDS",
+    "FALLBACK_LANGUAGE",
+    "FOREIGN_LANGUAGE",
+    "LANGUAGES",
+    "NO_WORDS",
+    "REGISTRY",
+    "SCRIPT_LANGUAGE",
+    "YES_WORDS",
+    "Language",
+    "LanguageInfo",
+    "Script",
+    "is_language",
+    "known_or_fallback",
+    "named_in",
+    "normalise_language_code",
+]
+
 Language = Literal["kk", "ru", "en"]
 Script = Literal["cyrillic", "latin"]
 CODE_LENGTH = 16  # the width of language columns in the record (migration 0005)

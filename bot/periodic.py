@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+__all__ = ["Periodic"]
+
 log = logging.getLogger(__name__)
 
 

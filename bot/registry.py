@@ -15,6 +15,8 @@ from bot.channels.base import Channel
 from bot.settings import Settings
 from bot.storage.database import session_factory
 
+__all__ = ["CHANNELS", "C", "ChannelEntry", "create_channels", "create_telegram", "create_whatsapp"]
+
 if TYPE_CHECKING:
     from bot.channels.telegram.runtime import TelegramRuntime
     from bot.channels.whatsapp.factory import WhatsAppRuntime

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+__all__ = ["HEALTH_KEY", "Health", "Routes", "create_web_app", "healthz"]
+
 log = logging.getLogger(__name__)
 
 

@@ -25,17 +25,17 @@ ALLOWED: dict[str, frozenset[str]] = {
     "backoff": frozenset(),
     "periodic": frozenset(),
     "languages": frozenset(),
-    "hours": frozenset(),
+    "hours": frozenset({"i18n"}),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
     "records": frozenset({"languages"}),
-    "settings": frozenset({"languages", "hours"}),
+    "settings": frozenset({"languages", "hours", "i18n"}),
     "i18n": frozenset({"languages"}),
     "content": frozenset({"errors", "languages"}),
-    "core": frozenset({"clock", "content", "errors", "languages"}),
+    "core": frozenset({"clock", "content", "errors", "i18n", "languages"}),
     "nlu": frozenset({"core", "errors", "languages", "settings"}),
     "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "records", "settings"}),
     "handoff": frozenset(
-        {"backoff", "clock", "periodic", "content", "core", "errors", "hours", "languages", "records"}
+        {"backoff", "clock", "periodic", "content", "core", "errors", "hours", "i18n", "languages", "records"}
     ),
     "channels": frozenset(
         {"backoff", "clock", "core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}

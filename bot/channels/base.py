@@ -13,6 +13,8 @@ from aiohttp import web
 
 from bot.handoff.ports import UserSender
 
+__all__ = ["Channel"]
+
 
 @runtime_checkable
 class Channel(Protocol):

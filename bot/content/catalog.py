@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from bot.content.intents import IntentSpec
 from bot.content.schema import Directory, Menu, Organisation, TopicEntry
 
+__all__ = ["ContentCatalog"]
+
 
 @dataclass(frozen=True)
 class ContentCatalog:

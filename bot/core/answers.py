@@ -8,7 +8,8 @@ from bot.content.render import organisation_blocks
 from bot.content.schema import TopicEntry
 from bot.core import payloads
 from bot.core.messages import Option, Reply
-from bot.core.ports import ContentCatalog, Translator
+from bot.core.ports import ContentCatalog
+from bot.i18n import Translator, bound
 from bot.languages import REGISTRY, Language
 
 LANGUAGE_OPTIONS = tuple(Option(info.name, payloads.language(info.code)) for info in REGISTRY.values())
@@ -26,7 +27,7 @@ class Answers:
     @classmethod
     def translated(cls, catalog: ContentCatalog, translator: Translator, language: Language) -> Answers:
         """The usual way in: UI strings from the gettext catalogs in `language`."""
-        return cls(catalog, language, lambda message: translator.gettext(message, language))
+        return cls(catalog, language, bound(translator, language))
 
     # --- options -------------------------------------------------------------------------------
     def lawyer_option(self) -> Option:

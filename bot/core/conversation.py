@@ -22,11 +22,11 @@ from bot.core.ports import (
     Handoff,
     IntentClassifier,
     StateStore,
-    Translator,
 )
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.errors import NluUnavailable
+from bot.i18n import Translator
 from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, normalise_language_code
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,8 @@ from enum import Enum
 
 from bot.languages import Language
 
+__all__ = ["IncomingMessage", "Option", "Outcome", "Reply", "Turn"]
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:

@@ -13,6 +13,21 @@ from bot.content.schema import Directory, Menu, Organisation, TopicEntry
 from bot.core.messages import IncomingMessage, Reply, Turn
 from bot.languages import Language
 
+__all__ = [
+    "Classification",
+    "ContactRecord",
+    "ContentCatalog",
+    "ConversationStore",
+    "Dialogue",
+    "Handoff",
+    "HandoffOutcome",
+    "HandoffReason",
+    "IntentClassifier",
+    "IntentScore",
+    "Redelivery",
+    "StateStore",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class IntentScore:
@@ -159,7 +174,3 @@ class ContentCatalog(Protocol):
     def organisations(self, kinds: tuple[str, ...], city: str | None = None) -> list[Organisation]:
         """Organisations of the given kinds; with a city, those there plus the ones serving everyone."""
         ...
-
-
-class Translator(Protocol):
-    def gettext(self, message: str, language: Language) -> str: ...

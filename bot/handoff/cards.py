@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from bot.core.answers import Answers
 from bot.core.messages import Option
-from bot.core.ports import ContentCatalog, Translator
+from bot.core.ports import ContentCatalog
 from bot.hours import WorkingHours
+from bot.i18n import Translator
 from bot.languages import Language
 from bot.records.cases import CaseRecord, Reason
 

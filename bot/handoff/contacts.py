@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.core.answers import Answers
-from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason, Translator
+from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason
+from bot.i18n import Translator
 from bot.languages import Language
 
 

@@ -14,12 +14,13 @@ from enum import Enum
 from bot.clock import Clock
 from bot.core.commands import parse_command
 from bot.core.messages import Reply
-from bot.core.ports import Translator
+from bot.errors import RecordChanged
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore, RelayStore
+from bot.i18n import N_, Translator, bound
 from bot.records.cases import CaseStatus, LawyerRecord, RelayKind
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,12 @@ class TakeResult(Enum):
     UNREACHABLE = "unreachable"  # taken, but the lawyer cannot be written to privately: given back
 
 
-def _(message: str) -> str:
-    """Mark a string for extraction; it is translated into the lawyer's language where it is shown."""
-    return message
-
-
 TAKE_ANSWERS = {  # the short answer on a pressed "Take" button
-    TakeResult.TAKEN: _("Case #{case} is yours: the details are in our private chat."),
-    TakeResult.ALREADY_YOURS: _("Case #{case} is already yours."),
-    TakeResult.TAKEN_BY_OTHER: _("Case #{case} has already been taken by another lawyer."),
-    TakeResult.GONE: _("Case #{case} does not exist or is closed."),
-    TakeResult.UNREACHABLE: _("I cannot write to you privately. Open a chat with me, press Start, then try again."),
+    TakeResult.TAKEN: N_("Case #{case} is yours: the details are in our private chat."),
+    TakeResult.ALREADY_YOURS: N_("Case #{case} is already yours."),
+    TakeResult.TAKEN_BY_OTHER: N_("Case #{case} has already been taken by another lawyer."),
+    TakeResult.GONE: N_("Case #{case} does not exist or is closed."),
+    TakeResult.UNREACHABLE: N_("I cannot write to you privately. Open a chat with me, press Start, then try again."),
 }
 
 
@@ -97,7 +93,7 @@ class LawyerDesk:
         held = await self._cases.assigned_to(lawyer.id) if lawyer is not None else []
         removed = await self._lawyers.deactivate(telegram_id)
         for case in held:
-            _ = notices.gettext_for(self._translator, case.language)
+            _ = bound(self._translator, case.language)
             await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(_, case.id))
         return removed
 
@@ -157,7 +153,8 @@ class LawyerDesk:
             return TakeResult.TAKEN_BY_OTHER
         log.info("Case %d taken by lawyer %d", case_id, lawyer.id)
         taken = await self._cases.get(case_id)
-        assert taken is not None
+        if taken is None:
+            raise RecordChanged(f"case {case_id} vanished right after it was taken")
         card = self._cards.card(
             taken,
             lawyer.ui_language,
@@ -170,7 +167,7 @@ class LawyerDesk:
             await self._announcer.announce_new(taken)
             return TakeResult.UNREACHABLE
         await self._lawyers.set_current_case(lawyer.id, case_id)
-        _ = notices.gettext_for(self._translator, taken.language)
+        _ = bound(self._translator, taken.language)
         name = lawyer.name if self._show_lawyer_name else None
         await self._outbox.to_user(taken, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
         return TakeResult.TAKEN
@@ -212,7 +209,7 @@ class LawyerDesk:
         await self._say(lawyer, self._("Case #{case} is back in the queue.", lawyer).format(case=case_id))
         case = await self._cases.get(case_id)
         if case is not None:
-            _ = notices.gettext_for(self._translator, case.language)
+            _ = bound(self._translator, case.language)
             await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(_, case_id))
             await self._announcer.announce_new(case)
 
@@ -225,7 +222,7 @@ class LawyerDesk:
         await self._say(lawyer, self._("Case #{case} is closed. Thank you.", lawyer).format(case=case_id))
         case = await self._cases.get(case_id)
         if case is not None:
-            text, _options = notices.closed(notices.gettext_for(self._translator, case.language), case_id)
+            text, _options = notices.closed(bound(self._translator, case.language), case_id)
             await self._outbox.to_user(case, RelayKind.CLOSED, text, lawyer_id=lawyer.id)
 
     async def _note(self, lawyer: LawyerRecord, case_id: int, text: str) -> None:

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from bot.core import payloads
 from bot.core.messages import Option
-from bot.core.ports import Translator
 from bot.hours import WorkingHours
-from bot.languages import Language
+from bot.i18n import Gettext
 from bot.records.cases import Reason
-
-Gettext = Callable[[str], str]
-
-
-def gettext_for(translator: Translator, language: Language) -> Gettext:
-    """A `_` in one language, for the notices below."""
-    return lambda message: translator.gettext(message, language)
-
 
 CONSENT = "consent"
 DECLINE = "decline"

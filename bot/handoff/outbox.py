@@ -13,9 +13,10 @@ import logging
 from bot.backoff import Backoff
 from bot.clock import Clock
 from bot.core.messages import Option, Reply
-from bot.core.ports import ContactRecord, Translator
+from bot.core.ports import ContactRecord
 from bot.handoff import notices
 from bot.handoff.ports import CaseStore, LawyerNotifier, LawyerStore, RelayStore, UserSender
+from bot.i18n import Translator, bound
 from bot.records.cases import CaseRecord, CaseStatus, Direction, LawyerRecord, RelayKind, RelayRecord
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class Outbox:
 
     async def _deliver_to_user(self, relay: RelayRecord, case: CaseRecord) -> bool:
         sender = self._senders[case.channel]
-        _ = notices.gettext_for(self._translator, case.language)
+        _ = bound(self._translator, case.language)
         options: tuple[Option, ...] = ()
         text = relay.text
         if relay.kind is RelayKind.MESSAGE:

@@ -19,6 +19,8 @@ from bot.core.ports import ContactRecord
 from bot.languages import Language
 from bot.records.cases import CaseRecord, Direction, LawyerRecord, NewCase, RelayKind, RelayRecord
 
+__all__ = ["CaseStore", "LawyerNotifier", "LawyerStore", "RelayStore", "UserSender"]
+
 
 class UserSender(Protocol):
     async def send(

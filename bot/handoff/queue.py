@@ -9,7 +9,8 @@ from bot.clock import Clock
 from bot.core import payloads
 from bot.core.answers import Answers
 from bot.core.messages import Reply
-from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason, Translator
+from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason
+from bot.errors import RecordChanged
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.cards import quote
@@ -17,6 +18,7 @@ from bot.handoff.contacts import LegalAidContactsHandoff
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.hours import WorkingHours
+from bot.i18n import Translator
 from bot.languages import Language
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 
@@ -124,7 +126,8 @@ class HandoffQueue:
         case = await self._cases.open(new, self._clock())
         if case is None:  # a second tap raced the first: the first one opened it
             existing = await self._cases.open_case_of(contact.id)
-            assert existing is not None
+            if existing is None:
+                raise RecordChanged(f"the open case of contact {contact.id} vanished")
             return await self._status(existing, language)
         log.info("Case %d opened (%s, urgent=%s)", case.id, case.channel, case.urgent)
         await self._announcer.announce_new(case)

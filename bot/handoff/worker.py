@@ -11,11 +11,11 @@ import logging
 
 from bot.clock import Clock
 from bot.core.messages import Reply
-from bot.core.ports import Translator
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
+from bot.i18n import Translator, bound
 from bot.periodic import Periodic
 from bot.records.cases import RelayKind
 
@@ -74,7 +74,7 @@ class HandoffWorker:
                 await self._outbox.tell_lawyer(lawyer, Reply(text))
             fresh = await self._cases.get(case.id)
             if fresh is not None:
-                _ = notices.gettext_for(self._translator, fresh.language)
+                _ = bound(self._translator, fresh.language)
                 await self._outbox.to_user(fresh, RelayKind.NOTICE, notices.back_in_queue(_, case.id))
                 await self._announcer.announce_new(fresh)
         return returned

@@ -8,6 +8,18 @@ from enum import StrEnum
 
 from bot.languages import FALLBACK_LANGUAGE, Language
 
+__all__ = [
+    "CaseRecord",
+    "CaseStatus",
+    "Direction",
+    "LawyerRecord",
+    "NewCase",
+    "Reason",
+    "RelayKind",
+    "RelayRecord",
+    "RelayStatus",
+]
+
 
 class CaseStatus(StrEnum):
     WAITING = "waiting"  # in the queue, no lawyer yet

@@ -11,6 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+__all__ = [
+    "FAILED_STATUSES",
+    "FINAL_STATUSES",
+    "HELD",
+    "READY",
+    "SUBMITTING",
+    "TWILIO_STATUS_RANK",
+    "Delivery",
+    "Outgoing",
+    "StatusChange",
+    "Window",
+    "ranks_below",
+]
+
 HELD = "held"
 READY = "ready"
 SUBMITTING = "submitting"

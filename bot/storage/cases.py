@@ -28,7 +28,6 @@ QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent 
 def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
     language = known_or_fallback(row.language)
     created = as_utc(row.created_at)
-    assert created is not None
     return CaseRecord(
         id=row.id,
         contact_id=row.contact_id,

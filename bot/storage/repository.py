@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.core.ports import ContactRecord, Redelivery
+from bot.errors import RecordChanged
 from bot.languages import LANGUAGES, Language
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow
 
@@ -47,7 +48,8 @@ class SqlConversationStore:
             except IntegrityError:  # created by a concurrent message of the same person
                 await session.rollback()
                 row = await self._find_contact(session, channel, platform_id)
-                assert row is not None
+                if row is None:  # and deleted again ("delete my data") before we read it
+                    raise RecordChanged(f"contact on {channel} vanished while being created") from None
             return _record(row)
 
     @staticmethod

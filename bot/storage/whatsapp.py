@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
+from bot.errors import RecordChanged
 from bot.records.whatsapp import (
     FAILED_STATUSES,
     FINAL_STATUSES,
@@ -200,7 +201,8 @@ class SqlWhatsAppLedger:
                 await session.flush()
             changed = await self._advance(session, row.id, status, error_code)
             fresh = await self._load(session, row.id)
-            assert fresh is not None
+            if fresh is None:
+                raise RecordChanged(f"delivery {row.id} vanished while its status was recorded")
             before = _delivery(fresh)
             await self._clear_if_final(session, row.id)
             await session.commit()

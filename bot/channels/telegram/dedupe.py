@@ -24,5 +24,6 @@ class UpdateDedupeMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        assert isinstance(event, Update)
+        if not isinstance(event, Update):  # registered on dispatcher.update: only updates come here
+            return await handler(event, data)
         return await handle_once(self._claims, f"{self._prefix}{event.update_id}", lambda: handler(event, data))

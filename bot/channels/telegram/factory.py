@@ -16,26 +16,21 @@ from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
-from bot.core.ports import Dialogue, Translator
+from bot.core.ports import Dialogue
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
+from bot.i18n import N_, Translator
 from bot.languages import FOREIGN_LANGUAGE, LANGUAGES
 from bot.settings import TelegramSettings
 
-
-def _(message: str) -> str:
-    """Mark a string for extraction; command descriptions are translated when registered."""
-    return message
-
-
 COMMAND_DESCRIPTIONS = {
-    "start": _("Start and choose a topic"),
-    "menu": _("Topics"),
-    "help": _("What Pana can do"),
-    "language": _("Change the language"),
-    "lawyer": _("Talk to a lawyer"),
-    "privacy": _("What Pana stores about you"),
-    "forget": _("Delete my data"),
+    "start": N_("Start and choose a topic"),
+    "menu": N_("Topics"),
+    "help": N_("What Pana can do"),
+    "language": N_("Change the language"),
+    "lawyer": N_("Talk to a lawyer"),
+    "privacy": N_("What Pana stores about you"),
+    "forget": N_("Delete my data"),
 }
 
 

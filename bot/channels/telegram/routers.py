@@ -10,7 +10,8 @@ from bot.channels.telegram.convert import from_callback, from_message
 from bot.channels.telegram.outgoing import acknowledge, send_parts
 from bot.channels.telegram.render import OptionCallback, as_html
 from bot.core.messages import IncomingMessage, Turn
-from bot.core.ports import Dialogue, Translator
+from bot.core.ports import Dialogue
+from bot.i18n import Translator
 from bot.languages import FALLBACK_LANGUAGE, normalise_language_code
 
 

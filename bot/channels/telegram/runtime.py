@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.factory import register_commands
 from bot.channels.telegram.outgoing import TelegramUserSender
-from bot.core.ports import Translator
+from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
