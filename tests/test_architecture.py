@@ -7,6 +7,7 @@ moment to decide whether the lower layer should define a Protocol (in its `ports
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,11 +102,13 @@ def _unit(module: str) -> str:
     return module.split(".")[1]
 
 
+@functools.cache
 def _module_graph() -> dict[str, set[str]]:
     modules = _modules()
     return {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
 
 
+@functools.cache
 def _unit_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, targets in _module_graph().items():

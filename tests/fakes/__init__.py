@@ -7,6 +7,19 @@ real Rasa server, databases and the local Bot API / Twilio stand-ins instead.
 from tests.fakes.classifier import ScriptedClassifier, UnscriptedText
 from tests.fakes.clock import FakeClock
 from tests.fakes.handoff import RecordingHandoff
+from tests.fakes.handoff_stores import MemoryCaseStore, MemoryLawyerStore, MemoryRelayStore
+from tests.fakes.senders import RecordingNotifier, RecordingSender
 from tests.fakes.stores import MemoryConversationStore
 
-__all__ = ["FakeClock", "MemoryConversationStore", "RecordingHandoff", "ScriptedClassifier", "UnscriptedText"]
+__all__ = [
+    "FakeClock",
+    "MemoryCaseStore",
+    "MemoryConversationStore",
+    "MemoryLawyerStore",
+    "MemoryRelayStore",
+    "RecordingHandoff",
+    "RecordingNotifier",
+    "RecordingSender",
+    "ScriptedClassifier",
+    "UnscriptedText",
+]
