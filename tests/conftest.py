@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.app import App, create_app
 from bot.core.language import LanguageDetector
@@ -20,6 +20,7 @@ from bot.core.messages import IncomingMessage, Turn
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.settings import DatabaseSettings, RasaSettings, Settings, load_settings
+from bot.storage.database import session_factory
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
@@ -124,6 +125,11 @@ async def app(
     assembled = await create_app(make_settings(database_url, rasa_settings), detector=detector)
     yield assembled
     await assembled.close()
+
+
+def record(app: App) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the app's database, for tests that read the record's rows directly."""
+    return session_factory(app.engine)
 
 
 Say = Callable[..., Awaitable[Turn]]

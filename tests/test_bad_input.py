@@ -8,13 +8,13 @@ from sqlalchemy import select
 from bot.app import App
 from bot.storage.repository import MAX_STORED_CHARS
 from bot.storage.tables import MessageRow
-from tests.conftest import Say
+from tests.conftest import Say, record
 
 pytestmark = pytest.mark.asyncio
 
 
 async def _inbound(app: App) -> list[MessageRow]:
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         query = select(MessageRow).where(MessageRow.direction == "in").order_by(MessageRow.id)
         return list((await session.execute(query)).scalars().all())
 

@@ -9,7 +9,7 @@ from bot.app import App
 from bot.core import payloads
 from bot.core.messages import Outcome, Turn
 from bot.storage.tables import ContactRow, MessageRow
-from tests.conftest import Say
+from tests.conftest import Say, record
 
 pytestmark = pytest.mark.asyncio
 
@@ -141,7 +141,7 @@ async def test_delete_my_data_asks_then_deletes_everything(say: Say, app: App) -
     assert {o.payload for o in asked.replies[0].options} == {payloads.DELETE_YES, payloads.DELETE_NO}
     done = await say(payload=payloads.DELETE_YES, user="leaver")
     assert done.language == "ru"
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         contacts = await session.scalar(
             select(func.count()).select_from(ContactRow).where(ContactRow.platform_id == "leaver")
         )
@@ -174,7 +174,7 @@ async def test_confirmation_without_a_pending_request_deletes_nothing(say: Say, 
 
 async def test_every_message_is_recorded_with_intent_and_confidence(say: Say, app: App) -> None:
     await say("How do I register my stay?", user="recorded")
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         rows = (await session.execute(select(MessageRow).order_by(MessageRow.id))).scalars().all()
     inbound = [r for r in rows if r.direction == "in"]
     outbound = [r for r in rows if r.direction == "out"]
@@ -188,7 +188,7 @@ async def test_redelivered_message_is_answered_once(say: Say, app: App) -> None:
     again = await say("How do I apply for asylum?", user="twice", channel_message_id="m-1")
     assert first.replies
     assert again.replies == () and again.outcome is Outcome.DUPLICATE
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert inbound == 1
 
@@ -202,7 +202,7 @@ async def test_flooding_user_is_asked_to_slow_down_once_and_others_are_served(sa
     assert "медленнее" in slowed[0].replies[0].text or "подождите" in slowed[0].replies[0].text.lower()
     other = await say("Как получить гражданство?", user="patient")
     assert other.topic == "citizenship_naturalization"
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         kept = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert kept == limit + 5 + 1, "messages over the limit are still recorded"
 
@@ -216,7 +216,7 @@ async def test_a_slow_down_note_that_failed_to_send_comes_again_with_the_redeliv
     assert note.intent == "flood" and note.replies
     again = await say("Как получить гражданство?", user="hasty", channel_message_id="over")  # the send failed
     assert again.replies == note.replies and again.outcome is Outcome.REPLAYED
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         intents = (await session.execute(select(MessageRow.intent).where(MessageRow.direction == "in"))).scalars()
         assert "flood" in set(intents), "a message over the limit is recorded as such"
 
@@ -265,7 +265,7 @@ async def test_replies_that_were_not_sent_come_again_with_the_redelivery(say: Sa
     await app.conversation.delivered(again)
     third = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
     assert third.replies == () and third.outcome is Outcome.DUPLICATE
-    async with app.store._sessions() as session:
+    async with record(app)() as session:
         rows = (await session.execute(select(MessageRow).order_by(MessageRow.id))).scalars().all()
     assert [r.direction for r in rows].count("in") == 1
     assert len([r for r in rows if r.direction == "out"]) == len(first.replies), "replayed, not answered twice"

@@ -95,9 +95,16 @@ async def test_a_running_service_purges_at_start_and_keeps_purging(store: SqlCon
     await store.record_inbound(contact.id, "kept for now")
     now = [dt.datetime.now(dt.UTC)]
     retention = Retention(dt.timedelta(days=180), lambda: now[0])
-    retention.register("messages deleted", store.purge_older_than)
+    swept = asyncio.Event()
+
+    async def purge(cutoff: dt.datetime) -> int:
+        deleted = await store.purge_older_than(cutoff)
+        swept.set()
+        return deleted
+
+    retention.register("messages deleted", purge)
     retention.start()  # the first sweep runs at once
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(swept.wait(), timeout=10)
     assert await store.purge_older_than(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0, "nothing old yet"
     now[0] += dt.timedelta(days=181)  # half a year later, the same process
     await retention.run_once()  # what the hourly sweep does

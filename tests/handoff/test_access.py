@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.handoff_tables import CaseRow
+from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, LAWYERS_GROUP, STRANGER, USER, HandoffStack
 from tests.handoff.test_flow import QUESTION, open_case
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def _status(stack: HandoffStack) -> str:
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         return (await session.execute(select(CaseRow.status))).scalar_one()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.channels.console import CHANNEL, ConsoleChannel, ConsoleSender
 from bot.storage.handoff_tables import CaseRow
+from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, HandoffStack, StackFactory
 
 pytestmark = pytest.mark.asyncio
@@ -41,7 +42,7 @@ async def test_a_console_user_and_a_telegram_lawyer_talk_through_the_queue(stack
     assert "5. 5" in screen.getvalue(), "the rating options are numbered in the terminal"
     thanks = await chat.send("4")
     assert thanks.replies[0].text.startswith(stack.tr("Thank you for your rating. It helps us improve.", "en"))
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert (await session.execute(select(CaseRow.rating))).scalar_one() == 4
 
 

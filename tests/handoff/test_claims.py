@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.handoff.desk import TAKE_ANSWERS, TakeResult
 from bot.records.cases import NewCase, Reason
 from bot.storage.handoff_tables import AuditRow, CaseRow
-from tests.conftest import REPO
+from tests.conftest import REPO, record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, LAWYERS_GROUP, HandoffStack, StackFactory
 from tests.handoff.test_flow import open_case
 
@@ -41,7 +41,7 @@ async def test_two_lawyers_pressing_take_at_once_give_one_owner(stack: HandoffSt
         stack.press("take:1", chat_id=LAWYER_A, in_chat=LAWYERS_GROUP),
         stack.press("take:1", chat_id=LAWYER_B, in_chat=LAWYERS_GROUP),
     )
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         case = (await session.execute(select(CaseRow))).scalar_one()
         took = (await session.execute(select(AuditRow).where(AuditRow.action == "took"))).scalars().all()
     lawyers = await stack.app.handoff.lawyers.all()
@@ -119,6 +119,6 @@ async def test_claims_from_two_os_processes_on_one_postgres_database(stack: Hand
     assert all(p.returncode == 0 for p in processes), [err.decode()[-2000:] for _, err in outputs]
     assert won[0] | won[1] == set(ids), "every case has an owner"
     assert not won[0] & won[1], "no case has two"
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         owners = dict((await session.execute(select(CaseRow.id, CaseRow.lawyer_id))).tuples().all())
     assert {case_id for case_id, owner in owners.items() if owner == a.id} == won[0]

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot.core import payloads
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, RelayRow
 from bot.storage.tables import ContactRow
+from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, USER, HandoffStack, _update_ids
 from tests.telegram.fake_bot_api import private_message
 
@@ -36,7 +37,7 @@ async def test_a_case_from_request_to_rating(stack: HandoffStack) -> None:
     buttons = [p for params in asked for p in stack.buttons(params)]
     assert any(p.startswith("case:consent:") for p in buttons) and payloads.case("decline") in buttons
     assert "lawyer" in asked[-1]["text"].lower() or "юрист" in asked[-1]["text"].lower()
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0, "no case before consent"
 
     consent = next(p for p in buttons if p.startswith("case:consent:"))
@@ -90,7 +91,7 @@ async def test_a_case_from_request_to_rating(stack: HandoffStack) -> None:
     await stack.press("case:rate:1:5")
     assert stack.tr("Thank you for your rating. It helps us improve.") in stack.text_to(USER)
 
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         case = (await session.execute(select(CaseRow))).scalar_one()
         audit = (await session.execute(select(AuditRow).order_by(AuditRow.id))).scalars().all()
         relays = (await session.execute(select(RelayRow))).scalars().all()
@@ -122,7 +123,7 @@ async def test_asking_again_shows_the_open_case(stack: HandoffStack) -> None:
     assert "#1" in again[0]["text"]
     assert not any(p.startswith("case:consent:") for params in again for p in stack.buttons(params))
     await stack.press(payloads.case("consent", "-", "a"))  # an old consent button pressed once more
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 1
 
 
@@ -133,7 +134,7 @@ async def test_consent_can_be_declined_by_typing_no(stack: HandoffStack) -> None
     await stack.write("нет")
     declined = stack.new_to(USER)
     assert any(p.startswith("menu:") for p in stack.buttons(declined[-1]))
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
     assert stack.new_to(LAWYER_A) == []
 
@@ -158,7 +159,7 @@ async def test_a_delete_word_at_the_consent_question_shares_nothing(stack: Hando
     await stack.write("Мне нужен юрист")
     stack.new_to(LAWYER_A)
     await stack.write("удалить")
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
     assert stack.new_to(LAWYER_A) == []
 
@@ -200,7 +201,7 @@ async def test_person_deleting_their_data_deletes_the_case_but_not_the_audit_tra
     await open_case(stack)
     await stack.write("/forget")
     await stack.press(payloads.DELETE_YES)
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
         assert await session.scalar(select(func.count()).select_from(ContactRow)) == 0
         assert await session.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.case_id == 1)) >= 1
@@ -236,5 +237,5 @@ async def test_a_note_on_a_closed_case_is_refused(stack: HandoffStack) -> None:
     await stack.write("/note 1 called back later", chat_id=LAWYER_A)
     refused = stack.app.translations.gettext("Case #{case} does not exist or is closed.", "ru").format(case=1)
     assert refused in stack.text_to(LAWYER_A)
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseNoteRow)) == 0

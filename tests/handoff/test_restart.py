@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.records.cases import NewCase, Reason, RelayKind
 from bot.storage.handoff_tables import RelayRow
+from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, USER, StackFactory, stop
 from tests.handoff.test_flow import open_case
 
@@ -25,7 +26,7 @@ async def test_restart_mid_case_loses_nothing(build_stack: StackFactory) -> None
     before.api.fail_next("sendMessage", status=403)  # the lawyer's chat is unreachable for a moment
     await before.write("Меня вызывают в полицию завтра")
     assert before.new_to(LAWYER_A) == []
-    async with before.app.store._sessions() as session:
+    async with record(before.app)() as session:
         pending = (await session.execute(select(RelayRow).where(RelayRow.status == "pending"))).scalars().all()
     assert [r.text for r in pending] == ["Меня вызывают в полицию завтра"], "stored before it was sent"
     await stop(before)
@@ -41,7 +42,7 @@ async def test_restart_mid_case_loses_nothing(build_stack: StackFactory) -> None
     assert after.text_to(USER).endswith("Возьмите паспорт с собой"), "the reply still finds its case"
     await after.write("/queue", chat_id=LAWYER_A)
     assert "#2" in after.text_to(LAWYER_A), "the waiting case is still waiting"
-    async with after.app.store._sessions() as session:
+    async with record(after.app)() as session:
         statuses = set((await session.execute(select(RelayRow.status))).scalars().all())
     assert statuses == {"sent"}
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.handoff_tables import CaseRow
+from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, LAWYERS_GROUP, USER, StackFactory
 from tests.handoff.test_flow import open_case
 from tests.handoff.test_queue import URGENT
@@ -57,13 +58,13 @@ async def test_an_idle_assigned_case_returns_to_the_queue(build_stack: StackFact
     await stack.write("Скоро отвечу", chat_id=LAWYER_A)  # activity: the clock starts again
     stack.clock.advance(hours=1, minutes=30)
     await stack.app.handoff.worker.run_once()
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert (await session.execute(select(CaseRow.status))).scalar_one() == "assigned"
     stack.new_to(USER), stack.new_to(LAWYER_A), stack.new_to(LAWYER_B)
 
     stack.clock.advance(hours=1)
     await stack.app.handoff.worker.run_once()
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         case = (await session.execute(select(CaseRow))).scalar_one()
     assert (case.status, case.lawyer_id) == ("waiting", None)
     assert "#1" in stack.text_to(LAWYER_A), "the lawyer is told"
@@ -79,7 +80,7 @@ async def test_an_announcement_no_lawyer_received_is_tried_again_at_the_next_swe
     stack.api.fail_next("sendMessage", status=403)  # the lawyer's chat refuses while the case opens...
     await stack.press(consent)
     assert stack.new_to(LAWYER_A) == []
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         assert (await session.execute(select(CaseRow.announced_at))).scalar() is None, "not marked announced"
     await stack.app.handoff.worker.run_once()  # ...and back a moment later: not an hour later
     assert stack.buttons(stack.new_to(LAWYER_A)[-1]) == ["take:1"]

@@ -17,7 +17,7 @@ from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
 from bot.storage.handoff_tables import CaseRow
 from bot.web import create_web_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, record
 from tests.handoff.conftest import ALWAYS_OPEN, LAWYER_A, SECRET, Clock, HandoffStack
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
@@ -74,7 +74,7 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     await wa.send(yes)
     seen = len(await _bodies(wa, len(asked) + 1))
     assert tg.buttons(tg.new_to(LAWYER_A)[-1]) == ["take:1"]
-    async with tg.app.store._sessions() as session:
+    async with record(tg.app)() as session:
         assert (await session.execute(select(CaseRow.language))).scalar_one() == "ru"
 
     await tg.press("take:1", chat_id=LAWYER_A)
@@ -92,7 +92,7 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     seen = len(bodies)
 
     # A day later the 24-hour window is closed: WhatsApp gets the template, the answer waits for the person.
-    async with tg.app.store._sessions() as session:
+    async with record(tg.app)() as session:
         day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
         await session.execute(update(WhatsAppWindowRow).values(last_inbound_at=day_ago))
         await session.commit()
@@ -110,5 +110,5 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     assert fixtures.numbered(closing).get("5") == "5"
     await wa.send("5")
     assert tg.tr("Thank you for your rating. It helps us improve.") in (await _bodies(wa, seen + 2))[-1]
-    async with tg.app.store._sessions() as session:
+    async with record(tg.app)() as session:
         assert (await session.execute(select(CaseRow.rating))).scalar_one() == 5

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.tables import ContactRow, MessageRow
+from tests.conftest import record
 from tests.telegram.conftest import TelegramStack
 from tests.telegram.fake_bot_api import button_press, private_message
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def _counts(stack: TelegramStack) -> tuple[int, int]:
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         contacts = await session.scalar(select(func.count()).select_from(ContactRow))
         messages = await session.scalar(select(func.count()).select_from(MessageRow))
     return int(contacts or 0), int(messages or 0)
@@ -57,7 +58,7 @@ async def test_duplicate_delivery_is_processed_once(stack: TelegramStack) -> Non
     first_batch = len(sent)
     assert first_batch >= 1
 
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert inbound == 1
     assert len(stack.api.sent("sendMessage")) == first_batch
@@ -73,7 +74,7 @@ async def test_a_reply_telegram_refused_is_sent_when_the_update_comes_again(stac
     assert replayed and replayed[0]["text"] == stack.api.sent("sendMessage")[0]["text"]
     assert (await stack.post(update)).status == 200  # and once more: it was answered, nothing is sent
     assert len(stack.api.sent("sendMessage")) == refused + len(replayed)
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert inbound == 1
 

@@ -27,7 +27,7 @@ from bot.registry import create_whatsapp
 from bot.settings import RasaSettings, Settings, TwilioSettings
 from bot.storage.tables import ContactRow, MessageRow, WhatsAppDeliveryRow
 from bot.web import create_web_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, record
 from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilioApi
 
 PUBLIC_URL = "https://pana.example.org"
@@ -118,14 +118,14 @@ class WhatsAppStack:
 
     async def counts(self) -> tuple[int, int, int]:
         """Contacts, messages and WhatsApp deliveries in the record."""
-        async with self.app.store._sessions() as session:
+        async with record(self.app)() as session:
             contacts = await session.scalar(select(func.count()).select_from(ContactRow))
             messages = await session.scalar(select(func.count()).select_from(MessageRow))
             deliveries = await session.scalar(select(func.count()).select_from(WhatsAppDeliveryRow))
         return int(contacts or 0), int(messages or 0), int(deliveries or 0)
 
     async def deliveries(self) -> list[WhatsAppDeliveryRow]:
-        async with self.app.store._sessions() as session:
+        async with record(self.app)() as session:
             return list((await session.execute(select(WhatsAppDeliveryRow).order_by(WhatsAppDeliveryRow.id))).scalars())
 
 

@@ -17,7 +17,7 @@ from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
 from bot.storage.tables import MessageRow
-from tests.conftest import PANA, make_settings
+from tests.conftest import PANA, make_settings, record
 from tests.whatsapp.conftest import (
     PUBLIC_URL,
     TEMPLATES,
@@ -131,7 +131,7 @@ async def test_numbered_options_are_shared_by_every_process(
     await second.replies(len(bodies) + 1, user=user)
     contact = await second.app.store.find_contact("whatsapp", user)
     assert contact is not None
-    async with second.app.store._sessions() as session:
+    async with record(second.app)() as session:
         intents = list(
             (
                 await session.execute(

@@ -12,6 +12,7 @@ from bot.clock import utc_now
 from bot.core.language import LanguageDetector
 from bot.records.whatsapp import Outgoing
 from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
+from tests.conftest import record
 from tests.whatsapp.conftest import (
     PUBLIC_URL,
     USER,
@@ -59,7 +60,7 @@ async def test_options_are_a_numbered_list_and_a_number_picks_one(stack: WhatsAp
     before = len(stack.api.messages)
     await stack.send(f"{options[lawyer]}.")
     await stack.replies(before + 1)
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         inbound = select(MessageRow.intent).where(MessageRow.direction == "in").order_by(MessageRow.id)
         intents = list((await session.execute(inbound)).scalars())
     assert intents[-1] == "request_lawyer", "the number was understood as the lawyer option"
@@ -72,7 +73,7 @@ async def test_option_words_work_like_the_number(stack: WhatsAppStack) -> None:
     topics = stack.app.translations.gettext("Talk to a lawyer", "en")
     assert topics in options
     await stack.send(topics.upper())
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         last_intent = await session.scalar(
             select(MessageRow.intent).where(MessageRow.direction == "in").order_by(MessageRow.id.desc()).limit(1)
         )
@@ -101,7 +102,7 @@ async def test_first_short_message_offers_the_three_languages(stack: WhatsAppSta
 async def test_missing_or_wrong_signature_is_refused_and_nothing_stored(stack: WhatsAppStack, sign: object) -> None:
     response = await stack.post("/whatsapp/webhook", inbound_form("How do I apply for asylum?"), sign=sign)
     assert response.status == 403
-    await asyncio.sleep(0.2)
+    await stack.runtime.outbox.settled()
     assert await stack.counts() == (0, 0, 0)
     assert stack.api.attempts == []
 
@@ -127,9 +128,9 @@ async def test_duplicate_message_sid_is_processed_once(stack: WhatsAppStack) -> 
     third = await stack.send("How do I apply for asylum?", sid=sid)
     assert third.status == 200
     replies = await stack.replies(1)
-    await asyncio.sleep(0.5)
+    await stack.runtime.outbox.settled()
     assert len(stack.api.messages) == len(replies)
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         inbound = await session.scalar(select(func.count()).select_from(MessageRow).where(MessageRow.direction == "in"))
     assert inbound == 1
 
@@ -225,7 +226,7 @@ async def test_voice_note_from_a_new_contact_is_answered_and_languages_offered(s
 async def test_long_replies_are_split_under_1600_characters(stack: WhatsAppStack) -> None:
     await stack.send("Мне нужна помощь: кто даёт бесплатную юридическую помощь в Алматы?")
     await stack.replies(1)
-    await asyncio.sleep(0.5)
+    await stack.runtime.outbox.settled()
     assert all(len(m["Body"]) <= 1600 for m in stack.api.messages)
 
 
@@ -245,7 +246,7 @@ async def test_outbox_left_by_a_crash_is_sent_at_the_next_start(
     ledger = stack.runtime.ledger
     [left] = await ledger.add(USER, [Outgoing("en", body="left in the outbox")])
     [interrupted] = await ledger.add(USER, [Outgoing("en", body="interrupted while submitting")])
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         await session.execute(
             update(WhatsAppDeliveryRow)
             .where(WhatsAppDeliveryRow.id == interrupted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 
@@ -12,6 +11,7 @@ from sqlalchemy import update
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.clock import utc_now
 from bot.storage.tables import WhatsAppWindowRow
+from tests.conftest import record
 from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack
 
 pytestmark = pytest.mark.asyncio
@@ -21,7 +21,7 @@ SECOND_ANSWER = "И ещё: копию решения тоже возьмите.
 
 
 async def _last_wrote(stack: WhatsAppStack, ago: dt.timedelta) -> None:
-    async with stack.app.store._sessions() as session:
+    async with record(stack.app)() as session:
         await session.execute(update(WhatsAppWindowRow).values(last_inbound_at=utc_now() - ago))
         await session.commit()
 
@@ -50,7 +50,7 @@ async def test_text_outside_the_window_waits_and_a_template_invites_a_reply(
     assert await sender.send_text(USER, "ru", LAWYER_ANSWER) == "held"
     assert await sender.send_text(USER, "ru", SECOND_ANSWER) == "held"
     sent = await stack.api.wait_for(before + 1)
-    await asyncio.sleep(0.3)
+    await sender.settled()
     assert len(stack.api.messages) == before + 1, "one invitation per silence, and no free-form text"
     template = sent[before]
     assert template["ContentSid"] == TEMPLATES["ru"]
@@ -78,7 +78,8 @@ async def test_without_a_template_the_text_waits_for_the_contact(stack: WhatsApp
     runtime = stack.runtime
     no_templates = WhatsAppSender(runtime.api, runtime.ledger, status_url="https://pana.example.org/s", templates={})
     assert await no_templates.send_text(USER, "ru", LAWYER_ANSWER) == "held"
-    await asyncio.sleep(0.3)
+    await no_templates.settled()
+    await runtime.outbox.settled()
     assert len(stack.api.messages) == before, "nothing may be sent outside the window without a template"
     await stack.send("есть новости?")
     bodies = await stack.replies(before + 2)

@@ -214,6 +214,11 @@ class WhatsAppSender:
             # The deliveries stay `ready` or `submitting` in the ledger; the next drain or start sends them.
             log.error("Draining the WhatsApp outbox failed", exc_info=task.exception())
 
+    async def settled(self) -> None:
+        """Wait until no send runs in the background (a started send may start the next one)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Let running sends finish for a while; what is left stays in the outbox for the next start."""
         if not self._tasks:
