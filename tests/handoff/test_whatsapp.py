@@ -100,7 +100,7 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     template = (await wa.api.wait_for(seen + 1, recipient=f"whatsapp:{PERSON}"))[-1]
     assert template.get("ContentSid") == fixtures.TEMPLATES["ru"] and "Body" not in template
     await wa.send("Да, я здесь")
-    bodies = await _bodies(wa, seen + 1)
+    bodies = await _bodies(wa, seen + 2)  # the template, then the answer it held (not the template alone)
     assert bodies[-1] == f"{label}\nВы получили моё сообщение?", "delivered once the person wrote"
     assert [m["text"] for m in tg.new_to(LAWYER_A)] == ["#1: Да, я здесь"]
     seen = len(bodies)
