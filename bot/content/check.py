@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.content.facts import fact_reference_problems
 from bot.content.loader import ContentCatalog
 from bot.content.schema import Localized, TopicEntry
 from bot.core.messages import LANGUAGES
@@ -54,6 +55,7 @@ def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list
         problems += list(_entry(entry, catalog, today, known_phones, directory_urls))
     problems += list(_directory(catalog))
     problems += list(_menu(catalog))
+    problems += [Problem(message) for message in fact_reference_problems(catalog.topics, catalog.facts)]
     return problems
 
 
