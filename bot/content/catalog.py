@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.content.intents import IntentSpec
-from bot.content.schema import Directory, Menu, Organisation, TopicEntry
+from bot.content.schema import Directory, Fact, Menu, Organisation, TopicEntry
 
 __all__ = ["ContentCatalog"]
 
@@ -18,6 +18,7 @@ class ContentCatalog:
     topics: dict[str, TopicEntry]
     directory: Directory
     menu: Menu
+    facts: dict[str, Fact] = field(default_factory=dict)
     problems: tuple[str, ...] = field(default=())
 
     def is_topic(self, intent: str) -> bool:

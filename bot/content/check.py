@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.content.catalog import ContentCatalog
+from bot.content.facts import fact_reference_problems
 from bot.content.schema import Localized, TopicEntry
 from bot.languages import LANGUAGES
 
@@ -53,6 +54,7 @@ def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list
         problems += list(_entry(entry, catalog, today, known_phones, directory_urls))
     problems += list(_directory(catalog))
     problems += list(_menu(catalog))
+    problems += [Problem(message) for message in fact_reference_problems(catalog.topics, catalog.facts)]
     return problems
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from bot.content.catalog import ContentCatalog
 from bot.content.check import check_catalog
 from bot.content.intents import load_intents
-from bot.content.schema import Directory, Menu, TopicEntry
+from bot.content.schema import Directory, Fact, Menu, TopicEntry
 from bot.errors import ContentInvalid
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,23 @@ def _validate(model: type[M], data: Any, where: str, problems: list[str]) -> M |
         return None
 
 
+def _read_facts(path: Path, problems: list[str]) -> dict[str, Fact]:
+    data = _read_yaml(path, problems)
+    items = data.get("facts") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        problems.append(f"{path.name}: expected a list under 'facts'")
+        return {}
+    facts: dict[str, Fact] = {}
+    for number, item in enumerate(items):
+        fact = _validate(Fact, item, f"{path.name}: facts[{number}]", problems)
+        if fact is None:
+            continue
+        if fact.id in facts:
+            problems.append(f"{path.name}: fact id {fact.id!r} repeats")
+        facts[fact.id] = fact
+    return facts
+
+
 def read_catalog(content_dir: Path) -> ContentCatalog:
     """Read everything, collecting problems instead of stopping at the first one."""
     problems: list[str] = []
@@ -59,11 +76,13 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
         topics[entry.id] = entry
     directory = _validate(Directory, _read_yaml(content_dir / "contacts.yml", problems), "contacts.yml", problems)
     menu = _validate(Menu, _read_yaml(content_dir / "menu.yml", problems), "menu.yml", problems)
+    facts = _read_facts(content_dir / "facts.yml", problems)
     return ContentCatalog(
         intents=intents,
         topics=topics,
         directory=directory or Directory(),
         menu=menu or Menu.model_construct(categories=(), titles={}),
+        facts=facts,
         problems=tuple(problems),
     )
 

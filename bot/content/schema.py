@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -37,6 +38,24 @@ class Source(_Strict):
     fact: str = Field(min_length=1, description="the fact id in shared/spec/legal_facts.md")
     url: HttpUrl
     date: str = Field(min_length=1, description="the source's date as legal_facts.md gives it")
+
+
+class FactSource(_Strict):
+    url: HttpUrl
+    date: str = Field(min_length=1, description="the date the page itself shows, or 'undated'")
+
+
+class Fact(_Strict):
+    """One researched fact in content/facts.yml, recorded so a lawyer can check it against its sources."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    statement: str = Field(min_length=1, description="the fact in English, no more than the sources say")
+    sources: tuple[FactSource, ...] = Field(min_length=1)
+    seen_on: dt.date
+    # P primary law text, U UNHCR, S secondary (portals, news, law firms), X uncertain: as in legal_facts.md
+    confidence: Literal["P", "U", "S", "X"]
+    lawyer_verify: bool
+    topics: tuple[str, ...] = Field(min_length=1)
 
 
 class FollowUp(_Strict):
