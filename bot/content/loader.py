@@ -11,7 +11,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.content.intents import IntentSpec, load_intents
-from bot.content.schema import Directory, Menu, Organisation, TopicEntry
+from bot.content.reviews import REVIEWS_FILE
+from bot.content.schema import Directory, Menu, Organisation, Review, ReviewLog, TopicEntry
 from bot.errors import ContentInvalid
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class ContentCatalog:
     directory: Directory
     menu: Menu
     problems: tuple[str, ...] = field(default=())
+    reviews: tuple[Review, ...] = field(default=())  # lawyers' sign-offs, content/reviews.yml
 
     def is_topic(self, intent: str) -> bool:
         spec = self.intents.get(intent)
@@ -85,12 +87,17 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
         topics[entry.id] = entry
     directory = _validate(Directory, _read_yaml(content_dir / "contacts.yml", problems), "contacts.yml", problems)
     menu = _validate(Menu, _read_yaml(content_dir / "menu.yml", problems), "menu.yml", problems)
+    reviews: ReviewLog | None = ReviewLog()
+    if (content_dir / REVIEWS_FILE).exists():
+        data = _read_yaml(content_dir / REVIEWS_FILE, problems) or {}
+        reviews = _validate(ReviewLog, data, REVIEWS_FILE, problems)
     return ContentCatalog(
         intents=intents,
         topics=topics,
         directory=directory or Directory(),
         menu=menu or Menu.model_construct(categories=(), titles={}),
         problems=tuple(problems),
+        reviews=reviews.reviews if reviews else (),
     )
 
 

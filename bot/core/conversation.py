@@ -23,6 +23,7 @@ from bot.core.ports import (
     HandoffOutcome,
     HandoffReason,
     IntentClassifier,
+    LawyerAvailability,
     StateStore,
     Translator,
 )
@@ -105,6 +106,7 @@ class Conversation:
         translator: Translator,
         detector: LanguageDetector,
         config: CoreConfig,
+        availability: LawyerAvailability | None = None,
     ) -> None:
         self._classifier = classifier
         self._store = store
@@ -114,6 +116,7 @@ class Conversation:
         self._translator = translator
         self._detector = detector
         self._config = config
+        self._availability = availability
 
     def answers(self, language: Language) -> Answers:
         return Answers.translated(self._catalog, self._translator, language)
@@ -327,7 +330,8 @@ class Conversation:
         language = answers.language
         state["topic"] = topic_id  # a lawyer asked for next sees what the person last read about
         if not self._catalog.is_urgent(topic_id):
-            return Turn(language, tuple(answers.topic(entry, city)), topic_id, topic=topic_id)
+            note = await self._availability.sentence(language) if self._availability else None
+            return Turn(language, tuple(answers.topic(entry, city, lawyer_note=note)), topic_id, topic=topic_id)
         handoff = await self._handoff.request(contact, language, topic=topic_id, urgent=True, reason="urgent")
         self._await_confirmation(state, handoff)
         replies = (*answers.emergency(), *answers.topic(entry), *handoff.replies)

@@ -125,5 +125,13 @@ class Handoff(Protocol):
         ...
 
 
+class LawyerAvailability(Protocol):
+    """The seam to the lawyers' roster and hours: what is true now about reaching a lawyer."""
+
+    async def sentence(self, language: Language) -> str:
+        """One sentence: lawyers at work now, from when they are, or none registered."""
+        ...
+
+
 class Translator(Protocol):
     def gettext(self, message: str, language: Language) -> str: ...
