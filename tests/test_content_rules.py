@@ -120,6 +120,27 @@ def test_baspana_in_a_topic_a_button_and_a_contact_is_an_error(broken: Path) -> 
     assert any(m.startswith("contacts.yml: ") for m in errors)
 
 
+def test_an_urgent_topic_without_112_in_its_first_line_is_an_error(broken: Path) -> None:
+    def change(d):  # type: ignore[no-untyped-def]
+        d["answer"]["kk"] = "Қауіпсіз жерге барыңыз.\n" + d["answer"]["kk"]
+
+    _edit(broken / "topics/violence_support.yml", change)
+    _edit(broken / "topics/education.yml", change)  # not urgent: no such rule
+    errors = [message for error, message in _problems(broken) if error and "first line" in message]
+    assert errors == ["topics/violence_support.yml: answer.kk: an urgent topic gives 112 in its first line"]
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_urgent_topics_and_healthcare_lead_with_the_emergency_numbers(language: str) -> None:
+    topics = read_catalog(CONTENT).topics
+    first = {t: topics[t].answer.get(language).splitlines()[0] for t in topics}  # type: ignore[arg-type]
+    for urgent in ("emergency", "detention_deportation", "violence_support", "trafficking_forced_labour"):
+        assert "112" in first[urgent]
+    assert all(number in first["emergency"] for number in ("101", "102", "103", "104"))
+    assert "111" in topics["violence_support"].answer.get(language)  # type: ignore[arg-type]
+    assert "103" in first["healthcare"] and "112" in first["healthcare"]
+
+
 def test_a_lawyer_promise_in_a_follow_up_is_an_error(broken: Path) -> None:
     def change(d):  # type: ignore[no-untyped-def]
         d["followups"][0]["text"]["ru"] += "\nЧерез Pana можно сразу связаться с юристом."

@@ -19,6 +19,7 @@ DISCLAIMER_ROOM = 300  # the bot appends a one-line disclaimer to every answer
 ANSWER_LIMIT = 600  # a main answer must fit a phone screen: next steps first, caveats in follow-ups
 FOLLOWUP_TARGET = 1200
 LABEL_LIMIT = 30
+EMERGENCY_NUMBER = "112"  # legal_facts.md §11a N1: free from any phone, day and night
 REVIEW_WARNING_DAYS = 60
 
 PHONE = re.compile(r"\+?\d[\d \-()]{6,}\d")
@@ -89,6 +90,10 @@ def _entry(
         yield Problem(f"{where}: review_by {entry.review_by} is within {REVIEW_WARNING_DAYS} days", False)
     if entry.reviewed_on > today:
         yield Problem(f"{where}: reviewed_on {entry.reviewed_on} is in the future")
+    if catalog.is_urgent(entry.id):
+        for language in LANGUAGES:
+            if EMERGENCY_NUMBER not in entry.answer.get(language).splitlines()[0]:
+                yield Problem(f"{where}: answer.{language}: an urgent topic gives {EMERGENCY_NUMBER} in its first line")
     if len({f.id for f in entry.followups}) != len(entry.followups):
         yield Problem(f"{where}: follow-up ids repeat")
     source_urls = {_bare_url(str(s.url)) for s in entry.sources} | directory_urls
