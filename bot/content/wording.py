@@ -20,6 +20,9 @@ _ASYLUM_AS_HOUSING = re.compile(
       | сұра\w*                     # to ask for asylum
       | (?:туралы\s+)?өтініш\w*     # an asylum application
       | мәртебе\w*                  # asylum status
+      | іс(?:і|ін|тер)\w*           # an asylum case
+      | рәсім\w*                    # the asylum procedure
+      | бас\s+тарт\w*               # an asylum refusal («баспанадан бас тарту»)
       | (?:және|мен|не|немесе)\s+босқын\w*   # asylum and refugees
     )
     | (?<!уақытша\s)\bбаспана\w*\s*,\s*босқын\w*          # asylum, refugee status
