@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from bot.app import App
+from bot.core import payloads
 from bot.handoff.availability import (
     Availability,
     LawyerAvailabilityNote,
@@ -15,7 +17,7 @@ from bot.handoff.availability import (
 )
 from bot.handoff.hours import WorkingHours
 from bot.i18n import Translations
-from tests.conftest import REPO
+from tests.conftest import REPO, Say
 
 HOURS = WorkingHours.parse("Mon-Fri 09:00-18:00", "Asia/Almaty")
 ALMATY = HOURS.zone
@@ -82,3 +84,19 @@ def test_from_schedule_reads_the_lawyer_settings() -> None:
     assert isinstance(note, LawyerAvailabilityNote)
     with pytest.raises(ValueError):
         LawyerAvailabilityNote.from_schedule("someday", "UTC", Roster(), TRANSLATIONS)
+
+
+@pytest.mark.asyncio
+async def test_a_topic_answer_says_what_is_true_now_about_reaching_a_lawyer(say: Say, app: App) -> None:
+    """Wired in the running assistant: no lawyer registered, then the hours once one is."""
+    topic = payloads.topic("education")
+    first = await say(payload=topic, language_hint="en")
+    assert first.replies[-1].text.endswith(availability_sentence(Availability.NO_LAWYER, HOURS, TUESDAY_NOON, english))
+    await app.handoff.lawyers.add(4242, "Aigerim", ("en",))
+    hours = WorkingHours.parse(app.settings.lawyers.hours, app.settings.lawyers.timezone)
+    now = dt.datetime.now(dt.UTC)
+    later = await say(payload=topic, language_hint="en")
+    expected = availability_sentence(lawyer_availability(hours, True, now), hours, now, english)
+    assert later.replies[-1].text.endswith(expected)
+    reviewed = app.catalog.topics["education"].reviewed_on
+    assert f"Checked: {reviewed:%B %Y}" in later.replies[0].text
