@@ -18,6 +18,7 @@ from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
 from bot.core.policy import Thresholds
 from bot.handoff.announce import Announcer
+from bot.handoff.availability import LawyerAvailabilityNote
 from bot.handoff.cards import CaseCards
 from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
@@ -199,6 +200,9 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         detector=detector or LanguageDetector(),
         config=create_core_config(settings),
         clock=clock,
+        availability=LawyerAvailabilityNote.from_schedule(
+            settings.lawyers.hours, settings.lawyers.timezone, handoff.lawyers, translations, clock
+        ),
     )
     return App(
         settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention

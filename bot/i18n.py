@@ -54,6 +54,11 @@ def _load(locales_dir: Path, language: Language) -> dict[str, str]:
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
 
 
+def catalog_strings(locales_dir: Path, language: Language) -> dict[str, str]:
+    """Every translated UI string of one language, msgid to msgstr (for checks over the texts)."""
+    return _load(locales_dir, language)
+
+
 class Translations:
     """Look up a UI string in one of our languages."""
 

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = content.add_parser("show", help="print an entry as a user would see it")
     show.add_argument("topic")
     show.add_argument("--lang", choices=LANGUAGES, default="en")
+    review = content.add_parser("review", help="record a lawyer's sign-off of a topic as it is now")
+    review.add_argument("topic")
+    review.add_argument("--by", required=True, metavar="NAME", help="the lawyer who checked it")
+    review.add_argument("--note", metavar="TEXT", help="what was checked or left open")
     export = content.add_parser("export", help="print all entries")
     export.add_argument("--json", action="store_true", required=True)
     return parser

@@ -1,61 +1,99 @@
-"""`pana content check | show | export`."""
+"""`pana content check | show | review | export`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import Any
 
-from bot.content.check import check_catalog
+from bot.content.catalog import ContentCatalog
+from bot.content.check import check_catalog, check_ui_strings
 from bot.content.loader import read_catalog
+from bot.content.reviews import REVIEWS_FILE, content_version, latest, record_review, sign_off
+from bot.content.schema import TopicEntry
 from bot.core.answers import Answers
-from bot.i18n import Translations
-from bot.languages import LANGUAGES
+from bot.i18n import Translations, catalog_strings
+from bot.languages import LANGUAGES, Language
 from bot.settings import Settings
 
 
 def run_content(args: argparse.Namespace, settings: Settings) -> int:
     catalog = read_catalog(settings.pana.content_dir)
     if args.content_command == "check":
-        problems = check_catalog(catalog)
-        for problem in problems:
-            print(problem)
-        errors = sum(p.is_error for p in problems)
-        warnings = len(problems) - errors
-        print(f"{len(catalog.topics)} topics checked: {errors} error(s), {warnings} warning(s)")
-        return 1 if errors else 0
+        return _check(catalog, settings)
     if args.content_command == "show":
-        entry = catalog.topics.get(args.topic)
-        if entry is None:
-            print(f"pana: no content entry {args.topic!r}", file=sys.stderr)
-            return 1
-        translations = Translations(settings.pana.locales_dir)
-        answers = Answers.translated(catalog, translations, args.lang)
-        replies = answers.topic(entry)
-        for followup in entry.followups:
-            reply = answers.followup(entry, followup.id)
-            if reply:
-                replies.append(reply)
-        for reply in replies:
-            print(reply.text)
-            for option in reply.options:
-                print(f"  [{option.label}]")
-            print("-" * 40)
-        return 0
-    entries = [
-        {
-            "id": entry.id,
-            "text": {language: entry.answer.get(language) for language in LANGUAGES},
-            "followups": [
-                {"id": f.id, "label": f.label.model_dump(), "text": f.text.model_dump()} for f in entry.followups
-            ],
-            "sources": [s.model_dump(mode="json") for s in entry.sources],
-            "verify": list(entry.verify),
-            "reviewed_on": entry.reviewed_on.isoformat(),
-            "review_by": entry.review_by.isoformat(),
-        }
-        for entry in catalog.topics.values()
-    ]
-    json.dump(entries, sys.stdout, ensure_ascii=False, indent=2)
+        return _show(catalog, settings, args.topic, args.lang)
+    if args.content_command == "review":
+        return _review(catalog, settings, args.topic, args.by, args.note)
+    json.dump(
+        [_exported(entry, catalog) for entry in catalog.topics.values()], sys.stdout, ensure_ascii=False, indent=2
+    )
     print()
     return 0
+
+
+def _check(catalog: ContentCatalog, settings: Settings) -> int:
+    problems = check_catalog(catalog) + check_ui_strings(catalog_strings(settings.pana.locales_dir, "kk"))
+    for problem in problems:
+        print(problem)
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    print(f"{len(catalog.topics)} topics checked: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def _show(catalog: ContentCatalog, settings: Settings, topic: str, language: Language) -> int:
+    entry = catalog.topics.get(topic)
+    if entry is None:
+        print(f"pana: no content entry {topic!r}", file=sys.stderr)
+        return 1
+    answers = Answers.translated(catalog, Translations(settings.pana.locales_dir), language)
+    replies = answers.topic(entry)
+    for followup in entry.followups:
+        reply = answers.followup(entry, followup.id)
+        if reply:
+            replies.append(reply)
+    for reply in replies:
+        print(reply.text)
+        for option in reply.options:
+            print(f"  [{option.label}]")
+        print("-" * 40)
+    return 0
+
+
+def _review(catalog: ContentCatalog, settings: Settings, topic: str, by: str, note: str | None) -> int:
+    entry = catalog.topics.get(topic)
+    if entry is None:
+        print(f"pana: no content entry {topic!r}", file=sys.stderr)
+        return 1
+    if any(p.startswith(REVIEWS_FILE) for p in catalog.problems):
+        # Rewriting a file we could not read would drop the sign-offs in it.
+        print(f"pana: content/{REVIEWS_FILE} cannot be read; fix it first (pana content check)", file=sys.stderr)
+        return 1
+    if not by.strip():
+        print("pana: --by needs the reviewer's name", file=sys.stderr)
+        return 1
+    review = record_review(settings.pana.content_dir, entry, catalog.reviews, by.strip(), note)
+    print(f"{topic}: version {review.version} signed off by {review.by} on {review.on}")
+    return 0
+
+
+def _exported(entry: TopicEntry, catalog: ContentCatalog) -> dict[str, Any]:
+    found = latest(catalog.reviews, entry.id)
+    return {
+        "id": entry.id,
+        "text": {language: entry.answer.get(language) for language in LANGUAGES},
+        "followups": [
+            {"id": f.id, "label": f.label.model_dump(), "text": f.text.model_dump()} for f in entry.followups
+        ],
+        "sources": [s.model_dump(mode="json") for s in entry.sources],
+        "verify": list(entry.verify),
+        "reviewed_on": entry.reviewed_on.isoformat(),
+        "review_by": entry.review_by.isoformat(),
+        "version": content_version(entry),
+        "sign_off": {
+            "state": sign_off(entry, catalog.reviews).name.lower(),
+            "last": found.model_dump(mode="json", exclude_none=True) if found else None,
+        },
+    }

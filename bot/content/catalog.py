@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.content.intents import IntentSpec
-from bot.content.schema import Directory, Fact, Menu, Organisation, TopicEntry
+from bot.content.schema import Directory, Fact, Menu, Organisation, Review, TopicEntry
 
 __all__ = ["ContentCatalog"]
 
@@ -20,6 +20,7 @@ class ContentCatalog:
     menu: Menu
     facts: dict[str, Fact] = field(default_factory=dict)
     problems: tuple[str, ...] = field(default=())
+    reviews: tuple[Review, ...] = field(default=())  # lawyers' sign-offs, content/reviews.yml
 
     def is_topic(self, intent: str) -> bool:
         spec = self.intents.get(intent)

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 
 from bot.content.catalog import ContentCatalog
 from bot.content.facts import fact_reference_problems
+from bot.content.reviews import SignOff, sign_off
 from bot.content.schema import Localized, TopicEntry
+from bot.content.wording import asylum_as_housing, lawyer_promise
 from bot.languages import LANGUAGES
 
 WHATSAPP_LIMIT = 1600  # characters per WhatsApp message (Twilio error 21617)
 DISCLAIMER_ROOM = 300  # the bot appends a one-line disclaimer to every answer
-ANSWER_TARGET = 1000  # a main message should read well on a phone
+ANSWER_LIMIT = 600  # a main answer must fit a phone screen: next steps first, caveats in follow-ups
 FOLLOWUP_TARGET = 1200
 LABEL_LIMIT = 30
+EMERGENCY_NUMBER = "112"  # legal_facts.md §11a N1: free from any phone, day and night
 REVIEW_WARNING_DAYS = 60
 
 PHONE = re.compile(r"\+?\d[\d \-()]{6,}\d")
@@ -55,6 +58,8 @@ def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list
     problems += list(_directory(catalog))
     problems += list(_menu(catalog))
     problems += [Problem(message) for message in fact_reference_problems(catalog.topics, catalog.facts)]
+    problems += list(_wording(catalog))
+    problems += list(_sign_offs(catalog))
     return problems
 
 
@@ -66,7 +71,7 @@ def _coverage(catalog: ContentCatalog) -> Iterator[Problem]:
 
 def _texts(entry: TopicEntry) -> Iterator[tuple[str, Localized, int, int]]:
     """Every localized text of an entry with its name, target length and hard limit."""
-    yield "answer", entry.answer, ANSWER_TARGET, WHATSAPP_LIMIT - DISCLAIMER_ROOM
+    yield "answer", entry.answer, ANSWER_LIMIT, ANSWER_LIMIT
     for followup in entry.followups:
         yield f"followups.{followup.id}.text", followup.text, FOLLOWUP_TARGET, WHATSAPP_LIMIT - DISCLAIMER_ROOM
         yield f"followups.{followup.id}.label", followup.label, LABEL_LIMIT, LABEL_LIMIT
@@ -86,6 +91,10 @@ def _entry(
         yield Problem(f"{where}: review_by {entry.review_by} is within {REVIEW_WARNING_DAYS} days", False)
     if entry.reviewed_on > today:
         yield Problem(f"{where}: reviewed_on {entry.reviewed_on} is in the future")
+    if catalog.is_urgent(entry.id):
+        for language in LANGUAGES:
+            if EMERGENCY_NUMBER not in entry.answer.get(language).splitlines()[0]:
+                yield Problem(f"{where}: answer.{language}: an urgent topic gives {EMERGENCY_NUMBER} in its first line")
     if len({f.id for f in entry.followups}) != len(entry.followups):
         yield Problem(f"{where}: follow-up ids repeat")
     source_urls = {_bare_url(str(s.url)) for s in entry.sources} | directory_urls
@@ -110,6 +119,56 @@ def _entry(
         for kind in entry.contacts.kinds:
             if not catalog.organisations((kind,)):
                 yield Problem(f"{where}: contacts kind {kind!r} matches no organisation in contacts.yml")
+
+
+def check_ui_strings(kazakh: dict[str, str]) -> list[Problem]:
+    """The Kazakh UI catalog (msgid to msgstr) follows the asylum wording rule too."""
+    problems = []
+    for msgid, text in sorted(kazakh.items()):
+        misused = asylum_as_housing(text)
+        if misused:
+            problems.append(Problem(f"locales/kk: {msgid[:40]!r}: «{misused}» uses «баспана» for asylum"))
+    return problems
+
+
+def _shown_texts(catalog: ContentCatalog) -> Iterator[tuple[str, Localized]]:
+    """Every localized text a person can see, named by file and field."""
+    for entry in catalog.topics.values():
+        for name, localized, _target, _limit in _texts(entry):
+            yield f"topics/{entry.id}.yml: {name}", localized
+    for category in catalog.menu.categories:
+        yield f"menu.yml: categories.{category.id}.label", category.label
+    for topic, title in catalog.menu.titles.items():
+        yield f"menu.yml: titles.{topic}", title
+    for org in catalog.directory.organisations:
+        for field in ("name", "what", "address", "hours"):
+            value = getattr(org, field)
+            if value is not None:
+                yield f"contacts.yml: {org.id}.{field}", value
+
+
+def _wording(catalog: ContentCatalog) -> Iterator[Problem]:
+    for where, localized in _shown_texts(catalog):
+        misused = asylum_as_housing(localized.kk)
+        if misused:
+            yield Problem(f"{where}.kk: «{misused}» uses «баспана» (housing) for asylum: write «пана»")
+        for language in LANGUAGES:
+            promise = lawyer_promise(localized.get(language))
+            if promise:
+                yield Problem(
+                    f"{where}.{language}: promises a lawyer at once ({promise[:60]!r}); "
+                    "the bot says when lawyers are available"
+                )
+
+
+def _sign_offs(catalog: ContentCatalog) -> Iterator[Problem]:
+    for entry in catalog.topics.values():
+        state = sign_off(entry, catalog.reviews)
+        if state is not SignOff.CURRENT:
+            yield Problem(f"topics/{entry.id}.yml: {state.value} by a lawyer (pana content review)", False)
+    for review in catalog.reviews:
+        if review.topic not in catalog.topics:
+            yield Problem(f"reviews.yml: sign-off of unknown topic {review.topic!r}", False)
 
 
 def _directory(catalog: ContentCatalog) -> Iterator[Problem]:

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 from bot.content.catalog import ContentCatalog
 from bot.content.check import check_catalog
 from bot.content.intents import load_intents
-from bot.content.schema import Directory, Fact, Menu, TopicEntry
+from bot.content.reviews import REVIEWS_FILE
+from bot.content.schema import Directory, Fact, Menu, ReviewLog, TopicEntry
 from bot.errors import ContentInvalid
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,10 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
     directory = _validate(Directory, _read_yaml(content_dir / "contacts.yml", problems), "contacts.yml", problems)
     menu = _validate(Menu, _read_yaml(content_dir / "menu.yml", problems), "menu.yml", problems)
     facts = _read_facts(content_dir / "facts.yml", problems)
+    reviews: ReviewLog | None = ReviewLog()
+    if (content_dir / REVIEWS_FILE).exists():
+        data = _read_yaml(content_dir / REVIEWS_FILE, problems) or {}
+        reviews = _validate(ReviewLog, data, REVIEWS_FILE, problems)
     return ContentCatalog(
         intents=intents,
         topics=topics,
@@ -84,6 +89,7 @@ def read_catalog(content_dir: Path) -> ContentCatalog:
         menu=menu or Menu.model_construct(categories=(), titles={}),
         facts=facts,
         problems=tuple(problems),
+        reviews=reviews.reviews if reviews else (),
     )
 
 

@@ -117,3 +117,17 @@ class Menu(_Strict):
 
     categories: tuple[MenuCategory, ...] = Field(min_length=1)
     titles: dict[str, Localized]
+
+
+class Review(_Strict):
+    """One lawyer's sign-off of one version of a topic."""
+
+    topic: str = Field(pattern=ID_PATTERN)
+    version: str = Field(pattern=r"^[0-9a-f]{16}$", description="bot.content.reviews.content_version")
+    by: str = Field(min_length=1)
+    on: dt.date
+    note: str | None = None
+
+
+class ReviewLog(_Strict):
+    reviews: tuple[Review, ...] = ()

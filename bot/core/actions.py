@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from bot.content.render import find_city
 from bot.core.answers import Answers
 from bot.core.messages import Outcome, Reply, Turn
-from bot.core.ports import ContactRecord, ContentCatalog, ConversationStore, Handoff, HandoffOutcome, HandoffReason
+from bot.core.ports import (
+    ContactRecord,
+    ContentCatalog,
+    ConversationStore,
+    Handoff,
+    HandoffOutcome,
+    HandoffReason,
+    LawyerAvailability,
+)
 from bot.core.state import DialogueState
 from bot.languages import Language, named_in
 
@@ -38,12 +46,14 @@ class Actions:
         catalog: ContentCatalog,
         answers_in: Callable[[Language], Answers],
         retention_days: int,
+        availability: LawyerAvailability | None = None,
     ) -> None:
         self.store = store
         self.handoff = handoff
         self.catalog = catalog
         self.answers_in = answers_in
         self.retention_days = retention_days
+        self.availability = availability
 
     async def topic(self, asked: Asked, topic_id: str, *, by_text: bool = False) -> Turn:
         """A topic's answer; an urgent topic leads with what to do now and offers a lawyer at once."""
@@ -52,7 +62,8 @@ class Actions:
         asked.state.topic = topic_id  # a lawyer asked for next sees what the person last read about
         if not self.catalog.is_urgent(topic_id):
             city = find_city(asked.text, self.catalog.directory) if by_text else None
-            return Turn(language, tuple(answers.topic(entry, city)), topic_id, topic=topic_id)
+            note = await self.availability.sentence(language) if self.availability else None
+            return Turn(language, tuple(answers.topic(entry, city, lawyer_note=note)), topic_id, topic=topic_id)
         handoff = await self.handoff.request(asked.contact, language, topic=topic_id, urgent=True, reason="urgent")
         await_confirmation(asked.state, handoff)
         replies = (*answers.emergency(), *answers.topic(entry), *handoff.replies)

@@ -16,6 +16,28 @@ LANGUAGE_OPTIONS = tuple(Option(info.name, payloads.language(info.code)) for inf
 EMERGENCY_KINDS = ("unhcr", "legal_aid")
 
 
+def _(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+# The English names double as msgids, so the review date is shown in the person's language.
+MONTH_NAMES = (
+    _("January"),
+    _("February"),
+    _("March"),
+    _("April"),
+    _("May"),
+    _("June"),
+    _("July"),
+    _("August"),
+    _("September"),
+    _("October"),
+    _("November"),
+    _("December"),
+)
+
+
 class Answers:
     """Builds replies for one language from the content catalog and the UI catalogs."""
 
@@ -60,23 +82,32 @@ class Answers:
         options = (*self.topic_options(found.topics), self.menu_option())
         return Reply(f"{found.label.get(self.language)}:", options)
 
-    def topic(self, entry: TopicEntry, city: str | None = None) -> list[Reply]:
-        """The main answer with its disclaimer, follow-up options and any organisations it lists."""
+    def checked(self, entry: TopicEntry) -> str:
+        """ "Checked: November 2026", from the entry's review date, so people can judge how fresh it is."""
+        month = self._(MONTH_NAMES[entry.reviewed_on.month - 1])
+        return self._("Checked: {month} {year}").format(month=month, year=entry.reviewed_on.year)
+
+    def topic(self, entry: TopicEntry, city: str | None = None, lawyer_note: str | None = None) -> list[Reply]:
+        """The main answer with its review date, disclaimer, follow-up options and any organisations it lists.
+
+        `lawyer_note` says what is true now about reaching a lawyer (see bot/handoff/availability.py);
+        without it the answer only names the option.
+        """
         options = (
             *(Option(f.label.get(self.language), payloads.more(entry.id, f.id)) for f in entry.followups),
             self.lawyer_option(),
             self.menu_option(),
         )
-        disclaimer = self._(
-            "This is general information, not legal advice. To talk to a lawyer, choose «Talk to a lawyer»."
-        )
-        answer = f"{entry.answer.get(self.language)}\n\n{disclaimer}"
+        lawyer = lawyer_note or self._("To talk to a lawyer, choose «Talk to a lawyer».")
+        general = self._("This is general information, not legal advice.")
+        disclaimer = f"{general} {lawyer}"
+        answer = f"{entry.answer.get(self.language)}\n\n{self.checked(entry)}"
         if entry.contacts is None:
-            return [Reply(answer, options)]
+            return [Reply(f"{answer}\n\n{disclaimer}", options)]
         orgs = self.catalog.organisations(entry.contacts.kinds, city)
         blocks = organisation_blocks(orgs, self.language, self.catalog.directory)
         return [
-            Reply(entry.answer.get(self.language)),
+            Reply(answer),
             *(Reply(b) for b in blocks[:-1]),
             Reply(f"{blocks[-1]}\n\n{disclaimer}" if blocks else disclaimer, options),
         ]
@@ -96,8 +127,8 @@ class Answers:
         """What to do in danger now, then who gives legal help: urgent topics and urgent cases lead with it."""
         return self.legal_aid(
             self._(
-                "If you or someone else is in danger right now, call the police or an ambulance. "
-                "Where to get legal help:"
+                "In danger now? Call 112, free from any phone, day and night (also 102 police, 103 ambulance, "
+                "101 fire). Pana cannot send help. Where to get legal help:"
             )
         )
 

@@ -21,6 +21,7 @@ from bot.core.ports import (
     ConversationStore,
     Handoff,
     IntentClassifier,
+    LawyerAvailability,
     StateStore,
 )
 from bot.core.replay import decode_turn, encode_turn
@@ -79,6 +80,7 @@ class Conversation:
         detector: LanguageDetector,
         config: CoreConfig,
         clock: Clock = utc_now,
+        availability: LawyerAvailability | None = None,
     ) -> None:
         self._classifier = classifier
         self._store = store
@@ -90,7 +92,12 @@ class Conversation:
         self._config = config
         self._flood = FloodGuard(config.flood_limit, config.flood_window_seconds, clock)
         self._actions = Actions(
-            store=store, handoff=handoff, catalog=catalog, answers_in=self.answers, retention_days=config.retention_days
+            store=store,
+            handoff=handoff,
+            catalog=catalog,
+            answers_in=self.answers,
+            retention_days=config.retention_days,
+            availability=availability,
         )
 
     def answers(self, language: Language) -> Answers:

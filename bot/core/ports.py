@@ -174,3 +174,12 @@ class ContentCatalog(Protocol):
     def organisations(self, kinds: tuple[str, ...], city: str | None = None) -> list[Organisation]:
         """Organisations of the given kinds; with a city, those there plus the ones serving everyone."""
         ...
+
+
+class LawyerAvailability(Protocol):
+    """The seam to the lawyers' roster and hours: what is true now about reaching a lawyer."""
+
+    async def sentence(self, language: Language) -> str:
+        """One sentence: lawyers at work now, from when they are, or none registered."""
+        ...
+

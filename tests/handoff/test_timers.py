@@ -26,7 +26,8 @@ async def test_outside_working_hours_the_person_learns_when_and_who_helps_now(bu
     monday = stack.tr("Monday")
     assert f"{monday} 09:00" in told, "when to expect an answer"
     header = stack.tr(
-        "If you or someone else is in danger right now, call the police or an ambulance. Where to get legal help:"
+        "In danger now? Call 112, free from any phone, day and night (also 102 police, 103 ambulance, "
+        "101 fire). Pana cannot send help. Where to get legal help:"
     )
     assert header in told, "the emergency contacts again, after the case opened"
     assert "#1" in stack.text_to(LAWYER_A), "the case is announced at once all the same"

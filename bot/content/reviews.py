@@ -1,0 +1,74 @@
+"""Lawyers' sign-offs: who checked which version of a topic, and when (content/reviews.yml, kept in git).
+
+A version is a hash of what a person reads and what backs it (answer, follow-ups, sources, verify
+flags, contacts), not of the review dates, so re-dating a topic after a sign-off does not void it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from bot.content.schema import Review, ReviewLog, TopicEntry
+
+REVIEWS_FILE = "reviews.yml"
+HEADER = (
+    "# Lawyers' sign-offs, written by `pana content review TOPIC --by NAME [--note TEXT]`.\n"
+    "# version = the hash of the topic's texts, sources and verify flags when it was checked.\n"
+)
+_REVIEWED_FIELDS = {"answer", "followups", "sources", "verify", "contacts"}
+
+
+class SignOff(enum.Enum):
+    CURRENT = "current"
+    CHANGED = "changed since sign-off"
+    NEVER = "never signed off"
+
+
+def content_version(entry: TopicEntry) -> str:
+    """A short, stable hash of the parts of a topic a lawyer vouches for."""
+    reviewed = entry.model_dump(mode="json", include=_REVIEWED_FIELDS)
+    encoded = json.dumps(reviewed, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def latest(reviews: tuple[Review, ...], topic: str) -> Review | None:
+    """The most recent sign-off of a topic (the file is append-only, so the last one)."""
+    return next((r for r in reversed(reviews) if r.topic == topic), None)
+
+
+def sign_off(entry: TopicEntry, reviews: tuple[Review, ...]) -> SignOff:
+    found = latest(reviews, entry.id)
+    if found is None:
+        return SignOff.NEVER
+    return SignOff.CURRENT if found.version == content_version(entry) else SignOff.CHANGED
+
+
+def record_review(
+    content_dir: Path,
+    entry: TopicEntry,
+    existing: tuple[Review, ...],
+    by: str,
+    note: str | None = None,
+    today: dt.date | None = None,
+) -> Review:
+    """Append a sign-off of the topic as it is now to the `existing` ones, which stay as history."""
+    path = content_dir / REVIEWS_FILE
+    review = Review(
+        topic=entry.id, version=content_version(entry), by=by, on=today or dt.date.today(), note=note or None
+    )
+    log = ReviewLog(reviews=(*existing, review))
+    text = HEADER + yaml.safe_dump(log.model_dump(mode="json", exclude_none=True), allow_unicode=True, sort_keys=False)
+    # Written beside the file and renamed over it, so an interrupted run never leaves half a file.
+    handle, temporary = tempfile.mkstemp(dir=content_dir, prefix=".reviews.", suffix=".yml")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temporary, path)
+    return review
