@@ -8,8 +8,11 @@ import datetime as dt
 import json
 import re
 import shutil
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bench.plot import plot
 from bench.report import markdown_table, text_table
@@ -108,9 +111,12 @@ def write_docs(report: dict[str, object], table: str, png: Path) -> None:
     machine = report["machine"]
     assert isinstance(machine, dict)
     load = ", ".join(f"{v:.2f}" for v in machine["load_average_start"])
+    options = report["options"]
+    assert isinstance(options, dict)
+    shown = {k: v for k, v in options.items() if k != "output"}  # a local path says nothing to a reader
     block = (
         f"{BEGIN}\nRun `{report['stamp']}` on {machine['cpus']} CPUs, load average (1, 5, 15 min) at start: "
-        f"{load}; options: `{json.dumps(report['options'], ensure_ascii=False)}`.\n\n{table}\n\n"
+        f"{load}; options: `{json.dumps(shown, ensure_ascii=False)}`.\n\n{table}\n\n"
         f"![latency against concurrency](performance.png)\n{END}"
     )
     current = DOCS.read_text(encoding="utf-8")
@@ -120,11 +126,23 @@ def write_docs(report: dict[str, object], table: str, png: Path) -> None:
     DOCS.write_text(pattern.sub(lambda _: block, current), encoding="utf-8")
 
 
+async def _cancellable(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """SIGTERM and SIGINT cancel the run, so its finally blocks stop Rasa and the workers it started."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise SystemExit(130) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     options = options_from(args)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = asyncio.run(run(options, stamp))
+    report = asyncio.run(_cancellable(run(options, stamp)))
     options.output.mkdir(parents=True, exist_ok=True)
     json_path = options.output / f"{stamp}.json"
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

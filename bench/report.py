@@ -87,6 +87,12 @@ def _rss(rss: Mapping[str, Mapping[str, int]], prefix: str) -> str:
     return "–" if not peaks else " / ".join(f"{p:.0f}" for p in peaks) + " MB"
 
 
+def _cpu(cpu: Mapping[str, Any] | None) -> str:
+    per_turn = (cpu or {}).get("ms_per_turn") or {}
+    workers = sum(v for k, v in per_turn.items() if k.startswith("worker"))
+    return "–" if not per_turn else f"{workers:.1f} / {per_turn.get('rasa', 0):.1f} ms"
+
+
 def table_rows(runs: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     """One row per backend set and concurrency level, for the console and for docs/performance.md."""
     rows = []
@@ -109,6 +115,7 @@ def table_rows(runs: Iterable[Mapping[str, Any]]) -> list[list[str]]:
                     str(turns["failed"]),
                     _rss(level["rss_kib"], "worker"),
                     _rss(level["rss_kib"], "rasa"),
+                    _cpu(level.get("cpu")),
                 ]
             )
     return rows
@@ -128,6 +135,7 @@ HEADERS = [
     "failed",
     "worker peak RSS",
     "Rasa peak RSS",
+    "CPU per turn: workers / Rasa",
 ]
 
 

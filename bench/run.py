@@ -24,6 +24,7 @@ from bench.stack import (
     RasaServer,
     Worker,
     clear_redis,
+    cpu_seconds,
     free_port,
     register_lawyer,
     require_loopback,
@@ -150,6 +151,24 @@ async def count_cases(database_url: str) -> int:
         await engine.dispose()
 
 
+def process_ids(workers: list[Worker], rasa: RasaServer) -> dict[str, int]:
+    ids = {w.name: w.process.pid for w in workers}
+    if rasa.process is not None:
+        ids["rasa"] = rasa.process.pid
+    return ids
+
+
+def cpu_used(before: dict[str, float | None], after: dict[str, float | None], turns: int) -> dict[str, Any]:
+    """CPU seconds each process used during Pana's phase, and per turn (ms): what a turn costs in CPU."""
+    used: dict[str, float] = {}
+    for name, start in before.items():
+        end = after.get(name)
+        if start is not None and end is not None:  # a process that died has no figure
+            used[name] = round(end - start, 2)
+    per_turn = {name: round(seconds * 1000 / turns, 1) for name, seconds in used.items()} if turns else {}
+    return {"seconds": used, "ms_per_turn": per_turn}
+
+
 def process_memory(workers: list[Worker], rasa: RasaServer) -> dict[str, dict[str, int]]:
     memory = {w.name: rss_kib(w.process.pid) for w in workers}
     if rasa.process is not None:
@@ -210,9 +229,12 @@ async def run_backends(
                 for concurrency in options.levels:
                     print(f"  {backends.label}: {concurrency} at a time ...", flush=True)
                     load_before = os.getloadavg()
+                    pids = process_ids(workers, rasa)
+                    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     outcomes, pana_wall = await drive(
                         driver, planner, rng, concurrency=concurrency, turns=options.turns, duration=options.duration
                     )
+                    cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     texts = [o.text for o in outcomes if o.text]
                     parses, parse_failed, parse_wall = await parse_alone(
                         session, rasa.url, texts, concurrency=concurrency, limit=options.request_timeout
@@ -233,6 +255,7 @@ async def run_backends(
                                 for k in ("question", "option", "lawyer", "consent")
                             },
                             "rss_kib": process_memory(workers, rasa),
+                            "cpu": cpu_used(cpu_before, cpu_after, sum(1 for o in outcomes if o.ok)),
                             "load_average": {"before": load_before, "after": os.getloadavg()},
                             "cases_in_database": await count_cases(database_url),
                         }

@@ -63,6 +63,15 @@ def rss_kib(pid: int) -> dict[str, int]:
     return figures
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time one process has used so far, from /proc/<pid>/stat; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 async def wait_for_http(url: str, limit: float) -> None:
     deadline = time.monotonic() + limit
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:

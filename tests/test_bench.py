@@ -87,13 +87,18 @@ def test_tables_show_one_row_per_backend_and_level() -> None:
     level = level_figures(
         [_outcome("telegram", "question", 0.050)], [0.004], pana_wall=1.0, parse_wall=1.0, parse_failed=0
     )
-    level |= {"concurrency": 20, "rss_kib": {"worker-1": {"VmRSS": 200_000, "VmHWM": 291_840}, "rasa": {}}}
+    level |= {
+        "concurrency": 20,
+        "rss_kib": {"worker-1": {"VmRSS": 200_000, "VmHWM": 291_840}, "rasa": {}},
+        "cpu": {"seconds": {}, "ms_per_turn": {"worker-1": 12.5, "worker-2": 10.0, "rasa": 4.0}},
+    }
     runs = [{"backends": "postgresql+redis", "workers": 2, "levels": [level]}]
     table = markdown_table(runs)
     lines = table.splitlines()
     assert len(lines) == 3
     assert "| postgresql+redis | 2 | 20 | 4.0 ms / 4.0 ms |" in lines[2]
     assert "285 MB" in lines[2] and "46.0 ms" in lines[2]
+    assert lines[2].endswith("| 22.5 / 4.0 ms |"), "CPU per turn: the workers together, then Rasa"
     assert "postgresql+redis" in text_table(runs)
 
 
