@@ -29,7 +29,8 @@ def test_compose_has_every_part_of_a_production_host(compose: dict[str, Any]) ->
         assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:")
         assert env["PANA_PUBLIC_URL"].startswith("https://${PANA_DOMAIN"), "Twilio signatures are checked over this URL"
-        assert replica in services[worker]["depends_on"] and "postgres" in services[worker]["depends_on"]
+        assert services[worker]["depends_on"][replica] == {"condition": "service_healthy"}, "model loaded first"
+        assert "postgres" in services[worker]["depends_on"]
         assert services[worker]["build"]["dockerfile"] == "deploy/Dockerfile.bot"
         assert services[replica]["build"]["dockerfile"] == "deploy/Dockerfile.rasa"
 
@@ -73,3 +74,11 @@ def test_systemd_units_are_hardened(unit: str) -> None:
     assert service["EnvironmentFile"] == "/etc/pana/pana.env"
     assert service["ReadWritePaths"]
     assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_pana_serve_starts_only_once_rasa_has_loaded_its_model() -> None:
+    rasa_unit = (DEPLOY / "systemd" / "pana-rasa.service").read_text(encoding="utf-8")
+    post = re.search(r"^ExecStartPost=\S+ /opt/pana/(\S+)", rasa_unit, re.MULTILINE)
+    assert post is not None and (DEPLOY.parent / post.group(1)).exists()
+    for unit in ("pana.service", "pana@.service"):
+        assert "pana-rasa.service" in (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
