@@ -12,7 +12,7 @@ PYTHON310 ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.exe
 	|| command -v python3.10 2>/dev/null)
 PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || PYENV_VERSION=3.11 python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
 
-.PHONY: help setup chat test test-fast check lint typecheck locales locales-update nlu-venv train nlu-test clean
+.PHONY: help setup chat test test-fast check lint typecheck locales locales-update nlu-venv train nlu-test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ chat: train ## set everything up and chat with Pana in the terminal
 	$(PANA) chat
 
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check bot tests
+	$(VENV)/bin/ruff check bot bench tests
 
 typecheck: $(VENV)/.installed ## mypy (strict on bot/)
 	$(VENV)/bin/mypy
@@ -66,6 +66,14 @@ test: train check ## set everything up and run every test
 	$(PANA) content check
 	$(VENV)/bin/pytest -q
 	$(PANA) nlu test --check-floors
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# Never part of `make test`: it takes minutes and its figures depend on the machine's load.
+bench: train $(VENV)/.bench-installed locales ## benchmark Pana against Rasa alone (BENCH_ARGS="--quick" for a smoke run)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## remove build output (keeps the environments)
 	rm -rf nlu/models nlu/.rasa nlu/logs var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""The benchmark harness's pure parts: percentiles, a level's figures and the report tables (the harness itself
+runs only in `make bench`)."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+
+from bench.people import Planner
+from bench.report import level_figures, markdown_table, text_table, turn_latency
+from bench.stack import require_loopback
+from bench.stats import percentile, summarize
+from bot.nlu.testset import Example
+
+
+def test_percentile_is_the_nearest_rank_of_measured_values() -> None:
+    values = [float(v) for v in range(100, 0, -1)]  # unsorted on purpose
+    assert percentile(values, 50) == 50
+    assert percentile(values, 95) == 95
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([1.0, 2.0, 3.0], 50) == 2.0, "a value that was measured, not an interpolation"
+    assert math.isnan(percentile([], 50))
+    with pytest.raises(ValueError, match=r"0\.\.100"):
+        percentile([1.0], 101)
+
+
+def test_summary_in_milliseconds_with_throughput_over_wall_time() -> None:
+    summary = summarize([0.010, 0.020, 0.030, 0.040], failed=1, wall_s=2.0)
+    assert (summary.count, summary.failed) == (4, 1)
+    assert summary.p50_ms == pytest.approx(20.0)
+    assert summary.max_ms == pytest.approx(40.0)
+    assert summary.per_second == pytest.approx(2.0)
+    empty = summarize([], failed=3, wall_s=1.0).as_dict()
+    assert empty["p50_ms"] is None and empty["failed"] == 3, "no value becomes null in the JSON, not NaN"
+
+
+def _outcome(
+    channel: str,
+    kind: str,
+    latency: float,
+    *,
+    first_reply: float | None = None,
+    ok: bool = True,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "kind": kind,
+        "ok": ok,
+        "latency": latency,
+        "first_reply": first_reply,
+        "error": error,
+        "text": None,
+    }
+
+
+def test_a_whatsapp_turn_lasts_until_its_first_reply_reached_twilio() -> None:
+    assert turn_latency(_outcome("telegram", "question", 0.2)) == 0.2
+    assert turn_latency(_outcome("whatsapp", "question", 0.05, first_reply=0.3)) == 0.3
+
+
+def test_level_figures_separate_channels_and_subtract_rasa_alone() -> None:
+    outcomes = [
+        _outcome("telegram", "question", 0.050),
+        _outcome("telegram", "question", 0.070),
+        _outcome("telegram", "option", 0.010),
+        _outcome("whatsapp", "question", 0.020, first_reply=0.090),
+        _outcome("whatsapp", "question", 5.0, ok=False, error="no reply"),
+    ]
+    figures = level_figures(outcomes, [0.030, 0.040], pana_wall=2.0, parse_wall=1.0, parse_failed=0)
+    assert figures["turns"]["all_turns"]["count"] == 4
+    assert figures["turns"]["all_turns"]["failed"] == 1
+    assert figures["turns"]["telegram_question"]["p50_ms"] == pytest.approx(50.0)
+    assert figures["turns"]["whatsapp_first_reply"]["p50_ms"] == pytest.approx(90.0)
+    assert figures["rasa_parse"]["per_second"] == pytest.approx(2.0)
+    assert figures["overhead_p50_ms"] == pytest.approx(20.0), "Telegram question p50 minus Rasa p50"
+    assert figures["throughput_ratio"] == pytest.approx(1.0), "2 turns/s against 2 parses/s"
+    assert figures["errors"] == {"whatsapp question: no reply": 1}
+
+
+def test_tables_show_one_row_per_backend_and_level() -> None:
+    level = level_figures(
+        [_outcome("telegram", "question", 0.050)], [0.004], pana_wall=1.0, parse_wall=1.0, parse_failed=0
+    )
+    level |= {
+        "concurrency": 20,
+        "rss_kib": {"worker-1": {"VmRSS": 200_000, "VmHWM": 291_840}, "rasa": {}},
+        "cpu": {"seconds": {}, "ms_per_turn": {"worker-1": 12.5, "worker-2": 10.0, "rasa": 4.0}},
+    }
+    runs = [{"backends": "postgresql+redis", "workers": 2, "levels": [level]}]
+    table = markdown_table(runs)
+    lines = table.splitlines()
+    assert len(lines) == 3
+    assert "| postgresql+redis | 2 | 20 | 4.0 ms / 4.0 ms |" in lines[2]
+    assert "285 MB" in lines[2] and "46.0 ms" in lines[2]
+    assert lines[2].endswith("| 22.5 / 4.0 ms |"), "CPU per turn: the workers together, then Rasa"
+    assert "postgresql+redis" in text_table(runs)
+
+
+def test_planner_is_reproducible_and_never_sends_one_person_twice_at_once() -> None:
+    examples = [Example(f"q{i}", "greet", language, "standard") for i, language in enumerate(["kk", "ru", "en"] * 3)]
+
+    def plans(seed: int) -> list[tuple[str, int, tuple[str, ...]]]:
+        planner = Planner(examples, random.Random(seed), 0.5, 0.5, 0.1, 0.9)
+        drawn = [planner.next_plan() for _ in range(30)]
+        assert len({p.person for p in drawn}) == 30, "people in a visit are not drawn again until done"
+        return [(p.channel, p.person, p.questions) for p in drawn]
+
+    assert plans(15) == plans(15)
+    planner = Planner(examples, random.Random(1), 0.0, 0.0, 0.0, 1.0)
+    first = planner.next_plan()
+    planner.done(first)
+    again = planner.next_plan()
+    assert again.returning and again.person == first.person and len(again.questions) == 1
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5:5432/x", "redis://redis.example.org/7", "postgresql://db/x"])
+def test_the_harness_refuses_anything_but_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        require_loopback(url)
+    assert require_loopback("redis://127.0.0.1:6379/7") == "redis://127.0.0.1:6379/7"
