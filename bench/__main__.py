@@ -109,10 +109,12 @@ def write_docs(report: dict[str, object], table: str, png: Path) -> None:
     """Replace the generated block of docs/performance.md (between its markers) and copy the plot next to it."""
     shutil.copyfile(png, DOCS.with_suffix(".png"))
     machine = report["machine"]
-    assert isinstance(machine, dict)
+    if not isinstance(machine, dict):
+        raise TypeError("report['machine'] must be a mapping")
     load = ", ".join(f"{v:.2f}" for v in machine["load_average_start"])
     options = report["options"]
-    assert isinstance(options, dict)
+    if not isinstance(options, dict):
+        raise TypeError("report['options'] must be a mapping")
     shown = {k: v for k, v in options.items() if k != "output"}  # a local path says nothing to a reader
     block = (
         f"{BEGIN}\nRun `{report['stamp']}` on {machine['cpus']} CPUs, load average (1, 5, 15 min) at start: "
