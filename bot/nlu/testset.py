@@ -10,6 +10,19 @@ import yaml
 
 from bot.core.messages import LANGUAGES
 
+# The writing styles a held-out row may be tagged with; `pana nlu test` reports each one.
+STYLES: dict[str, str] = {
+    "standard": "plainly written, with the language's own letters",
+    "no_special": "Kazakh typed on a Russian keyboard, without ә ғ қ ң ө ұ ү һ і",
+    "latin": "Kazakh or Russian in Latin transliteration",
+    "mixed": "Kazakh and Russian (or English) in one message",
+    "short": "a one- or two-word fragment",
+    "typo": "misspelt, typed in a hurry",
+    "long": "a story of 2-4 sentences with the question at the end",
+    "heading": "phrased as a public FAQ heading or help-page title",
+    "arrival": "just arrived, no status, afraid of being sent back: gold asylum_apply",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Example:
@@ -20,7 +33,9 @@ class Example:
 
 
 def load_test_set(folder: Path) -> list[Example]:
+    """Every row of every language file; a mistyped style tag or a repeated row is an error, not a silent skew."""
     examples: list[Example] = []
+    seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         language = data["language"]
@@ -28,7 +43,14 @@ def load_test_set(folder: Path) -> list[Example]:
             raise ValueError(f"{path.name}: unknown language {language!r}")
         for intent, styles in data["intents"].items():
             for style, texts in styles.items():
-                examples.extend(Example(str(t), intent, language, style) for t in texts or ())
+                if style not in STYLES:
+                    raise ValueError(f"{path.name}: {intent} has unknown style {style!r}")
+                for text in texts or ():
+                    key = " ".join(str(text).casefold().split())
+                    if key in seen:
+                        raise ValueError(f"{path.name}: {intent}/{style} repeats a row of {seen[key]}: {text!r}")
+                    seen[key] = f"{path.name} {intent}"
+                    examples.append(Example(str(text), intent, language, style))
     return examples
 
 
