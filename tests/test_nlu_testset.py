@@ -122,3 +122,10 @@ def test_report_gives_each_style_over_all_languages() -> None:
     assert report.figures["accuracy_style_long"] == 0.0
     assert "accuracy_style_typo" not in report.figures
     assert any(line.split()[:2] == ["arrival", "2"] for line in report.lines)
+
+
+def test_a_repeated_yaml_key_is_refused_not_silently_dropped(tmp_path: Path) -> None:
+    body = '  greet:\n    long:\n      - "Здравствуйте. Вы на связи?"\n'
+    body += '  greet:\n    heading:\n      - "Приветствие"\n'
+    with pytest.raises(ValueError, match="repeated key greet"):
+        load_test_set(_write(tmp_path, body))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -37,7 +38,7 @@ def load_test_set(folder: Path) -> list[Example]:
     examples: list[Example] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
         language = data["language"]
         if language not in LANGUAGES:
             raise ValueError(f"{path.name}: unknown language {language!r}")
@@ -52,6 +53,17 @@ def load_test_set(folder: Path) -> list[Example]:
                     seen[key] = f"{path.name} {intent}"
                     examples.append(Example(str(text), intent, language, style))
     return examples
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a repeated key: plain YAML keeps the last one and drops the rows before it."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"repeated key {', '.join(repeated)} {node.start_mark}")
+        return super().construct_mapping(node, deep=deep)
 
 
 # Cyrillic letters and the Latin look-alikes a mixed keyboard types instead.
