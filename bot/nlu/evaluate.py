@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from bot.core.language import LanguageDetector
 from bot.core.policy import OUT_OF_SCOPE, Action, Thresholds, decide
 from bot.core.ports import Classification, IntentClassifier
-from bot.nlu.testset import Example
+from bot.nlu.testset import STYLES, Example
 
 IsTopic = Callable[[str], bool]
 
@@ -136,6 +136,14 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTo
         lid = accuracy((o.example.language, o.detected_language or "") for o in sub)
         fig[f"accuracy_{language}_{style}"] = acc
         out(f"  {language}/{style:<15} {len(sub):5}   {acc:.3f}     {lid:.3f}")
+    out("")
+    # The targets (long messages, Latin script, headings, arrival stories) are set over all languages.
+    out("Per writing style, all languages")
+    for style in [s for s in STYLES if any(o.example.style == s for o in outcomes)]:
+        sub = [o for o in outcomes if o.example.style == style]
+        acc = accuracy((o.example.intent, o.predicted) for o in sub)
+        fig[f"accuracy_style_{style}"] = acc
+        out(f"  {style:<20} {len(sub):5}   {acc:.3f}")
     out("")
     out("Per intent              n   precision recall  F1")
     for intent in sorted({o.example.intent for o in outcomes}):
