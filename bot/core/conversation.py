@@ -27,6 +27,7 @@ from bot.core.ports import (
     Translator,
 )
 from bot.core.replay import decode_turn, encode_turn
+from bot.core.urgency import offer_also, urgent_replies
 from bot.errors import NluUnavailable
 
 log = logging.getLogger(__name__)
@@ -237,11 +238,14 @@ class Conversation:
         except NluUnavailable as error:
             log.warning("NLU unavailable, answering with the menu: %s", error)
             return self._nlu_down(answers)
-        decision = decide(result, self._config.thresholds, self._catalog.is_topic)
-        understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.OUT_OF_SCOPE)
+        decision = decide(result, self._config.thresholds, self._catalog.is_topic, self._catalog.is_urgent)
+        understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.URGENT, Action.OUT_OF_SCOPE)
         state["failures"] = 0 if understood else int(state.get("failures", 0)) + 1
         if decision.action is Action.ANSWER and decision.intent:
             turn = await self._intent(contact, decision.intent, text, answers, state)
+            turn = offer_also(turn, answers, decision.also)
+        elif decision.action is Action.URGENT:
+            turn = Turn(language, urgent_replies(answers, decision))
         elif decision.action is Action.OUT_OF_SCOPE:
             turn = Turn(
                 language,
