@@ -51,3 +51,27 @@ def test_bars_redrawn_with_carriage_returns_arrive_as_separate_lines() -> None:
     process.stdout.close()
     assert [parse_epochs(line) is not None for line in received] == [True, True, True, False]
     assert received[-1] == "done"
+
+
+def test_a_silent_classifier_gets_heartbeats_with_the_time_left_by_the_last_training() -> None:
+    said: list[str] = []
+    now = [0.0]
+    reporter = ProgressReporter(said.append, expected=200.0, clock=lambda: now[0])
+    now[0] = 50.0
+    reporter.feed("INFO rasa.engine.training.hooks - Starting to train component 'LogisticRegressionClassifier'.")
+    now[0] = 150.0
+    reporter.feed("")  # what `lines` yields after a quiet stretch
+    assert "training LogisticRegressionClassifier (~25% by the last training's 200 s, about 150 s left)" in said[0]
+    assert "still training LogisticRegressionClassifier (~75%" in said[1]
+    assert said[1].endswith("about 50 s left)")
+
+
+def test_a_quiet_pipe_yields_heartbeats_until_it_speaks() -> None:
+    script = "import time, sys; time.sleep(0.5); print('done', flush=True)"
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    received = list(lines(process.stdout.fileno(), quiet_after=0.1))
+    process.wait()
+    process.stdout.close()
+    assert received[-1] == "done"
+    assert "" in received[:-1]

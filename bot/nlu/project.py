@@ -34,6 +34,11 @@ class RasaProject:
         return self.root / "models" / f"{MODEL_NAME}.fingerprint"
 
     @property
+    def duration_file(self) -> Path:
+        """Seconds the last training took: the estimate of time left for the next one."""
+        return self.root / "models" / f"{MODEL_NAME}.seconds"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 
@@ -96,12 +101,16 @@ class RasaProject:
         if returncode != 0 or not self.model.exists():
             raise NluProjectError(f"rasa train failed (exit {returncode}); see {self.log_dir / 'train.log'}")
         self.fingerprint_file.write_text(fingerprint + "\n")
-        print(f"Trained {self.model.name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        seconds = time.monotonic() - started
+        self.duration_file.write_text(f"{seconds:.1f}\n")
+        print(f"Trained {self.model.name} in {seconds:.1f} s", file=sys.stderr)
         return True
 
     def _run_with_progress(self, command: list[str], log_path: Path) -> int:
         """Run `rasa train`, keeping its whole output in the log and showing its progress on stderr."""
-        reporter = ProgressReporter(lambda line: print(line, file=sys.stderr, flush=True))
+        reporter = ProgressReporter(
+            lambda line: print(line, file=sys.stderr, flush=True), expected=self._last_duration()
+        )
         with (
             log_path.open("w") as log,
             subprocess.Popen(
@@ -113,6 +122,12 @@ class RasaProject:
                 log.write(line + "\n")
                 reporter.feed(line)
             return process.wait()
+
+    def _last_duration(self) -> float | None:
+        try:
+            return float(self.duration_file.read_text())
+        except (OSError, ValueError):
+            return None
 
     def serve_command(self, settings: RasaSettings) -> list[str]:
         if not self.model.exists():  # Rasa would silently load another model from the folder
