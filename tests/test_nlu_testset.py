@@ -11,7 +11,7 @@ import pytest
 from bot.content.intents import load_intents
 from bot.core.policy import Thresholds
 from bot.core.ports import Classification, IntentScore
-from bot.nlu.evaluate import Outcome, build_report
+from bot.nlu.evaluate import Intents, Outcome, build_report
 from bot.nlu.testset import Example, load_test_set
 from tests.conftest import REPO
 
@@ -116,7 +116,7 @@ def test_report_gives_each_style_over_all_languages() -> None:
         _outcome("bank_money", "ru", "heading", "bank_money"),
         _outcome("emergency", "en", "long", "out_of_scope"),
     ]
-    report = build_report(outcomes, Thresholds(answer=0.5, suggest=0.2, out_of_scope=0.5), lambda _: True)
+    report = build_report(outcomes, Thresholds(answer=0.5, suggest=0.2, out_of_scope=0.5), Intents(lambda _: True))
     assert report.figures["accuracy_style_arrival"] == 0.5
     assert report.figures["accuracy_style_heading"] == 1.0
     assert report.figures["accuracy_style_long"] == 0.0
