@@ -95,7 +95,10 @@ def create_core_config(settings: Settings) -> CoreConfig:
     policy = settings.policy
     return CoreConfig(
         thresholds=Thresholds(
-            answer=policy.answer_threshold, suggest=policy.suggest_threshold, out_of_scope=policy.out_of_scope_threshold
+            answer=policy.answer_threshold,
+            suggest=policy.suggest_threshold,
+            out_of_scope=policy.out_of_scope_threshold,
+            urgent=policy.urgent_threshold,
         ),
         default_language=settings.pana.default_language,
         max_input_chars=settings.pana.max_input_chars,

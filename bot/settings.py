@@ -61,6 +61,8 @@ class RasaSettings(_Section):
     timeout: float = Field(default=3.0, gt=0, description="seconds for one /model/parse call")
     start_timeout: float = Field(default=240.0, gt=0, description="seconds to wait for a started server")
     project_dir: Path = REPO_ROOT / "nlu"
+    # a story of several sentences is also classified as its last question, weighted so (0: off; bot/nlu/long_text.py)
+    question_weight: float = Field(default=0.5, ge=0, le=1)
 
     @property
     def base_url(self) -> str:
@@ -74,10 +76,12 @@ class PolicySettings(_Section):
     """
 
     model_config = SettingsConfigDict(env_prefix="NLU_")
-    answer_threshold: float = Field(default=0.40, ge=0, le=1)
-    suggest_threshold: float = Field(default=0.15, ge=0, le=1)
+    answer_threshold: float = Field(default=0.65, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.05, ge=0, le=1)
     # out_of_scope is believed whenever it is the top intent: any higher threshold refused more real questions.
     out_of_scope_threshold: float = Field(default=0.05, ge=0, le=1)
+    # safety first: an urgent topic or asylum_apply among the top guesses at or above this leads the reply
+    urgent_threshold: float = Field(default=0.20, ge=0, le=1)
 
 
 class PanaSettings(_Section):

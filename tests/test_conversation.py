@@ -123,7 +123,8 @@ async def test_low_confidence_offers_likely_topics_and_a_lawyer(
     from tests.conftest import make_settings
 
     strict = await create_app(
-        make_settings(database_url, rasa_settings, answer_threshold=1.0, suggest_threshold=0.0), detector=detector
+        make_settings(database_url, rasa_settings, answer_threshold=1.0, suggest_threshold=0.0, urgent_threshold=1.0),
+        detector=detector,
     )
     try:
         turn = await strict.conversation.handle(IncomingMessage("test", "strict", "документы для статуса беженца"))
@@ -278,3 +279,69 @@ async def test_a_message_stored_before_a_crash_is_answered_when_it_comes_again(s
     # The process died before deciding: the redelivery is answered as if it were new.
     turn = await say("How do I apply for asylum?", user="crashed", channel_message_id="m-3")
     assert turn.intent == "asylum_apply" and turn.replies
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (
+            "Сәлеметсіз бе. Біз бес күн бұрын Ауғанстаннан Алматыға балаларымызбен келдік, визамыз жоқ. "
+            "Бізді елге қайтарып жібере ме деп қорқамыз, қайда барамыз?",
+            "kk",
+        ),
+        ("salem, auganstannan kelgenimizge 6 kun boldy, otbasymmen. viza joq. qaitaryp jiberedi me? ne isteimiz", "kk"),
+        (
+            "Здравствуйте. Мы неделю назад приехали в Алматы из Афганистана с детьми, визы нет. "
+            "Очень боимся, что нас вернут обратно. Куда нам обратиться?",
+            "ru",
+        ),
+        pytest.param(
+            "zdravstvuite, my iz afganistana, v almaty 5 dnei, vizy net, boimsya deportacii. chto nam delat?",
+            "ru",
+            # Known gap (nlu/README.md): Latin-script Russian arrival stories still rank `help` first.
+            marks=pytest.mark.xfail(strict=True, reason="the v2 model misses Latin-script Russian arrival stories"),
+        ),
+        (
+            "Hello. My family and I got to Almaty from Afghanistan six days ago and we have no visa. "
+            "We are scared they will send us back. Where should we go?",
+            "en",
+        ),
+    ],
+)
+async def test_arrival_story_gets_the_asylum_answer_with_detention_and_a_lawyer_offered(
+    say: Say, app: App, text: str, language: str
+) -> None:
+    turn = await say(text)
+    assert turn.language == language
+    assert turn.topic == "asylum_apply"
+    joined = "\n".join(r.text for r in turn.replies)
+    assert app.catalog.topics["asylum_apply"].answer.get(language) in joined
+    assert "5" in joined  # the 5-day limit is in the asylum answer itself
+    options = [o.payload for o in turn.replies[-1].options]
+    assert options[0] == payloads.topic("detention_deportation")
+    assert payloads.LAWYER in options
+
+
+async def test_an_unsure_urgent_story_leads_with_the_danger_header_not_a_neutral_menu(
+    app: App,
+    database_url: str,
+    rasa_settings,
+    detector,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.app import create_app
+    from bot.core.messages import IncomingMessage
+    from tests.conftest import make_settings
+
+    # Nothing is answered outright, so the safety-first rule alone decides what comes first.
+    unsure = await create_app(make_settings(database_url, rasa_settings, answer_threshold=1.0), detector=detector)
+    try:
+        text = "Мой брат работает на стройке. Вчера его забрали полицейские и говорят, что вышлют из страны."
+        turn = await unsure.conversation.handle(IncomingMessage("test", "unsure", text))
+    finally:
+        await unsure.close()
+    unhcr = next(o for o in app.catalog.directory.organisations if "unhcr" in o.kinds and o.phones)
+    assert "полици" in turn.replies[0].text.lower()
+    assert unhcr.phones[0] in turn.replies[0].text
+    options = [o.payload for o in turn.replies[-1].options]
+    assert options[0] == payloads.topic("detention_deportation")
+    assert payloads.LAWYER in options

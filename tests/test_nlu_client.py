@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.errors import NluUnavailable
 from bot.nlu.client import RasaClient
+from bot.nlu.long_text import combine
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
 
@@ -91,3 +92,27 @@ async def test_conversation_survives_nlu_outage(tmp_path, detector) -> None:  # 
     text = "\n".join(r.text for r in turn.replies)
     assert "+7 727 258 45 98" in text
     assert any(o.payload.startswith("menu:") for o in turn.replies[-1].options)
+
+
+async def test_a_story_is_classified_whole_and_as_its_question_on_the_real_server(
+    rasa_server: NluServer, rasa_settings: RasaSettings
+) -> None:
+    story = (
+        "Мы с женой и детьми уже неделю в Алматы, приехали через Таджикистан. "
+        "Визы у нас нет, денег мало. Куда нам идти, чтобы попросить защиты?"
+    )
+    plain = RasaClient(rasa_settings.base_url, timeout=5)
+    weighted = RasaClient(rasa_settings.base_url, timeout=5, question_weight=0.5)
+    try:
+        whole = await plain.classify(story)
+        question = await plain.classify("Куда нам идти, чтобы попросить защиты?")
+        combined = await weighted.classify(story)
+        one_sentence = await weighted.classify("Куда нам идти, чтобы попросить защиты?")
+    finally:
+        await plain.close()
+        await weighted.close()
+    expected = combine(whole, question, 0.5)
+    assert [s.name for s in combined.ranking] == [s.name for s in expected.ranking]
+    assert [s.confidence for s in combined.ranking] == pytest.approx([s.confidence for s in expected.ranking])
+    assert combined.ranking != whole.ranking
+    assert one_sentence == question  # a single sentence is parsed once, as it is

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -50,7 +49,7 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:
-    is_topic = _topic_test(settings)
+    intents = _intents(settings)
     examples = load_test_set(project.root / "tests")
     if getattr(args, "noisy", False):
         examples = noisy(examples)
@@ -67,28 +66,37 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
     thresholds = create_core_config(settings).thresholds
     if args.nlu_command == "tune":
         print("answer suggest out_of_scope -> score, oos recall, in-scope rejected, wrong answers")
-        for found, f in evaluate.tune(outcomes, is_topic):
+        for found, f in evaluate.tune(outcomes, intents, thresholds.urgent):
             print(
                 f"{found.answer:.2f}   {found.suggest:.2f}    {found.out_of_scope:.2f}        -> "
                 f"{f.score:.3f}  {f.oos_recall:.3f}  {f.inscope_rejected:.3f}  {f.wrong_answers:.3f}"
             )
+        print("\nurgent (others as set) -> urgent/asylum led, needless headers, oos recall, wrong answers")
+        for urgent, f in evaluate.tune_urgent(outcomes, thresholds, intents):
+            print(
+                f"{urgent:.2f}  -> {f.urgent_led:.3f}  {f.needless_header:.3f}  "
+                f"{f.oos_recall:.3f}  {f.wrong_answers:.3f}"
+            )
         return None
-    return evaluate.build_report(outcomes, thresholds, is_topic)
+    return evaluate.build_report(outcomes, thresholds, intents)
 
 
 async def _compare(settings: Settings, project: RasaProject) -> int:
     from bot.nlu.compare import compare
 
     thresholds = create_core_config(settings).thresholds
-    rows = await compare(project, settings.rasa, thresholds, _topic_test(settings))
+    rows = await compare(project, settings.rasa, thresholds, _intents(settings))
     print("\n".join(rows))
     return 0
 
 
-def _topic_test(settings: Settings) -> Callable[[str], bool]:
-    """Whether an intent is answered from content (the intent contract in content/intents.yml)."""
+def _intents(settings: Settings) -> evaluate.Intents:
+    """Which intents are answered from content, and which are urgent (the contract in content/intents.yml)."""
     intents = load_intents(settings.pana.content_dir / "intents.yml")
-    return lambda name: name in intents and intents[name].kind == "topic"
+    return evaluate.Intents(
+        is_topic=lambda name: name in intents and intents[name].kind == "topic",
+        is_urgent=lambda name: name in intents and intents[name].urgent,
+    )
 
 
 def _check_floors(figures: dict[str, float], path: Path) -> int:

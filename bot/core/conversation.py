@@ -26,6 +26,7 @@ from bot.core.ports import (
 )
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
+from bot.core.urgency import offer_also, urgent_replies
 from bot.errors import NluUnavailable
 from bot.i18n import Translator
 from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, normalise_language_code
@@ -202,11 +203,14 @@ class Conversation:
         except NluUnavailable as error:
             log.warning("NLU unavailable, answering with the menu: %s", error)
             return Turn(asked.language, tuple(answers.nlu_down()), "nlu_unavailable")
-        decision = decide(result, self._config.thresholds, self._catalog.is_topic)
-        understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.OUT_OF_SCOPE)
+        decision = decide(result, self._config.thresholds, self._catalog.is_topic, self._catalog.is_urgent)
+        understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.URGENT, Action.OUT_OF_SCOPE)
         asked.state.failures = 0 if understood else asked.state.failures + 1
         if decision.action is Action.ANSWER and decision.intent:
             turn = await answer_intent(self._actions, asked, decision.intent)
+            turn = offer_also(turn, answers, decision.also)
+        elif decision.action is Action.URGENT:
+            turn = Turn(asked.language, urgent_replies(answers, decision))
         elif decision.action is Action.OUT_OF_SCOPE:
             turn = Turn(asked.language, (answers.out_of_scope(),))
         elif decision.action is Action.SUGGEST:

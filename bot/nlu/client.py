@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
+from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
 from bot.settings import RasaSettings
 
@@ -29,8 +30,10 @@ class RasaClient:
         timeout: float,
         token: str | None = None,
         normalizer: Callable[[str], str] = normalize,
+        question_weight: float = 0.0,
     ) -> None:
         self._normalize = normalizer
+        self._question_weight = question_weight
         self._url = f"{base_url.rstrip('/')}/model/parse"
         self._params = {"token": token} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -40,12 +43,25 @@ class RasaClient:
     def from_settings(cls, rasa: RasaSettings, normalizer: Callable[[str], str] = normalize) -> RasaClient:
         """The server the settings name, with its auth token when one is set."""
         token = rasa.token.get_secret_value() if rasa.token else None
-        return cls(rasa.base_url, timeout=rasa.timeout, token=token, normalizer=normalizer)
+        return cls(
+            rasa.base_url,
+            timeout=rasa.timeout,
+            token=token,
+            normalizer=normalizer,
+            question_weight=rasa.question_weight,
+        )
 
     async def classify(self, text: str) -> Classification:
         cleaned = self._normalize(text)[-MAX_PARSE_CHARS:]
         if not cleaned:
             return Classification(ranking=())
+        whole = await self._parse(cleaned)
+        question = question_sentence(cleaned) if self._question_weight > 0 else None
+        if question is None:
+            return whole
+        return combine(whole, await self._parse(question), self._question_weight)
+
+    async def _parse(self, cleaned: str) -> Classification:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:

@@ -11,7 +11,7 @@ from bot.core.language import LanguageDetector
 from bot.core.policy import Thresholds
 from bot.nlu import evaluate
 from bot.nlu.client import RasaClient
-from bot.nlu.evaluate import IsTopic
+from bot.nlu.evaluate import Intents
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.nlu.testset import load_test_set
@@ -29,7 +29,7 @@ def _workspace(project: RasaProject, config: Path, into: Path) -> RasaProject:
     return RasaProject(into)
 
 
-async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thresholds, is_topic: IsTopic) -> list[str]:
+async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thresholds, intents: Intents) -> list[str]:
     examples = load_test_set(project.root / "tests")
     detector = LanguageDetector()
     rows = [" | ".join(COLUMNS), " | ".join("---" for _ in COLUMNS)]
@@ -50,7 +50,7 @@ async def compare(project: RasaProject, settings: RasaSettings, thresholds: Thre
                 await client.close()
                 await server.stop()
             ready = server.start_seconds or 0.0
-            figures = evaluate.build_report(outcomes, thresholds, is_topic).figures
+            figures = evaluate.build_report(outcomes, thresholds, intents).figures
             rows.append(
                 " | ".join(
                     [config.stem, f"{trained:.0f}", f"{ready:.1f}"]

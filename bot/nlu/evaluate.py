@@ -6,14 +6,26 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.language import LanguageDetector
-from bot.core.policy import OUT_OF_SCOPE, Action, Thresholds, decide
+from bot.core.policy import ASYLUM_APPLY, OUT_OF_SCOPE, Action, Thresholds, decide
 from bot.core.ports import Classification, IntentClassifier
-from bot.nlu.testset import Example
+from bot.nlu.testset import STYLES, Example
 
 IsTopic = Callable[[str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Intents:
+    """What the policy needs to know of the intent contract (content/intents.yml)."""
+
+    is_topic: IsTopic
+    is_urgent: IsTopic = lambda _: False
+
+    def is_pressing(self, name: str) -> bool:
+        """Urgent topics and asylum_apply: the ones the safety-first rule leads with."""
+        return name == ASYLUM_APPLY or self.is_urgent(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,8 @@ class PolicyFigures:
     inscope_rejected: float  # real questions neither answered nor offered as an option
     policy_accuracy: float  # right answer 1, right topic among the options 0.5, refused out-of-scope 1
     wrong_answers: float  # answered outright with the wrong intent: the costliest mistake
+    urgent_led: float  # urgent or asylum questions whose reply leads with the danger header or the deadline
+    needless_header: float  # other messages (out-of-scope included) given such a header
 
     @property
     def score(self) -> float:
@@ -81,13 +95,19 @@ class PolicyFigures:
         return self.policy_accuracy - self.wrong_answers
 
 
-def policy_figures(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTopic) -> PolicyFigures:
+def policy_figures(outcomes: list[Outcome], thresholds: Thresholds, intents: Intents) -> PolicyFigures:
     """Everything the policy does with the held-out set under these thresholds (one decision per message)."""
     refused = {Action.OUT_OF_SCOPE, Action.NOT_UNDERSTOOD}
-    caught = rejected = wrong = out_of_scope = 0
+    caught = rejected = wrong = out_of_scope = pressing = led = needless = 0
     good = 0.0
     for o in outcomes:
-        d = decide(o.result, thresholds, is_topic)
+        d = decide(o.result, thresholds, intents.is_topic, intents.is_urgent)
+        header = d.action is Action.URGENT or (d.action is Action.ANSWER and intents.is_pressing(d.intent or ""))
+        if intents.is_pressing(o.example.intent):
+            pressing += 1
+            led += header
+        else:
+            needless += header
         if o.example.intent == OUT_OF_SCOPE:
             out_of_scope += 1
             caught += d.action in refused
@@ -98,13 +118,21 @@ def policy_figures(outcomes: list[Outcome], thresholds: Thresholds, is_topic: Is
         elif d.action is Action.ANSWER:
             good += d.intent == o.example.intent
             wrong += d.intent != o.example.intent
-        elif d.action is Action.SUGGEST:
+        elif d.action in (Action.SUGGEST, Action.URGENT):
             good += 0.5 * (o.example.intent in d.suggestions)
     total, in_scope = max(1, len(outcomes)), max(1, len(outcomes) - out_of_scope)
-    return PolicyFigures(caught / max(1, out_of_scope), rejected / in_scope, good / total, wrong / total)
+    others = max(1, len(outcomes) - pressing)
+    return PolicyFigures(
+        caught / max(1, out_of_scope),
+        rejected / in_scope,
+        good / total,
+        wrong / total,
+        led / max(1, pressing),
+        needless / others,
+    )
 
 
-def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTopic) -> Report:
+def build_report(outcomes: list[Outcome], thresholds: Thresholds, intents: Intents) -> Report:
     report = Report()
     pairs = [(o.example.intent, o.predicted) for o in outcomes]
     out = report.lines.append
@@ -137,6 +165,14 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTo
         fig[f"accuracy_{language}_{style}"] = acc
         out(f"  {language}/{style:<15} {len(sub):5}   {acc:.3f}     {lid:.3f}")
     out("")
+    # The issue's targets (long messages, Latin script, headings, arrival stories) are set over all languages.
+    out("Per writing style, all languages")
+    for style in [s for s in STYLES if any(o.example.style == s for o in outcomes)]:
+        sub = [o for o in outcomes if o.example.style == style]
+        acc = accuracy((o.example.intent, o.predicted) for o in sub)
+        fig[f"accuracy_style_{style}"] = acc
+        out(f"  {style:<20} {len(sub):5}   {acc:.3f}")
+    out("")
     out("Per intent              n   precision recall  F1")
     for intent in sorted({o.example.intent for o in outcomes}):
         p, r, f = per_label(pairs, intent)
@@ -147,19 +183,25 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTo
     confusions = Counter((g, p) for g, p in pairs if g != p)
     for (gold, predicted), count in confusions.most_common(12):
         out(f"  {gold} -> {predicted}: {count}")
-    policy = policy_figures(outcomes, thresholds, is_topic)
+    policy = policy_figures(outcomes, thresholds, intents)
     fig["oos_recall"] = policy.oos_recall
     fig["inscope_rejected"] = policy.inscope_rejected
     fig["policy_accuracy"] = policy.policy_accuracy
     fig["wrong_answers"] = policy.wrong_answers
+    fig["urgent_led"] = policy.urgent_led
+    fig["needless_header"] = policy.needless_header
     out("")
     out(
         f"Policy (answer {thresholds.answer:.2f}, suggest {thresholds.suggest:.2f}, "
-        f"out-of-scope {thresholds.out_of_scope:.2f}):"
+        f"out-of-scope {thresholds.out_of_scope:.2f}, urgent {thresholds.urgent:.2f}):"
     )
     out(
         f"  out_of_scope recall {policy.oos_recall:.3f}   in-scope rejected {policy.inscope_rejected:.3f}   "
         f"policy accuracy {policy.policy_accuracy:.3f}   wrong answers {policy.wrong_answers:.3f}"
+    )
+    out(
+        f"  safety first: urgent/asylum questions led with the header or deadline {policy.urgent_led:.3f}   "
+        f"other messages given one needlessly {policy.needless_header:.3f}"
     )
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     fig["parse_p50_ms"] = statistics.median(latencies)
@@ -169,7 +211,7 @@ def build_report(outcomes: list[Outcome], thresholds: Thresholds, is_topic: IsTo
 
 
 def tune(
-    outcomes: list[Outcome], is_topic: IsTopic, max_rejected: float = 0.03
+    outcomes: list[Outcome], intents: Intents, urgent: float, max_rejected: float = 0.03
 ) -> list[tuple[Thresholds, PolicyFigures]]:
     """Grid-search thresholds with at most `max_rejected` in-scope refusals, best `PolicyFigures.score` first.
 
@@ -180,10 +222,18 @@ def tune(
     for answer in grid:
         for suggest in (s for s in grid if s <= answer):
             for oos in grid:
-                thresholds = Thresholds(answer=answer, suggest=suggest, out_of_scope=oos)
-                figures = policy_figures(outcomes, thresholds, is_topic)
+                thresholds = Thresholds(answer=answer, suggest=suggest, out_of_scope=oos, urgent=urgent)
+                figures = policy_figures(outcomes, thresholds, intents)
                 if figures.inscope_rejected <= max_rejected:
                     results.append((thresholds, figures))
-    # Meeting the out-of-scope recall target comes first, then the score.
-    results.sort(key=lambda item: (item[1].oos_recall < 0.9, -item[1].score, -item[1].oos_recall))
+    # Meeting the targets comes first (out-of-scope recall 0.90, at most 2.5 % wrong answers), then the score.
+    results.sort(
+        key=lambda item: (item[1].oos_recall < 0.9, item[1].wrong_answers > 0.025, -item[1].score, -item[1].oos_recall)
+    )
     return results[:10]
+
+
+def tune_urgent(outcomes: list[Outcome], thresholds: Thresholds, intents: Intents) -> list[tuple[float, PolicyFigures]]:
+    """The safety-first threshold swept with the others fixed: urgent questions led vs needless headers."""
+    grid = [x / 100 for x in range(5, 55, 5)]
+    return [(u, policy_figures(outcomes, replace(thresholds, urgent=u), intents)) for u in grid]

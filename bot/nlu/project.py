@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import NluProjectError
+from bot.nlu.progress import ProgressReporter, lines
 from bot.settings import RasaSettings
 
 MODEL_NAME = "nlu"
@@ -31,6 +32,11 @@ class RasaProject:
     @property
     def fingerprint_file(self) -> Path:
         return self.root / "models" / f"{MODEL_NAME}.fingerprint"
+
+    @property
+    def duration_file(self) -> Path:
+        """Seconds the last training took: the estimate of time left for the next one."""
+        return self.root / "models" / f"{MODEL_NAME}.seconds"
 
     @property
     def log_dir(self) -> Path:
@@ -91,13 +97,38 @@ class RasaProject:
             "--fixed-model-name",
             MODEL_NAME,
         ]
-        with (self.log_dir / "train.log").open("w") as log:
-            done = subprocess.run(command, cwd=self.root, env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
-        if done.returncode != 0 or not self.model.exists():
-            raise NluProjectError(f"rasa train failed (exit {done.returncode}); see {self.log_dir / 'train.log'}")
+        returncode = self._run_with_progress(command, self.log_dir / "train.log")
+        if returncode != 0 or not self.model.exists():
+            raise NluProjectError(f"rasa train failed (exit {returncode}); see {self.log_dir / 'train.log'}")
         self.fingerprint_file.write_text(fingerprint + "\n")
-        print(f"Trained {self.model.name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        seconds = time.monotonic() - started
+        self.duration_file.write_text(f"{seconds:.1f}\n")
+        print(f"Trained {self.model.name} in {seconds:.1f} s", file=sys.stderr)
         return True
+
+    def _run_with_progress(self, command: list[str], log_path: Path) -> int:
+        """Run `rasa train`, keeping its whole output in the log and showing its progress on stderr."""
+        reporter = ProgressReporter(
+            lambda line: print(line, file=sys.stderr, flush=True), expected=self._last_duration()
+        )
+        with (
+            log_path.open("w") as log,
+            subprocess.Popen(
+                command, cwd=self.root, env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            ) as process,
+        ):
+            if process.stdout is None:  # cannot happen with stdout=PIPE; keeps the type checker honest
+                raise NluProjectError("rasa train gave no output pipe")
+            for line in lines(process.stdout.fileno()):
+                log.write(line + "\n")
+                reporter.feed(line)
+            return process.wait()
+
+    def _last_duration(self) -> float | None:
+        try:
+            return float(self.duration_file.read_text())
+        except (OSError, ValueError):
+            return None
 
     def serve_command(self, settings: RasaSettings) -> list[str]:
         if not self.model.exists():  # Rasa would silently load another model from the folder

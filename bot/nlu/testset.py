@@ -5,10 +5,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot.languages import LANGUAGES
+
+# The writing styles a held-out row may be tagged with; `pana nlu test` reports each one.
+STYLES: dict[str, str] = {
+    "standard": "plainly written, with the language's own letters",
+    "no_special": "Kazakh typed on a Russian keyboard, without ә ғ қ ң ө ұ ү һ і",
+    "latin": "Kazakh or Russian in Latin transliteration",
+    "mixed": "Kazakh and Russian (or English) in one message",
+    "short": "a one- or two-word fragment",
+    "typo": "misspelt, typed in a hurry",
+    "long": "a story of 2-4 sentences with the question at the end",
+    "heading": "phrased as a public FAQ heading or help-page title",
+    "arrival": "just arrived, no status, afraid of being sent back: gold asylum_apply",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,16 +34,36 @@ class Example:
 
 
 def load_test_set(folder: Path) -> list[Example]:
+    """Every row of every language file; a mistyped style tag or a repeated row is an error, not a silent skew."""
     examples: list[Example] = []
+    seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
         language = data["language"]
         if language not in LANGUAGES:
             raise ValueError(f"{path.name}: unknown language {language!r}")
         for intent, styles in data["intents"].items():
             for style, texts in styles.items():
-                examples.extend(Example(str(t), intent, language, style) for t in texts or ())
+                if style not in STYLES:
+                    raise ValueError(f"{path.name}: {intent} has unknown style {style!r}")
+                for text in texts or ():
+                    key = " ".join(str(text).casefold().split())
+                    if key in seen:
+                        raise ValueError(f"{path.name}: {intent}/{style} repeats a row of {seen[key]}: {text!r}")
+                    seen[key] = f"{path.name} {intent}"
+                    examples.append(Example(str(text), intent, language, style))
     return examples
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a repeated key: plain YAML keeps the last one and drops the rows before it."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"repeated key {', '.join(repeated)} {node.start_mark}")
+        return super().construct_mapping(node, deep=deep)
 
 
 # Cyrillic letters and the Latin look-alikes a mixed keyboard types instead.

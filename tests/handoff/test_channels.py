@@ -47,7 +47,12 @@ async def test_a_console_user_and_a_telegram_lawyer_talk_through_the_queue(stack
 
 
 async def test_two_misunderstandings_in_a_row_offer_a_lawyer(build_stack: StackFactory) -> None:
-    never_sure = {"answer_threshold": 1.0, "suggest_threshold": 1.0, "out_of_scope_threshold": 1.0}
+    never_sure = {
+        "answer_threshold": 1.0,
+        "suggest_threshold": 1.0,
+        "out_of_scope_threshold": 1.0,
+        "urgent_threshold": 1.0,
+    }
     confused = await build_stack(policy=never_sure)
     await confused.add_lawyer(LAWYER_A, "Aigerim", ("en",))
     chat = ConsoleChannel(confused.app.conversation, user_id="terminal-2")
