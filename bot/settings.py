@@ -56,7 +56,8 @@ class RasaSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 5005
     url: str = ""
-    token: SecretStr | None = None
+    token: SecretStr | None = Field(default=None, description="JWT secret of the Rasa API; random per start if unset")
+    secrets_dir: Path = Field(default=REPO_ROOT / "var", description="where a generated Rasa secret is kept (0600)")
     timeout: float = Field(default=3.0, gt=0, description="seconds for one /model/parse call")
     start_timeout: float = Field(default=240.0, gt=0, description="seconds to wait for a started server")
     project_dir: Path = REPO_ROOT / "nlu"

@@ -14,6 +14,9 @@ from bot.errors import NluProjectError
 from bot.settings import RasaSettings
 
 MODEL_NAME = "nlu"
+LAUNCHER = Path(__file__).resolve().parent / "rasa_launcher.py"
+# What Rasa may see of Pana's environment: enough to run, nothing of Pana's secrets (tokens, database URLs).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class RasaProject:
         )
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """A whitelisted environment: Rasa runs third-party code and must not hold the bot's credentials."""
+        env = {name: os.environ[name] for name in INHERITED if name in os.environ}
         env.update(
             RASA_TELEMETRY_ENABLED="false",  # otherwise Rasa posts usage data to a third party
             TF_CPP_MIN_LOG_LEVEL="2",
@@ -99,11 +103,17 @@ class RasaProject:
         print(f"Trained {self.model.name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
         return True
 
+    @property
+    def python(self) -> Path:
+        return self.root / ".venv" / "bin" / "python"
+
     def serve_command(self, settings: RasaSettings) -> list[str]:
+        """`rasa run` through the launcher, which reads the API's JWT secret from stdin (never argv, never a URL)."""
         if not self.model.exists():  # Rasa would silently load another model from the folder
             raise NluProjectError(f"{self.model} is missing: run `pana nlu train` first")
-        command = [
-            str(self.rasa),
+        return [
+            str(self.python),
+            str(LAUNCHER),
             "run",
             "--enable-api",
             "-m",
@@ -113,6 +123,3 @@ class RasaProject:
             "-p",
             str(settings.port),
         ]
-        if settings.token:
-            command += ["--auth-token", settings.token.get_secret_value()]
-        return command
