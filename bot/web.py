@@ -30,7 +30,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, 
 class TelegramRuntime:
     bot: Bot
     dispatcher: Dispatcher
-    secret: str
+    secret: str | None  # None: long polling, and no webhook route
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -45,7 +45,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     telegram = request.app[TELEGRAM_KEY]
     assert isinstance(telegram, TelegramRuntime)
     given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), telegram.secret.encode()):
+    if telegram.secret is None or not hmac.compare_digest(given.encode(), telegram.secret.encode()):
         return web.Response(status=401, text="Unauthorized")
     try:
         update = Update.model_validate(await request.json(loads=json.loads), context={"bot": telegram.bot})
@@ -66,7 +66,7 @@ def create_web_app(
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
-    if telegram is not None:
+    if telegram is not None and telegram.secret is not None:  # webhook mode only
         web_app[TELEGRAM_KEY] = telegram
         web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, telegram_webhook)
     if whatsapp is not None:

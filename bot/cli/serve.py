@@ -78,7 +78,7 @@ async def _start_telegram(settings: Settings, translator, telegram: TelegramRunt
     except TelegramAPIError:  # only the command menus suffer; messages still flow once Telegram answers
         log.warning("Could not register the Telegram commands; continuing without them", exc_info=True)
     updates = dispatcher.resolve_used_update_types()
-    if settings.telegram.webhook_url:
+    if settings.telegram.webhook_url and telegram.secret is not None:
         url = settings.telegram.webhook_url.rstrip("/")
         if not url.endswith(TELEGRAM_WEBHOOK_PATH):
             url += TELEGRAM_WEBHOOK_PATH

@@ -66,13 +66,21 @@ class CoreConfig:
     max_input_chars: int
     state_ttl_seconds: int
     retention_days: int
+    audit_retention_days: int
     flood_limit: int = 10  # messages one user may send per flood window before being asked to slow down
     flood_window_seconds: float = 10.0
 
 
+KEPT_CONTROLS = frozenset("\n\t\u200c\u200d")  # newline, tab, zero-width non-joiner, zero-width joiner
+
+
 def clean_text(text: str, limit: int) -> str:
-    """Drop control characters and keep the text within the size we process."""
-    kept = "".join(ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C"))
+    """Drop control characters and keep the text within the size we process.
+
+    The zero-width non-joiner and joiner are format characters (Cf) but spelling in Persian/Dari and
+    Kurdish (and emoji sequences): they stay.
+    """
+    kept = "".join(ch for ch in text if ch in KEPT_CONTROLS or not unicodedata.category(ch).startswith("C"))
     return kept.strip()[:limit]
 
 
@@ -454,8 +462,13 @@ class Conversation:
         return Turn(language, (answers.menu(),), "unknown_option")
 
     def _privacy_text(self, answers: Answers) -> str:
+        # What the retention sweep does (bot/app.py create_retention); a test holds the two together.
         return answers._(
-            "What Pana stores: an id of your chat, your language, and your messages with what I understood of "
-            "them, for at most {days} days. Nothing is shared with anyone unless you agree to talk to a lawyer. "
-            "Write «delete my data» at any time to erase everything."
-        ).format(days=self._config.retention_days)
+            "What Pana keeps: an id of your chat, your language, and your messages with what I understood of "
+            "them. Each message is deleted {days} days after it was written; your chat id and language {days} days "
+            "after your last message, unless a lawyer is still working on your request. A request to a lawyer is "
+            "detached from you {days} days after it closed: only an anonymous count stays. The log of what "
+            "lawyers did with requests, which never holds any text, is kept {audit_days} days. Nothing is shared "
+            "with anyone unless you agree to talk to a lawyer. Write «delete my data» at any time to erase "
+            "everything."
+        ).format(days=self._config.retention_days, audit_days=self._config.audit_retention_days)
