@@ -6,29 +6,33 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PANA := $(VENV)/bin/pana
 NLU_VENV := nlu/.venv
+# Both environments install only what these files pin, checked against their hashes (`make locks` refreshes them).
+LOCK := requirements.lock
+NLU_LOCK := nlu/requirements.lock
+PIP_TOOLS := 'pip-tools>=7.4,<8'
 # Rasa 3.6 needs Python 3.10; pyenv provides it here without making it the default.
 PYTHON310 ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null \
 	|| (command -v pyenv >/dev/null && ls "$$(pyenv prefix 3.10 2>/dev/null)/bin/python3.10" 2>/dev/null) \
 	|| command -v python3.10 2>/dev/null)
 PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || PYENV_VERSION=3.11 python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null)
 
-.PHONY: help setup chat test test-fast check lint typecheck locales locales-update nlu-venv train nlu-test bench clean
+.PHONY: help setup chat test test-fast check lint typecheck locales locales-update nlu-venv train nlu-test bench locks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required for the bot (python3.11 not found)"; exit 1; }
 	$(PYTHON311) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --require-hashes -r $(LOCK)
+	$(VENV)/bin/pip install --quiet --no-deps -e .  # the project itself; its dependencies came from the lock
 	touch $@
 
-$(NLU_VENV)/.installed: nlu/requirements.txt
+$(NLU_VENV)/.installed: $(NLU_LOCK)
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required for Rasa 3.6: install it with 'pyenv install 3.10' (looked for PYENV_VERSION=3.10 python3.10, \$$(pyenv prefix 3.10)/bin/python3.10 and python3.10 on PATH)"; exit 1; }
 	$(PYTHON310) -m venv $(NLU_VENV)
 	$(NLU_VENV)/bin/pip install --quiet --upgrade 'pip<24' setuptools wheel
-	$(NLU_VENV)/bin/pip install --quiet -r nlu/requirements.txt
+	$(NLU_VENV)/bin/pip install --quiet --require-hashes -r $(NLU_LOCK)
 	touch $@
 
 nlu-venv: $(NLU_VENV)/.installed ## build the Rasa environment (nlu/.venv, Python 3.10)
@@ -74,6 +78,16 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 # Never part of `make test`: it takes minutes and its figures depend on the machine's load.
 bench: train $(VENV)/.bench-installed locales ## benchmark Pana against Rasa alone (BENCH_ARGS="--quick" for a smoke run)
 	$(PY) -m bench $(BENCH_ARGS)
+
+locks: ## refresh requirements.lock and nlu/requirements.lock with pip-tools (newest versions the pins and ranges allow)
+	@test -n "$(PYTHON311)" -a -n "$(PYTHON310)" || { echo "locks need python3.11 and python3.10"; exit 1; }
+	set -e; tools=$$(mktemp -d); trap 'rm -rf "$$tools"' EXIT; \
+	$(PYTHON311) -m venv $$tools/311 && $$tools/311/bin/pip install --quiet $(PIP_TOOLS); \
+	$$tools/311/bin/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml; \
+	$(PYTHON310) -m venv $$tools/310 && $$tools/310/bin/pip install --quiet $(PIP_TOOLS); \
+	$$tools/310/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o $(NLU_LOCK) nlu/requirements.txt
 
 clean: ## remove build output (keeps the environments)
 	rm -rf nlu/models nlu/.rasa nlu/logs var .pytest_cache .mypy_cache .ruff_cache

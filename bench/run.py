@@ -143,7 +143,7 @@ async def parse_alone(
 
 
 async def count_cases(database_url: str) -> int:
-    engine = create_async_engine(DatabaseSettings(url=database_url).url)
+    engine = create_async_engine(DatabaseSettings(url=database_url).url.get_secret_value())
     try:
         async with engine.connect() as connection:
             return int((await connection.execute(text("SELECT count(*) FROM cases"))).scalar_one())

@@ -159,12 +159,13 @@ async def throwaway_database(backends: Backends, admin_url: str, folder: Path) -
         path.unlink(missing_ok=True)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    admin = create_async_engine(DatabaseSettings(url=require_loopback(admin_url)).url, isolation_level="AUTOCOMMIT")
+    admin_dsn = DatabaseSettings(url=require_loopback(admin_url)).url.get_secret_value()
+    admin = create_async_engine(admin_dsn, isolation_level="AUTOCOMMIT")
     name = f"pana_bench_{uuid.uuid4().hex[:10]}"
     try:
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(DatabaseSettings(url=admin_url).url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_dsn).set(database=name).render_as_string(hide_password=False)
     finally:
         with contextlib.suppress(Exception):
             async with admin.connect() as connection:

@@ -32,6 +32,7 @@ from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.expiry import SqlExpiry
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
@@ -80,9 +81,10 @@ class App:
 
 
 def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
-    if not settings.redis.url:
+    url = settings.redis.url_value()
+    if not url:
         return None
-    redis = Redis.from_url(settings.redis.url)
+    redis = Redis.from_url(url)
     resources.push_async_callback(redis.aclose)
     return redis
 
@@ -104,6 +106,7 @@ def create_core_config(settings: Settings) -> CoreConfig:
         max_input_chars=settings.pana.max_input_chars,
         state_ttl_seconds=settings.pana.state_ttl_seconds,
         retention_days=settings.pana.message_retention_days,
+        audit_retention_days=settings.pana.audit_retention_days,
         flood_limit=settings.pana.flood_limit,
         flood_window_seconds=settings.pana.flood_window_seconds,
     )
@@ -172,6 +175,20 @@ def create_handoff(
     return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
 
 
+def create_retention(settings: Settings, engine: AsyncEngine, store: SqlConversationStore, clock: Clock) -> Retention:
+    """The sweep that keeps the promise of /privacy and README (a channel registers its own records too)."""
+    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock)
+    expiry = SqlExpiry(session_factory(engine))
+    retention.register("messages deleted", store.purge_older_than)
+    retention.register("conversations deleted", expiry.delete_idle_conversations)
+    retention.register("closed cases detached from the person", expiry.detach_closed_cases)
+    retention.register("inactive contacts deleted with their records", expiry.forget_inactive_contacts)
+    retention.register(
+        "audit entries deleted", expiry.purge_audit, keep=dt.timedelta(days=settings.pana.audit_retention_days)
+    )
+    return retention
+
+
 async def create_app(settings: Settings, *, detector: LanguageDetector | None = None, clock: Clock = utc_now) -> App:
     """Build everything the assistant needs: storage (migrated), NLU client, content, the core."""
     resources = AsyncExitStack()
@@ -185,9 +202,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     )
     handoff = create_handoff(settings, engine, catalog, translations, clock)
     resources.push_async_callback(handoff.worker.stop)
-    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock)
-    retention.register("messages deleted", store.purge_older_than)
-    retention.register("closed cases cleared of their texts", handoff.cases.purge_closed_before)
+    retention = create_retention(settings, engine, store, clock)
     resources.push_async_callback(retention.stop)
     classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)

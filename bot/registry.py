@@ -12,10 +12,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.app import App
 from bot.channels.base import Channel
+from bot.private_files import stored_secret
 from bot.settings import Settings
 from bot.storage.database import session_factory
 
-__all__ = ["CHANNELS", "C", "ChannelEntry", "create_channels", "create_telegram", "create_whatsapp"]
+__all__ = [
+    "CHANNELS",
+    "C",
+    "ChannelEntry",
+    "create_channels",
+    "create_telegram",
+    "create_whatsapp",
+    "telegram_webhook_secret",
+]
 
 if TYPE_CHECKING:
     from bot.channels.telegram.runtime import TelegramRuntime
@@ -45,7 +54,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
-    storage = create_fsm_storage(settings.redis.url)
+    storage = create_fsm_storage(settings.redis.url_value())
     app.resources.push_async_callback(storage.close)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
@@ -61,11 +70,23 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     runtime = TelegramRuntime(
         bot=bot,
         dispatcher=dispatcher,
-        secret=settings.telegram.secret(),
+        secret=telegram_webhook_secret(settings),
         translator=app.translations,
         webhook_url=settings.telegram.webhook_url,
     )
     return _installed(app, runtime)
+
+
+def telegram_webhook_secret(settings: Settings) -> str | None:
+    """None in long polling (no webhook route at all); else the configured secret or a random one kept in var/.
+
+    Never derived from the bot token: a leaked secret must not say anything about the token, nor the reverse.
+    """
+    if not settings.telegram.webhook_url:
+        return None
+    if settings.telegram.webhook_secret:
+        return settings.telegram.webhook_secret.get_secret_value()
+    return stored_secret(settings.pana.var_dir / "telegram-webhook.secret")
 
 
 def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:

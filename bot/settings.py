@@ -5,11 +5,10 @@ Loaded once by `load_settings()` and passed down; nothing else reads `os.environ
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.hours import WorkingHours
@@ -26,13 +25,17 @@ class DatabaseSettings(_Section):
     """DATABASE_URL: SQLite file under var/ by default, PostgreSQL when it says so."""
 
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
-    url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'pana.db'}"
-    echo: bool = False
+    url: SecretStr = SecretStr(f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'pana.db'}")  # may hold a password
+    echo: bool = Field(default=False, description="log every statement; refused unless PANA_ENVIRONMENT=development")
 
-    @field_validator("url")
+    @field_validator("url", mode="before")
     @classmethod
-    def _async_driver(cls, value: str) -> str:
+    def _async_driver(cls, value: object) -> object:
         """Accept the plain URLs people paste and pick the async driver for them."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
         for plain, async_ in (
             ("postgres://", "postgresql+asyncpg://"),
             ("postgresql://", "postgresql+asyncpg://"),
@@ -47,7 +50,10 @@ class RedisSettings(_Section):
     """REDIS_URL: unset means in-process stores (state, locks, dedupe keys)."""
 
     model_config = SettingsConfigDict(env_prefix="REDIS_")
-    url: str | None = None
+    url: SecretStr | None = None  # may hold a password
+
+    def url_value(self) -> str | None:
+        return self.url.get_secret_value() if self.url else None
 
 
 class RasaSettings(_Section):
@@ -57,7 +63,8 @@ class RasaSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 5005
     url: str = ""
-    token: SecretStr | None = None
+    token: SecretStr | None = Field(default=None, description="JWT secret of the Rasa API; random per start if unset")
+    secrets_dir: Path = Field(default=REPO_ROOT / "var", description="where a generated Rasa secret is kept (0600)")
     timeout: float = Field(default=3.0, gt=0, description="seconds for one /model/parse call")
     start_timeout: float = Field(default=240.0, gt=0, description="seconds to wait for a started server")
     project_dir: Path = REPO_ROOT / "nlu"
@@ -88,6 +95,10 @@ class PanaSettings(_Section):
     """Behaviour of the assistant itself."""
 
     model_config = SettingsConfigDict(env_prefix="PANA_")
+    environment: Literal["production", "development"] = Field(
+        default="production", description="development allows DATABASE_ECHO; nothing else differs"
+    )
+    var_dir: Path = Field(default=REPO_ROOT / "var", description="generated secrets and the default SQLite file")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     content_dir: Path = REPO_ROOT / "content"
@@ -95,6 +106,7 @@ class PanaSettings(_Section):
     default_language: Language = FALLBACK_LANGUAGE
     conversation_idle_hours: int = Field(default=24, gt=0)
     message_retention_days: int = Field(default=180, gt=0)
+    audit_retention_days: int = Field(default=365, gt=0, description="how long the lawyers' audit trail is kept")
     max_input_chars: int = Field(default=4000, gt=0)
     state_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     flood_limit: int = Field(default=10, gt=0, description="messages per flood window before a slow-down note")
@@ -115,14 +127,7 @@ class TelegramSettings(_Section):
     bot_token: SecretStr | None = None
     api_base: str = "https://api.telegram.org"
     webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
-
-    def secret(self) -> str:
-        """The webhook secret; derived from the token when not set, so every process agrees on it."""
-        if self.webhook_secret:
-            return self.webhook_secret.get_secret_value()
-        token = self.bot_token.get_secret_value() if self.bot_token else ""
-        return hmac.new(token.encode(), b"pana-telegram-webhook", hashlib.sha256).hexdigest()
+    webhook_secret: SecretStr | None = None  # when unset in webhook mode, a random one kept under PANA_VAR_DIR
 
 
 class TwilioSettings(_Section):
@@ -198,6 +203,13 @@ class Settings(BaseModel):
     telegram: TelegramSettings
     twilio: TwilioSettings
     lawyers: LawyerSettings = Field(default_factory=LawyerSettings)
+
+    @model_validator(mode="after")
+    def _echo_only_in_development(self) -> Settings:
+        # Echoed statements carry what people wrote; a production log must never hold them.
+        if self.database.echo and self.pana.environment != "development":
+            raise ValueError("DATABASE_ECHO is refused unless PANA_ENVIRONMENT=development")
+        return self
 
 
 def load_settings() -> Settings:

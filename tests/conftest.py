@@ -77,7 +77,7 @@ async def postgres_database() -> AsyncIterator[str | None]:
     if base is None:
         yield None
         return
-    admin_url = DatabaseSettings(url=base).url
+    admin_url = DatabaseSettings(url=base).url.get_secret_value()
     name = f"pana_test_{uuid.uuid4().hex[:10]}"
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -97,7 +97,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}"
     assert postgres_database is not None
-    engine = create_async_engine(DatabaseSettings(url=postgres_database).url, isolation_level="AUTOCOMMIT")
+    url = DatabaseSettings(url=postgres_database).url.get_secret_value()
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:  # every test starts from an empty schema
         await connection.execute(text("DROP SCHEMA public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))

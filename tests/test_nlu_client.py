@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.errors import NluUnavailable
+from bot.nlu.auth import auth_headers
 from bot.nlu.client import RasaClient
 from bot.nlu.long_text import combine
 from bot.nlu.server import NluServer
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_real_server_ranks_intents(rasa_server: NluServer, rasa_settings: RasaSettings) -> None:
-    client = RasaClient(rasa_settings.base_url, timeout=5)
+    client = RasaClient(rasa_settings.base_url, timeout=5, auth=lambda: auth_headers(rasa_settings))
     try:
         result = await client.classify("Қазақстанда баспана сұрау үшін қайда бару керек?")
     finally:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.cli.lawyers import add_parser as add_lawyers_parser
 from bot.errors import PanaError
 from bot.languages import LANGUAGES
+from bot.logs import install_redaction
 from bot.settings import load_settings
 
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_redaction()  # before anything logs: no phone number, token or message text reaches a log
     settings = load_settings()
     logging.basicConfig(
         level=settings.pana.log_level.upper(),

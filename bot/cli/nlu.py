@@ -14,7 +14,9 @@ import yaml
 from bot.app import create_core_config
 from bot.content.intents import load_intents
 from bot.core.language import LanguageDetector
+from bot.errors import NluProjectError
 from bot.nlu import evaluate
+from bot.nlu.auth import is_loopback, new_server_secret
 from bot.nlu.client import RasaClient
 from bot.nlu.normalize import normalize
 from bot.nlu.project import RasaProject
@@ -31,9 +33,7 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
             print("The model is up to date with nlu/data and nlu/config.yml; nothing to train.", file=sys.stderr)
         return 0
     if args.nlu_command == "serve":
-        project.require_venv()
-        process = subprocess.run(project.serve_command(settings.rasa), cwd=project.root, env=project.environment())
-        return process.returncode
+        return _serve(settings, project)
     if args.nlu_command == "compare":
         return asyncio.run(_compare(settings, project))
     project.train()
@@ -46,6 +46,21 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
     if args.check_floors:
         return _check_floors(report.figures, project.root / "floors.yml")
     return 0
+
+
+def _serve(settings: Settings, project: RasaProject) -> int:
+    """Run Rasa in the foreground; reachable beyond this machine only with a RASA_TOKEN the bot also has."""
+    if not is_loopback(settings.rasa.host) and not settings.rasa.token:
+        raise NluProjectError(
+            f"refusing to serve the Rasa API on {settings.rasa.host} without RASA_TOKEN: anyone who reaches it "
+            "could replace the model; set RASA_TOKEN (the same value for `pana serve`) or use 127.0.0.1"
+        )
+    project.require_venv()
+    command = project.serve_command(settings.rasa)
+    secret = new_server_secret(settings.rasa)
+    print(f"Rasa API on {settings.rasa.base_url}; requests need a JWT signed with the secret", file=sys.stderr)
+    process = subprocess.run(command, cwd=project.root, env=project.environment(), input=secret + "\n", text=True)
+    return process.returncode
 
 
 async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:

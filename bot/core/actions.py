@@ -46,6 +46,7 @@ class Actions:
         catalog: ContentCatalog,
         answers_in: Callable[[Language], Answers],
         retention_days: int,
+        audit_retention_days: int,
         availability: LawyerAvailability | None = None,
     ) -> None:
         self.store = store
@@ -53,6 +54,7 @@ class Actions:
         self.catalog = catalog
         self.answers_in = answers_in
         self.retention_days = retention_days
+        self.audit_retention_days = audit_retention_days
         self.availability = availability
 
     async def topic(self, asked: Asked, topic_id: str, *, by_text: bool = False) -> Turn:

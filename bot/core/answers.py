@@ -226,13 +226,18 @@ class Answers:
     def nothing_deleted(self) -> Reply:
         return Reply(self._("Nothing was deleted."), self.category_options())
 
-    def privacy(self, retention_days: int) -> Reply:
+    def privacy(self, retention_days: int, audit_retention_days: int) -> Reply:
+        # What the retention sweep does (bot/app.py create_retention); a test holds the two together.
         return Reply(
             self._(
-                "What Pana stores: an id of your chat, your language, and your messages with what I understood of "
-                "them, for at most {days} days. Nothing is shared with anyone unless you agree to talk to a lawyer. "
-                "Write «delete my data» at any time to erase everything."
-            ).format(days=retention_days)
+                "What Pana keeps: an id of your chat, your language, and your messages with what I understood of "
+                "them. Each message is deleted {days} days after it was written; your chat id and language {days} "
+                "days after your last message, unless a lawyer is still working on your request. A request to a "
+                "lawyer is detached from you {days} days after it closed: only an anonymous count stays. The log of "
+                "what lawyers did with requests, which never holds any text, is kept {audit_days} days. Nothing is "
+                "shared with anyone unless you agree to talk to a lawyer. Write «delete my data» at any time to "
+                "erase everything."
+            ).format(days=retention_days, audit_days=audit_retention_days)
         )
 
     def slow_down(self) -> Reply:

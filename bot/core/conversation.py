@@ -41,13 +41,21 @@ class CoreConfig:
     max_input_chars: int
     state_ttl_seconds: int
     retention_days: int
+    audit_retention_days: int
     flood_limit: int = 10  # messages one user may send per flood window before being asked to slow down
     flood_window_seconds: float = 10.0
 
 
+KEPT_CONTROLS = frozenset("\n\t\u200c\u200d")  # newline, tab, zero-width non-joiner, zero-width joiner
+
+
 def clean_text(text: str, limit: int) -> str:
-    """Drop control characters and keep the text within the size we process."""
-    kept = "".join(ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C"))
+    """Drop control characters and keep the text within the size we process.
+
+    The zero-width non-joiner and joiner are format characters (Cf) but spelling in Persian/Dari and
+    Kurdish (and emoji sequences): they stay.
+    """
+    kept = "".join(ch for ch in text if ch in KEPT_CONTROLS or not unicodedata.category(ch).startswith("C"))
     return kept.strip()[:limit]
 
 
@@ -98,6 +106,7 @@ class Conversation:
             catalog=catalog,
             answers_in=self.answers,
             retention_days=config.retention_days,
+            audit_retention_days=config.audit_retention_days,
             availability=availability,
         )
 

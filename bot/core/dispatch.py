@@ -97,7 +97,7 @@ async def _help(actions: Actions, asked: Asked) -> Turn:
 
 
 async def _privacy(actions: Actions, asked: Asked) -> Turn:
-    return reply_turn(asked, asked.answers.privacy(actions.retention_days), "privacy")
+    return reply_turn(asked, asked.answers.privacy(actions.retention_days, actions.audit_retention_days), "privacy")
 
 
 async def _start(actions: Actions, asked: Asked) -> Turn:

@@ -114,10 +114,6 @@ class CaseStore(Protocol):
         """Record an action that changes nothing (a lawyer viewing the queue, a refused claim)."""
         ...
 
-    async def purge_closed_before(self, cutoff: dt.datetime) -> int:
-        """Past the retention period, a closed case keeps its outcome and rating but no words of the person."""
-        ...
-
 
 class LawyerStore(Protocol):
     """Registered lawyers and the case each is answering now (bot/storage/lawyers.py)."""

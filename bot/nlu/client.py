@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
+from bot.nlu.auth import auth_headers
 from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
 from bot.settings import RasaSettings
@@ -28,25 +29,24 @@ class RasaClient:
         base_url: str,
         *,
         timeout: float,
-        token: str | None = None,
+        auth: Callable[[], dict[str, str]] = dict,
         normalizer: Callable[[str], str] = normalize,
         question_weight: float = 0.0,
     ) -> None:
         self._normalize = normalizer
         self._question_weight = question_weight
         self._url = f"{base_url.rstrip('/')}/model/parse"
-        self._params = {"token": token} if token else {}
+        self._auth = auth  # headers per request: the JWT expires, and a restarted server has a new secret
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, rasa: RasaSettings, normalizer: Callable[[str], str] = normalize) -> RasaClient:
-        """The server the settings name, with its auth token when one is set."""
-        token = rasa.token.get_secret_value() if rasa.token else None
+        """The server the settings name, signing each request with its current secret (a header, never a URL)."""
         return cls(
             rasa.base_url,
             timeout=rasa.timeout,
-            token=token,
+            auth=lambda: auth_headers(rasa),
             normalizer=normalizer,
             question_weight=rasa.question_weight,
         )
@@ -65,7 +65,7 @@ class RasaClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            async with self._session.post(self._url, json={"text": cleaned}, params=self._params) as response:
+            async with self._session.post(self._url, json={"text": cleaned}, headers=self._auth()) as response:
                 if response.status != 200:
                     raise NluUnavailable(f"Rasa answered HTTP {response.status}")
                 body = await response.json(content_type=None)

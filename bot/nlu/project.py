@@ -15,6 +15,9 @@ from bot.nlu.progress import ProgressReporter, lines
 from bot.settings import RasaSettings
 
 MODEL_NAME = "nlu"
+LAUNCHER = Path(__file__).resolve().parent / "rasa_launcher.py"
+# What Rasa may see of Pana's environment: enough to run, nothing of Pana's secrets (tokens, database URLs).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class RasaProject:
         )
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """A whitelisted environment: Rasa runs third-party code and must not hold the bot's credentials."""
+        env = {name: os.environ[name] for name in INHERITED if name in os.environ}
         env.update(
             RASA_TELEMETRY_ENABLED="false",  # otherwise Rasa posts usage data to a third party
             TF_CPP_MIN_LOG_LEVEL="2",
@@ -130,11 +134,17 @@ class RasaProject:
         except (OSError, ValueError):
             return None
 
+    @property
+    def python(self) -> Path:
+        return self.root / ".venv" / "bin" / "python"
+
     def serve_command(self, settings: RasaSettings) -> list[str]:
+        """`rasa run` through the launcher, which reads the API's JWT secret from stdin (never argv, never a URL)."""
         if not self.model.exists():  # Rasa would silently load another model from the folder
             raise NluProjectError(f"{self.model} is missing: run `pana nlu train` first")
-        command = [
-            str(self.rasa),
+        return [
+            str(self.python),
+            str(LAUNCHER),
             "run",
             "--enable-api",
             "-m",
@@ -144,6 +154,3 @@ class RasaProject:
             "-p",
             str(settings.port),
         ]
-        if settings.token:
-            command += ["--auth-token", settings.token.get_secret_value()]
-        return command

@@ -12,18 +12,18 @@ from types import TracebackType
 
 import aiohttp
 
-from bot.errors import NluProjectError
+from bot.errors import NluProjectError, NluUnavailable
+from bot.nlu.auth import auth_headers, new_server_secret
 from bot.nlu.project import RasaProject
 from bot.settings import RasaSettings
 
 
 async def server_ready(settings: RasaSettings, *, wait: float = 2.0) -> bool:
-    """True when a Rasa server at RASA_URL answers /status with a loaded model."""
-    params = {"token": settings.token.get_secret_value()} if settings.token else {}
+    """True when a Rasa server at RASA_URL answers /status (with our credentials) with a loaded model."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=wait)) as session,
-            session.get(f"{settings.base_url}/status", params=params) as response,
+            session.get(f"{settings.base_url}/status", headers=auth_headers(settings)) as response,
         ):
             body = await response.json(content_type=None) if response.status == 200 else {}
             return bool(body.get("model_file"))
@@ -62,6 +62,7 @@ class NluServer:
         if not self._quiet:
             print(f"Starting the NLU server at {self._settings.base_url} ...", file=sys.stderr)
         started = time.monotonic()
+        secret = new_server_secret(self._settings)  # a new random one at every start unless RASA_TOKEN is set
         with log_path.open("w") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *command,
@@ -69,9 +70,14 @@ class NluServer:
                 env=self._project.environment(),
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+        if self._process.stdin is None:  # cannot happen with stdin=PIPE; keeps the type checker honest
+            raise NluUnavailable("the Rasa launcher gave no input pipe")
+        self._process.stdin.write(secret.encode() + b"\n")  # the launcher hands it to Rasa in-process
+        await self._process.stdin.drain()
+        self._process.stdin.close()
         deadline = started + self._settings.start_timeout
         while time.monotonic() < deadline:
             if self._process.returncode is not None:

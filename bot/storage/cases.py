@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 from bot.clock import as_utc
 from bot.languages import known_or_fallback
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
-from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
+from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow
 from bot.storage.tables import ContactRow, MessageRow
 
 QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent first, then oldest
@@ -30,7 +30,7 @@ def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
     created = as_utc(row.created_at)
     return CaseRecord(
         id=row.id,
-        contact_id=row.contact_id,
+        contact_id=contact.id,  # joined on it: never a detached case
         channel=contact.channel,
         platform_id=contact.platform_id,
         language=language,
@@ -276,16 +276,3 @@ class SqlCaseStore:
         async with self._sessions() as session:
             session.add(AuditRow(at=now, actor=actor, lawyer_id=lawyer_id, action=action, case_id=case_id))
             await session.commit()
-
-    async def purge_closed_before(self, cutoff: dt.datetime) -> int:
-        """Past the retention period, a closed case keeps its outcome and rating but no words of the person."""
-        async with self._sessions() as session:
-            old = select(CaseRow.id).where(CaseRow.status == CaseStatus.CLOSED.value, CaseRow.closed_at < cutoff)
-            result = await session.execute(
-                update(CaseRow).where(CaseRow.id.in_(old), CaseRow.summary != "").values(summary="")
-            )
-            await session.execute(delete(RelayRow).where(RelayRow.case_id.in_(old)))
-            await session.execute(delete(CaseNoteRow).where(CaseNoteRow.case_id.in_(old)))
-            await session.execute(delete(LawyerMessageRow).where(LawyerMessageRow.case_id.in_(old)))
-            await session.commit()
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,17 +10,23 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
-    """Create the engine; a SQLite file's directory is created, and foreign keys are enforced."""
-    url = make_url(settings.url)
+    """Create the engine; a SQLite file is created readable by Pana's user only, and foreign keys are enforced.
+
+    Bound values never appear in errors (`hide_parameters`): they are what people wrote and their numbers.
+    """
+    url = make_url(settings.url.get_secret_value())
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=settings.echo, pool_pre_ping=url.get_backend_name() != "sqlite")
+        _private_sqlite_file(Path(url.database))
+    engine = create_async_engine(
+        url, echo=settings.echo, hide_parameters=True, pool_pre_ping=url.get_backend_name() != "sqlite"
+    )
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -31,6 +37,16 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def _private_sqlite_file(database: Path) -> None:
+    """SQLite gives its -wal and -shm files the database file's mode: 0600 for all three."""
+    if not database.parent.exists():
+        private_dir(database.parent)
+    private_file(database)
+    for companion in (database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        if companion.exists():
+            companion.chmod(0o600)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -47,8 +63,18 @@ async def migrate(engine: AsyncEngine) -> None:
     def upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), "head")
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table by dropping it; with foreign keys on, SQLite would cascade
+            # that drop into every child row. Only effective outside a transaction: so before the upgrade.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(upgrade)
+            await connection.commit()
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -48,7 +48,7 @@ class CaseRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))  # None: detached
     language: Mapped[str] = mapped_column(String(CODE_LENGTH))
     topic: Mapped[str | None] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean)

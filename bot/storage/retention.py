@@ -1,4 +1,8 @@
-"""Personal data past PANA_MESSAGE_RETENTION_DAYS is deleted at start and every hour while Pana runs."""
+"""Personal data past its retention period is deleted at start and every hour while Pana runs.
+
+One period for what people wrote and who they are (PANA_MESSAGE_RETENTION_DAYS), and one for the lawyers'
+audit trail (PANA_AUDIT_RETENTION_DAYS); each purge says which applies when it registers.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +22,17 @@ class Retention:
     def __init__(self, keep: dt.timedelta, clock: Callable[[], dt.datetime]) -> None:
         self._keep = keep
         self._clock = clock
-        self._purges: list[tuple[str, Purge]] = []
+        self._purges: list[tuple[str, Purge, dt.timedelta]] = []
         self._loop = Periodic("retention sweep", self.run_once, SWEEP_SECONDS)
 
-    def register(self, what: str, purge: Purge) -> None:
-        """Each store that keeps personal data registers how to delete what is too old."""
-        self._purges.append((what, purge))
+    def register(self, what: str, purge: Purge, *, keep: dt.timedelta | None = None) -> None:
+        """Each store that keeps personal data registers how to delete what is too old (in this order)."""
+        self._purges.append((what, purge, keep or self._keep))
 
     async def run_once(self) -> None:
-        cutoff = self._clock() - self._keep
-        for what, purge in self._purges:
-            if count := await purge(cutoff):
+        now = self._clock()
+        for what, purge, keep in self._purges:
+            if count := await purge(now - keep):
                 log.info("Retention: %d %s past the retention period", count, what)
 
     def start(self) -> None:

@@ -27,7 +27,7 @@ class ContactRow(Base):
     language: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
 
 
 class ConversationRow(Base):

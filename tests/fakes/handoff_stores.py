@@ -171,12 +171,6 @@ class MemoryCaseStore:
     ) -> None:
         self.audit_log.append((actor, action, case_id))
 
-    async def purge_closed_before(self, cutoff: dt.datetime) -> int:
-        old = [c for c in self.cases.values() if c.status is CLOSED and c.closed_at and c.closed_at < cutoff]
-        for case in old:
-            self.cases[case.id] = replace(case, summary="")
-        return len(old)
-
     def _change(self, case_id: int, allowed: Any, **values: Any) -> bool:
         case = self.cases.get(case_id)
         if case is None or not allowed(case):

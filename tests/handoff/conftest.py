@@ -27,7 +27,7 @@ from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
 from bot.web import create_web_app
 from tests.conftest import make_settings
-from tests.telegram.fake_bot_api import BOT_ID, TOKEN, FakeBotApi, button_press, private_message
+from tests.telegram.fake_bot_api import BOT_ID, TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message
 
 SECRET = "handoff-secret_1"
 USER = 777
@@ -150,7 +150,10 @@ async def build_stack(
         settings = make_settings(database_url, rasa_settings, **(policy or {})).model_copy(
             update={
                 "telegram": TelegramSettings(
-                    bot_token=SecretStr(TOKEN), api_base=bot_api.base_url, webhook_secret=SecretStr(SECRET)
+                    bot_token=SecretStr(TOKEN),
+                    api_base=bot_api.base_url,
+                    webhook_url=WEBHOOK_URL,
+                    webhook_secret=SecretStr(SECRET),
                 ),
                 "lawyers": LawyerSettings(**{"hours": ALWAYS_OPEN, **lawyer_settings}),
             }

@@ -65,7 +65,7 @@ async def test_a_removed_lawyer_is_an_ordinary_user_again_and_their_cases_go_bac
 async def test_lawyers_can_use_the_user_commands(stack: HandoffStack) -> None:
     await stack.add_lawyer(LAWYER_A, "Aigerim", ("en",))
     await stack.write("/privacy", chat_id=LAWYER_A, language="en")
-    assert "What Pana stores" in stack.text_to(LAWYER_A)
+    assert "What Pana keeps" in stack.text_to(LAWYER_A)
 
 
 async def test_a_lawyer_without_a_case_is_told_how_to_get_one(stack: HandoffStack) -> None:

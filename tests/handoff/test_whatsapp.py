@@ -19,7 +19,7 @@ from bot.storage.handoff_tables import CaseRow
 from bot.web import create_web_app
 from tests.conftest import make_settings, record
 from tests.handoff.conftest import ALWAYS_OPEN, LAWYER_A, SECRET, Clock, HandoffStack
-from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi
 
 whatsapp = pytest.importorskip("bot.channels.whatsapp.factory", reason="the WhatsApp channel is not there yet")
 fixtures = pytest.importorskip("tests.whatsapp.conftest", reason="the Twilio stand-in is not there yet")
@@ -46,7 +46,10 @@ async def both(
     settings = base.model_copy(
         update={
             "telegram": TelegramSettings(
-                bot_token=SecretStr(TOKEN), api_base=bot_api.base_url, webhook_secret=SecretStr(SECRET)
+                bot_token=SecretStr(TOKEN),
+                api_base=bot_api.base_url,
+                webhook_url=WEBHOOK_URL,
+                webhook_secret=SecretStr(SECRET),
             ),
             "lawyers": LawyerSettings(hours=ALWAYS_OPEN),
         }

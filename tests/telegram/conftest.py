@@ -17,7 +17,7 @@ from bot.registry import create_telegram
 from bot.settings import RasaSettings, TelegramSettings
 from bot.web import create_web_app
 from tests.conftest import make_settings
-from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi
 
 SECRET = "test-secret_123"
 
@@ -45,7 +45,10 @@ async def stack(
     settings = make_settings(database_url, rasa_settings).model_copy(
         update={
             "telegram": TelegramSettings(
-                bot_token=SecretStr(TOKEN), api_base=bot_api.base_url, webhook_secret=SecretStr(SECRET)
+                bot_token=SecretStr(TOKEN),
+                api_base=bot_api.base_url,
+                webhook_url=WEBHOOK_URL,
+                webhook_secret=SecretStr(SECRET),
             )
         }
     )

@@ -13,6 +13,8 @@ from aiohttp.test_utils import TestServer
 
 BOT_ID = 123456
 TOKEN = f"{BOT_ID}:TEST-token"
+# Webhook mode (the only mode with a webhook route); Telegram itself is never told in tests.
+WEBHOOK_URL = "http://127.0.0.1/telegram/webhook"
 BOT_USERNAME = "PanaTestBot"
 
 

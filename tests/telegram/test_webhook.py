@@ -168,7 +168,7 @@ async def test_start_command_with_language_deep_link(stack: TelegramStack) -> No
 async def test_commands_map_to_the_core(stack: TelegramStack) -> None:
     await stack.post(private_message(9, "/privacy", language="en"))
     sent = await stack.api.wait_for("sendMessage")
-    assert "What Pana stores" in sent[0]["text"]
+    assert "What Pana keeps" in sent[0]["text"]
     await stack.post(private_message(10, "/unknowncommand", language="en"))
     sent = await stack.api.wait_for("sendMessage", count=2)
     assert sent[1]["reply_markup"]["inline_keyboard"]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
-from bot.settings import RasaSettings
+from bot.settings import RasaSettings, RedisSettings
 from bot.storage.tables import MessageRow
 from tests.conftest import PANA, make_settings, record
 from tests.whatsapp.conftest import (
@@ -109,7 +110,7 @@ async def two_processes(
     if not redis_url:
         pytest.skip("REDIS_URL is not set")
     base = make_settings(database_url, rasa_settings)
-    shared = base.model_copy(update={"redis": base.redis.model_copy(update={"url": redis_url})})
+    shared = base.model_copy(update={"redis": RedisSettings(url=SecretStr(redis_url))})
     settings = whatsapp_settings(shared, twilio_api)
     first = await start_stack(settings, twilio_api, detector)
     second = await start_stack(settings, twilio_api, detector)

@@ -32,7 +32,7 @@ class TelegramRuntime:
 
     bot: Bot
     dispatcher: Dispatcher
-    secret: str
+    secret: str | None  # None: long polling, and no webhook route at all
     translator: Translator
     webhook_url: str | None = None
     name: str = field(default=CHANNEL, init=False)
@@ -43,13 +43,15 @@ class TelegramRuntime:
         self.sender = TelegramUserSender(self.bot)
 
     def install(self, web_app: web.Application) -> None:
-        """Add the webhook route (it answers only requests that carry the secret)."""
+        """Add the webhook route in webhook mode (it answers only requests that carry the secret)."""
+        if self.secret is None:
+            return
         web_app.router.add_post(TELEGRAM_WEBHOOK_PATH, self.webhook)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the secret, parse the update, handle it before answering (so a failure is redelivered)."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if self.secret is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
             return web.Response(status=401, text="Unauthorized")
         try:
             update = Update.model_validate(await request.json(loads=json.loads), context={"bot": self.bot})
@@ -70,7 +72,7 @@ class TelegramRuntime:
         except TelegramAPIError:  # only the command menus suffer; messages still flow once Telegram answers
             log.warning("Could not register the Telegram commands; continuing without them", exc_info=True)
         updates = self.dispatcher.resolve_used_update_types()
-        if self.webhook_url:
+        if self.webhook_url and self.secret is not None:
             url = self.webhook_url.rstrip("/")
             if not url.endswith(TELEGRAM_WEBHOOK_PATH):
                 url += TELEGRAM_WEBHOOK_PATH
