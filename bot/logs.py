@@ -27,8 +27,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Credentials: bearer tokens and JWTs, token=/secret=/password= values, passwords inside URLs.
     (re.compile(r"(?i)\b(bearer)\s+[\w.~+/=-]+"), rf"\1 {MASK}"),
     (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+"), MASK),
-    (re.compile(r"(?i)\b([\w-]*(?:token|secret|password|passwd|api_key|apikey))(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",)]+"),
-     rf"\1\2{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b([\w-]*(?:token|secret|password|passwd|api_key|apikey))(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",)]+"
+        ),
+        rf"\1\2{MASK}",
+    ),
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@"), rf"\1{MASK}@"),
     # A Telegram bot token, in Bot API URLs (/bot<id>:<secret>/method) or alone.
     (re.compile(r"(?<=/bot)\d+:[^/\s]+"), MASK),

@@ -26,6 +26,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "backoff": frozenset(),
     "periodic": frozenset(),
     "languages": frozenset(),
+    "logs": frozenset(),  # the redacting log filter, installed first by the CLI
+    "private_files": frozenset(),  # 0600 files and 0700 folders for secrets and the SQLite database
     "hours": frozenset({"i18n"}),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
     "records": frozenset({"languages"}),
@@ -33,8 +35,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "i18n": frozenset({"languages"}),
     "content": frozenset({"errors", "languages"}),
     "core": frozenset({"clock", "content", "errors", "i18n", "languages"}),
-    "nlu": frozenset({"core", "errors", "languages", "settings"}),
-    "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "records", "settings"}),
+    "nlu": frozenset({"core", "errors", "languages", "private_files", "settings"}),
+    "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "private_files", "records", "settings"}),
     "handoff": frozenset(
         {"backoff", "clock", "periodic", "content", "core", "errors", "hours", "i18n", "languages", "records"}
     ),
@@ -45,10 +47,11 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
         | {"settings", "storage", "web"}
     ),
-    "registry": frozenset({"app", "channels", "settings", "storage"}),  # which channels exist, wired to the app
+    # which channels exist, wired to the app
+    "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
-        {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu"}
-        | {"records", "registry", "settings", "storage", "web"}
+        {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
+        | {"nlu", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -111,8 +111,12 @@ async def test_telegram_errors_show_neither_text_number_nor_token(
         log.warning("Telegram refused %r", refused.value.method)  # a careless line: the whole call
         with pytest.raises(TelegramAPIError) as down:
             await unreachable.send_message(chat_id=PHONE.lstrip("+"), text=MARKER)
-        log.warning("Telegram unreachable: %s (url %s)", down.value, f"{bot_api.base_url}/bot{TOKEN}/sendMessage",
-                    exc_info=down.value)
+        log.warning(
+            "Telegram unreachable: %s (url %s)",
+            down.value,
+            f"{bot_api.base_url}/bot{TOKEN}/sendMessage",
+            exc_info=down.value,
+        )
     finally:
         await bot.session.close()
         await unreachable.session.close()

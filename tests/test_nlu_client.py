@@ -102,8 +102,12 @@ async def test_a_story_is_classified_whole_and_as_its_question_on_the_real_serve
         "Мы с женой и детьми уже неделю в Алматы, приехали через Таджикистан. "
         "Визы у нас нет, денег мало. Куда нам идти, чтобы попросить защиты?"
     )
-    plain = RasaClient(rasa_settings.base_url, timeout=5)
-    weighted = RasaClient(rasa_settings.base_url, timeout=5, question_weight=0.5)
+
+    def sign() -> dict[str, str]:
+        return auth_headers(rasa_settings)
+
+    plain = RasaClient(rasa_settings.base_url, timeout=5, auth=sign)
+    weighted = RasaClient(rasa_settings.base_url, timeout=5, auth=sign, question_weight=0.5)
     try:
         whole = await plain.classify(story)
         question = await plain.classify("Куда нам идти, чтобы попросить защиты?")

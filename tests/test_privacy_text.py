@@ -23,9 +23,7 @@ async def test_privacy_reply_states_both_periods_from_the_settings(
 ) -> None:
     unreachable_rasa = RasaSettings(url="http://127.0.0.1:9", timeout=0.5)  # /privacy never asks the NLU
     settings = make_settings(database_url, unreachable_rasa)
-    settings = settings.model_copy(
-        update={"pana": PanaSettings(message_retention_days=47, audit_retention_days=389)}
-    )
+    settings = settings.model_copy(update={"pana": PanaSettings(message_retention_days=47, audit_retention_days=389)})
     app = await create_app(settings, detector=detector)
     try:
         turn = await app.conversation.handle(

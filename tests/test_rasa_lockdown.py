@@ -17,8 +17,13 @@ from bot.nlu.project import INHERITED, RasaProject
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings, load_settings
 
-RASA_OWN = {"RASA_TELEMETRY_ENABLED", "TF_CPP_MIN_LOG_LEVEL", "PYTHONHASHSEED", "RASA_CACHE_DIRECTORY",
-            "SQLALCHEMY_SILENCE_UBER_WARNING"}
+RASA_OWN = {
+    "RASA_TELEMETRY_ENABLED",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "PYTHONHASHSEED",
+    "RASA_CACHE_DIRECTORY",
+    "SQLALCHEMY_SILENCE_UBER_WARNING",
+}
 
 
 async def _status(settings: RasaSettings, **request: object) -> int:

@@ -90,9 +90,7 @@ async def _person(record: Record, platform_id: str, last_seen: dt.datetime) -> C
     return contact
 
 
-async def _case(
-    record: Record, contact: ContactRow, lawyer: LawyerRow, *, closed_at: dt.datetime | None
-) -> CaseRow:
+async def _case(record: Record, contact: ContactRow, lawyer: LawyerRow, *, closed_at: dt.datetime | None) -> CaseRow:
     case = CaseRow(
         contact_id=contact.id,
         language="ru",

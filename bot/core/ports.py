@@ -182,4 +182,3 @@ class LawyerAvailability(Protocol):
     async def sentence(self, language: Language) -> str:
         """One sentence: lawyers at work now, from when they are, or none registered."""
         ...
-

@@ -95,7 +95,5 @@ async def _detach(session: AsyncSession, case_ids: Sequence[int]) -> None:
         for table in (RelayRow, CaseNoteRow, LawyerMessageRow):
             await session.execute(delete(table).where(table.case_id.in_(chunk)))
         await session.execute(
-            update(CaseRow)
-            .where(CaseRow.id.in_(chunk))
-            .values(contact_id=None, topic=None, summary="", outcome=None)
+            update(CaseRow).where(CaseRow.id.in_(chunk)).values(contact_id=None, topic=None, summary="", outcome=None)
         )

@@ -82,6 +82,7 @@ def core(catalog: ContentCatalog, translations: Translations, detector: Language
             max_input_chars=4000,
             state_ttl_seconds=3600,
             retention_days=180,
+            audit_retention_days=365,
         ),
         clock=clock,
     )
