@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.messages import Option, Reply, Turn
+from bot.core.numbers import parse_number
 
 
 def render_numbered(reply: Reply, number: str = "{}.") -> str:
@@ -16,8 +17,9 @@ def render_numbered(reply: Reply, number: str = "{}.") -> str:
 def resolve_choice(text: str, options: tuple[Option, ...]) -> str | None:
     """The payload a user meant by "2" or by typing an option's label; None if they meant neither."""
     answer = text.strip().rstrip(".)").strip().lower()
-    if answer.isdigit() and 1 <= int(answer) <= len(options):
-        return options[int(answer) - 1].payload
+    number = parse_number(answer)
+    if number is not None and 1 <= number <= len(options):
+        return options[number - 1].payload
     return next((o.payload for o in options if o.label.lower() == answer), None)
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from bot.clock import Clock
 from bot.core.commands import parse_command
 from bot.core.messages import Reply
+from bot.core.numbers import parse_number
 from bot.errors import RecordChanged
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
@@ -56,7 +57,8 @@ def case_number(text: str) -> tuple[int | None, str]:
     """The case number a command starts with, and what follows it."""
     first, _, rest = text.partition(" ")
     first = first.lstrip("#")
-    return (int(first), rest.strip()) if first.isdigit() else (None, text)
+    number = parse_number(first)
+    return (number, rest.strip()) if number is not None else (None, text)
 
 
 class LawyerDesk:

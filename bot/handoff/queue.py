@@ -9,6 +9,7 @@ from bot.clock import Clock
 from bot.core import payloads
 from bot.core.answers import Answers
 from bot.core.messages import Reply
+from bot.core.numbers import parse_number
 from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, HandoffReason
 from bot.errors import RecordChanged
 from bot.handoff import notices
@@ -88,8 +89,10 @@ class HandoffQueue:
         action, args = (parsed.args[0], parsed.args[1:]) if parsed.args else ("", ())
         if action == notices.CONSENT and len(args) == 2:
             return await self._open(contact, language, topic=args[0], reason=args[1])
-        if action == notices.RATE and len(args) == 2 and args[0].isdigit() and args[1].isdigit():
-            return await self._rate(contact, language, int(args[0]), int(args[1]))
+        if action == notices.RATE and len(args) == 2:
+            case_id, rating = parse_number(args[0]), parse_number(args[1])
+            if case_id is not None and rating is not None:
+                return await self._rate(contact, language, case_id, rating)
         if action == notices.DECLINE:
             return HandoffOutcome((answers.menu(notices.declined(answers._)),))
         return HandoffOutcome((answers.menu(),))

@@ -131,3 +131,9 @@ async def test_while_a_lawyer_holds_the_case_text_is_relayed_to_them(queue: Queu
     assert routed is not None and routed.replies == ()
     assert queue.notifier.sent[-1] == (LAWYER, "#1: They took my passport")
     assert await queue.queue.route(OTHER, "en", "hello", None) is None  # no case: the core answers
+
+
+@pytest.mark.parametrize("forged", ["case:rate:²:5", "case:rate:99999999999:5", "case:rate:1:²"])
+async def test_a_forged_rating_button_is_answered_with_the_menu(queue: Queue, forged: str) -> None:
+    outcome = await queue.queue.choose(PERSON, "en", forged)  # int("²") and an overflowing id used to raise
+    assert outcome.replies and outcome.case_id is None

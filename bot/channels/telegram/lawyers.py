@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.channels.commands import is_user_command
 from bot.channels.telegram.outgoing import acknowledge
 from bot.channels.telegram.render import OptionCallback
+from bot.core.numbers import parse_number
 from bot.handoff.cards import TAKE
 from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
 from bot.records.cases import LawyerRecord
@@ -54,12 +55,12 @@ def create_lawyer_router() -> Router:
     async def on_take(
         query: CallbackQuery, callback_data: OptionCallback, desk: LawyerDesk, lawyer: LawyerRecord
     ) -> None:
-        number = callback_data.payload.split(":", 1)[1]
-        if not number.isdigit():
+        number = parse_number(callback_data.payload.split(":", 1)[1])
+        if number is None:  # not a case number Pana issued
             await acknowledge(query)
             return
-        result = await desk.take(lawyer, int(number))
-        await acknowledge(query, desk.take_answer(lawyer, int(number), result), alert=result is not TakeResult.TAKEN)
+        result = await desk.take(lawyer, number)
+        await acknowledge(query, desk.take_answer(lawyer, number, result), alert=result is not TakeResult.TAKEN)
 
     @router.callback_query(take_pressed, F.message.chat.type != ChatType.PRIVATE)
     async def on_take_by_someone_else(query: CallbackQuery) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.channels.commands import command_payload
 from bot.channels.numbered import resolve_choice
 from bot.core.messages import IncomingMessage, Option
+from bot.core.numbers import parse_number
 
 CHANNEL = "whatsapp"
 ADDRESS_PREFIX = "whatsapp:"
@@ -54,10 +55,10 @@ def attachment_kind(form: Mapping[str, object]) -> str | None:
     """What a message carries besides text, named the way the core answers it."""
     if _text(form, "Latitude") and _text(form, "Longitude"):
         return "location"
-    count = _text(form, "NumMedia").strip() or "0"
-    if not count.isdigit():
+    count = parse_number(_text(form, "NumMedia").strip() or "0")
+    if count is None:
         raise ValueError("NumMedia is not a number")
-    if int(count) == 0:
+    if count == 0:
         return None
     content_type = _text(form, "MediaContentType0").lower()
     for prefix, kind in (("audio/", "voice"), ("image/", "photo"), ("video/", "video")):
@@ -87,8 +88,8 @@ def parse_status(form: Mapping[str, object], query: Mapping[str, str]) -> Status
     return StatusReport(
         message_sid=_sid(form),
         status=status,
-        error_code=int(error) if error.isdigit() else None,
-        delivery_id=int(delivery) if delivery.isdigit() else None,
+        error_code=parse_number(error),
+        delivery_id=parse_number(delivery),
     )
 
 
