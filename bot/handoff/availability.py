@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
 from bot.hours import WorkingHours
-from bot.i18n import Translator
+from bot.i18n import Gettext, Translator, bound
 from bot.languages import Language
-
-Gettext = Callable[[str], str]
 
 
 class Availability(enum.Enum):
@@ -76,4 +74,4 @@ class LawyerAvailabilityNote:
     async def sentence(self, language: Language) -> str:
         now = self._clock()
         availability = lawyer_availability(self._hours, bool(await self._roster.active()), now)
-        return availability_sentence(availability, self._hours, now, lambda m: self._translator.gettext(m, language))
+        return availability_sentence(availability, self._hours, now, bound(self._translator, language))

@@ -82,7 +82,10 @@ class SqlLawyerStore:
             return [_record(row) for row in rows]
 
     async def active(self) -> list[LawyerRecord]:
-        return [lawyer for lawyer in await self.all() if lawyer.active]
+        # Filtered in SQL: topic answers ask this on every turn (lawyer availability), and removed lawyers stay rows.
+        async with self._sessions() as session:
+            query = select(LawyerRow).where(LawyerRow.active.is_(True)).order_by(LawyerRow.id)
+            return [_record(row) for row in (await session.execute(query)).scalars().all()]
 
     async def active_by_telegram_id(self, telegram_id: int) -> LawyerRecord | None:
         async with self._sessions() as session:
