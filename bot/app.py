@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.recovery import Recovery
 from bot.clock import Clock, utc_now
 from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
@@ -55,6 +56,7 @@ class App:
     resources: AsyncExitStack
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
+    recovery: Recovery  # started by `pana serve`, once the channels registered how to replay a message
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -109,6 +111,7 @@ def create_core_config(settings: Settings) -> CoreConfig:
         audit_retention_days=settings.pana.audit_retention_days,
         flood_limit=settings.pana.flood_limit,
         flood_window_seconds=settings.pana.flood_window_seconds,
+        turn_lease_seconds=settings.pana.turn_lease_seconds,
     )
 
 
@@ -222,6 +225,25 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
             settings.lawyers.hours, settings.lawyers.timezone, handoff.lawyers, translations, clock
         ),
     )
+    recovery = Recovery(
+        store,
+        grace=dt.timedelta(seconds=settings.pana.recovery_grace_seconds),
+        max_age=dt.timedelta(hours=settings.pana.recovery_max_age_hours),
+        interval_seconds=settings.pana.recovery_interval_seconds,
+        clock=clock,
+    )
+    resources.push_async_callback(recovery.stop)
     return App(
-        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
+        settings,
+        conversation,
+        store,
+        catalog,
+        translations,
+        state,
+        engine,
+        redis,
+        resources,
+        handoff,
+        retention,
+        recovery,
     )

@@ -57,3 +57,10 @@ class DeliveryFailed(PanaError):
         self.retryable = retryable
         self.code = code
         super().__init__(reason)
+
+
+class InFlight(PanaError):
+    """The same platform delivery is being handled right now (another request, process or the sweeper).
+
+    Retryable: a webhook answers 503 so the platform delivers it again later; never a 200 that drops it.
+    """

@@ -41,9 +41,11 @@ class ChannelEntry:
 
 
 def _installed(app: App, channel: C) -> C:
-    """Let the lawyer handoff reach the channel's users through it."""
+    """Let the lawyer handoff reach the channel's users through it, and the recovery sweep answer them."""
     if channel.sender is not None:
         app.handoff.outbox.register_sender(channel.name, channel.sender)
+    if channel.replay is not None:
+        app.recovery.register(channel.name, channel.replay)
     return channel
 
 
@@ -70,6 +72,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     runtime = TelegramRuntime(
         bot=bot,
         dispatcher=dispatcher,
+        conversation=app.conversation,
         secret=telegram_webhook_secret(settings),
         translator=app.translations,
         webhook_url=settings.telegram.webhook_url,

@@ -111,6 +111,16 @@ class PanaSettings(_Section):
     state_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     flood_limit: int = Field(default=10, gt=0, description="messages per flood window before a slow-down note")
     flood_window_seconds: float = Field(default=10.0, gt=0)
+    turn_lease_seconds: float = Field(
+        default=90.0, gt=0, description="how long one process holds a message it handles (renewed per part sent)"
+    )
+    recovery_grace_seconds: float = Field(
+        default=60.0, ge=0, description="a message stored but unanswered this long is answered by the recovery sweep"
+    )
+    recovery_interval_seconds: float = Field(default=30.0, gt=0, description="how often the recovery sweep runs")
+    recovery_max_age_hours: float = Field(
+        default=24.0, gt=0, description="older unanswered messages are left alone (a stale answer helps no one)"
+    )
     log_level: str = "INFO"
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
 

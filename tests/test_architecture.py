@@ -25,6 +25,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "clock": frozenset(),
     "backoff": frozenset(),
     "periodic": frozenset(),
+    "faults": frozenset(),  # test-only crash points (PANA_FAULT_POINT), inert when unset
     "languages": frozenset(),
     "logs": frozenset(),  # the redacting log filter, installed first by the CLI
     "private_files": frozenset(),  # 0600 files and 0700 folders for secrets and the SQLite database
@@ -34,14 +35,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "settings": frozenset({"languages", "hours", "i18n"}),
     "i18n": frozenset({"languages"}),
     "content": frozenset({"errors", "languages"}),
-    "core": frozenset({"clock", "content", "errors", "i18n", "languages"}),
+    "core": frozenset({"clock", "content", "errors", "faults", "i18n", "languages"}),
     "nlu": frozenset({"core", "errors", "languages", "private_files", "settings"}),
     "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "private_files", "records", "settings"}),
     "handoff": frozenset(
-        {"backoff", "clock", "periodic", "content", "core", "errors", "hours", "i18n", "languages", "records"}
+        {"backoff", "clock", "periodic", "content", "core", "errors", "faults", "hours", "i18n", "languages"}
+        | {"records"}
     ),
     "channels": frozenset(
-        {"backoff", "clock", "core", "errors", "handoff", "i18n", "languages", "records", "settings", "web"}
+        {"backoff", "clock", "core", "errors", "faults", "handoff", "i18n", "languages", "periodic", "records"}
+        | {"settings", "web"}
     ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}

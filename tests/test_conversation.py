@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.core import payloads
-from bot.core.messages import Outcome, Turn
+from bot.core.messages import IncomingMessage, Outcome, Turn
 from bot.storage.tables import ContactRow, MessageRow
 from tests.conftest import Say, record
 
@@ -260,6 +262,7 @@ async def test_legal_aid_contacts_are_filtered_by_the_city_the_user_names(say: S
 async def test_replies_that_were_not_sent_come_again_with_the_redelivery(say: Say, app: App) -> None:
     first = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
     # The channel failed to send them (no `delivered`): the platform delivers the message again.
+    await app.conversation.unsent(first)
     again = await say("How do I apply for asylum?", user="unsent", channel_message_id="m-2")
     assert again.replies == first.replies and again.outcome is Outcome.REPLAYED
     assert (again.language, again.intent, again.topic) == (first.language, first.intent, first.topic)
@@ -275,7 +278,9 @@ async def test_replies_that_were_not_sent_come_again_with_the_redelivery(say: Sa
 
 async def test_a_message_stored_before_a_crash_is_answered_when_it_comes_again(say: Say, app: App) -> None:
     contact = await app.store.get_or_create_contact("test", "crashed")
-    await app.store.record_inbound(contact.id, "How do I apply for asylum?", channel_message_id="m-3")
+    question = IncomingMessage("test", "crashed", "How do I apply for asylum?", channel_message_id="m-3")
+    # Stored by a process that died at once: its hold on the message has ended.
+    await app.store.record_inbound(contact.id, question, question.text, lease_until=dt.datetime.now(dt.UTC))
     # The process died before deciding: the redelivery is answered as if it were new.
     turn = await say("How do I apply for asylum?", user="crashed", channel_message_id="m-3")
     assert turn.intent == "asylum_apply" and turn.replies

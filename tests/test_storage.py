@@ -12,7 +12,10 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 
-from bot.channels.claims import handle_once
+from bot.channels.claims import BUSY_SECONDS, handle_once
+from bot.core.messages import IncomingMessage
+from bot.core.ports import TurnRecord
+from bot.errors import InFlight
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import CaseRow
@@ -20,6 +23,8 @@ from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow
+
+NOW = dt.datetime.now(dt.UTC)
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,8 +66,8 @@ async def test_long_silence_starts_a_new_conversation(database_url: str) -> None
     await migrate(engine)
     eager = SqlConversationStore(session_factory(engine), idle=dt.timedelta(seconds=0))
     contact = await eager.get_or_create_contact("test", "silent")
-    await eager.record_inbound(contact.id, "one")
-    await eager.record_inbound(contact.id, "two")
+    await eager.record_inbound(contact.id, IncomingMessage("test", "silent"), "one", lease_until=NOW)
+    await eager.record_inbound(contact.id, IncomingMessage("test", "silent"), "two", lease_until=NOW)
     async with session_factory(engine)() as session:
         count = await session.scalar(select(func.count()).select_from(ConversationRow))
     await engine.dispose()
@@ -73,9 +78,9 @@ async def test_delete_contact_removes_messages_and_conversations(store: SqlConve
     gone = await store.get_or_create_contact("test", "gone")
     kept = await store.get_or_create_contact("test", "kept")
     for contact in (gone, kept):
-        message = await store.record_inbound(contact.id, "text")
-        await store.annotate(message, intent="greet", confidence=0.9, language="en")
-        await store.record_outbound(contact.id, "reply", intent="greet", language="en")
+        message = await store.record_inbound(contact.id, IncomingMessage("test", "x"), "text", lease_until=NOW)
+        assert message is not None
+        await store.record_turn(message, contact.id, TurnRecord("greet", 0.9, "en", ["reply"], "{}"))
     await store.delete_contact(gone.id)
     assert await store.find_contact("test", "gone") is None
     async with store._sessions() as session:
@@ -85,14 +90,14 @@ async def test_delete_contact_removes_messages_and_conversations(store: SqlConve
 
 async def test_retention_purge_deletes_old_messages_only(store: SqlConversationStore) -> None:
     contact = await store.get_or_create_contact("test", "old")
-    await store.record_inbound(contact.id, "recent")
+    await store.record_inbound(contact.id, IncomingMessage("test", "old"), "recent", lease_until=NOW)
     assert await store.purge_older_than(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == 0
     assert await store.purge_older_than(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == 1
 
 
 async def test_a_running_service_purges_at_start_and_keeps_purging(store: SqlConversationStore) -> None:
     contact = await store.get_or_create_contact("test", "long-running")
-    await store.record_inbound(contact.id, "kept for now")
+    await store.record_inbound(contact.id, IncomingMessage("test", "long"), "kept for now", lease_until=NOW)
     now = [dt.datetime.now(dt.UTC)]
     retention = Retention(dt.timedelta(days=180), lambda: now[0])
     swept = asyncio.Event()
@@ -158,3 +163,31 @@ async def test_a_delivery_is_handled_once_and_again_after_a_failure(
     assert await handle_once(state_store, "update:1", work) == "answered", "a failure gives the claim back"
     assert await handle_once(state_store, "update:1", work) is None, "a redelivery after success is skipped"
     assert handled == ["x"]
+
+
+async def test_a_duplicate_while_the_first_is_handled_gets_a_retryable_refusal(
+    state_store: MemoryStateStore | RedisStateStore,
+) -> None:
+    entered, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> str:
+        entered.set()
+        await finish.wait()
+        return "answered"
+
+    first = asyncio.create_task(handle_once(state_store, "update:2", slow))
+    await asyncio.wait_for(entered.wait(), 5)
+    with pytest.raises(InFlight):  # a webhook answers 503: the platform delivers it again later
+        await handle_once(state_store, "update:2", slow)
+    finish.set()
+    assert await asyncio.wait_for(first, 5) == "answered"
+    assert await handle_once(state_store, "update:2", slow) is None, "once handled, a duplicate is skipped"
+
+
+async def test_a_claim_left_by_a_killed_process_ends_soon(state_store: MemoryStateStore | RedisStateStore) -> None:
+    assert await state_store.claim("update:3", BUSY_SECONDS)  # claimed, then the process was killed
+    assert await state_store.claim_state("update:3") == "busy"
+    assert BUSY_SECONDS <= 60, "a redelivery is blocked for at most a minute, not 15"
+    if isinstance(state_store, RedisStateStore):
+        ttl = await state_store._redis.ttl(state_store._claim_key("update:3"))
+        assert 0 < ttl <= BUSY_SECONDS

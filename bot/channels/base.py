@@ -7,10 +7,12 @@ them with `Dialogue.delivered`. The registry (bot/registry.py) builds the enable
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
+from bot.core.messages import IncomingMessage
 from bot.handoff.ports import UserSender
 
 __all__ = ["Channel"]
@@ -26,6 +28,11 @@ class Channel(Protocol):
     @property
     def sender(self) -> UserSender | None:
         """How the lawyer handoff reaches this channel's users outside a reply; None if it cannot."""
+        ...
+
+    @property
+    def replay(self) -> Callable[[IncomingMessage], Awaitable[None]] | None:
+        """Answer a message stored before but never answered (the recovery sweep); None: nothing to recover."""
         ...
 
     def install(self, web_app: web.Application) -> None:

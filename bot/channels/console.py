@@ -22,6 +22,7 @@ class ConsoleChannel:
     """One person at a terminal (a `Channel`, bot/channels/base.py): no webhooks, nothing to start or stop."""
 
     name = CHANNEL
+    replay = None  # a terminal keeps no platform message ids: there is nothing to recover
 
     def __init__(
         self, conversation: Dialogue, *, user_id: str = "local", jsonl: bool = False, sink: TextIO = sys.stdout

@@ -55,8 +55,10 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
             started.append(channel)
         app.handoff.worker.start()  # after the channels registered how to reach people and lawyers
         app.retention.start()  # and what they keep
+        app.recovery.start()  # answers what a crash or a failed send left unanswered
         await stop.wait()
     finally:
+        await app.recovery.stop()
         await app.handoff.worker.stop()  # before the channels' sessions close under it
         for channel in reversed(started):
             await channel.stop()

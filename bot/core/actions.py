@@ -31,6 +31,7 @@ class Asked:
     answers: Answers
     state: DialogueState
     text: str = ""
+    message_id: int | None = None  # the stored inbound message (a relay to the lawyer is keyed by it)
 
     @property
     def language(self) -> Language:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import unicodedata
 from dataclasses import dataclass, replace
@@ -23,11 +24,13 @@ from bot.core.ports import (
     IntentClassifier,
     LawyerAvailability,
     StateStore,
+    TurnRecord,
 )
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
-from bot.errors import NluUnavailable
+from bot.errors import InFlight, NluUnavailable
+from bot.faults import crash_point
 from bot.i18n import Translator
 from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, normalise_language_code
 
@@ -44,6 +47,9 @@ class CoreConfig:
     audit_retention_days: int
     flood_limit: int = 10  # messages one user may send per flood window before being asked to slow down
     flood_window_seconds: float = 10.0
+    # How long one process holds a message it is handling (renewed with each part sent); a crashed
+    # process's hold ends after it, and a redelivery or the recovery sweep answers the message.
+    turn_lease_seconds: float = 90.0
 
 
 KEPT_CONTROLS = frozenset("\n\t\u200c\u200d")  # newline, tab, zero-width non-joiner, zero-width joiner
@@ -99,6 +105,7 @@ class Conversation:
         self._translator = translator
         self._detector = detector
         self._config = config
+        self._clock = clock
         self._flood = FloodGuard(config.flood_limit, config.flood_window_seconds, clock)
         self._actions = Actions(
             store=store,
@@ -114,19 +121,49 @@ class Conversation:
         return Answers.translated(self._catalog, self._translator, language)
 
     async def handle(self, message: IncomingMessage) -> Turn:
+        """Store the message (its own commit), decide, then store the decision in one transaction.
+
+        Raises `InFlight` when another request or process is handling the same platform message now.
+        """
         contact = await self._store.get_or_create_contact(message.channel, message.user_id)
         text = clean_text(message.text, self._config.max_input_chars)
-        message_id = await self._store.record_inbound(contact.id, text, channel_message_id=message.channel_message_id)
+        message_id = await self._store.record_inbound(contact.id, message, text, lease_until=self._lease_end())
+        crash_point("after_store")
         if message_id is None:  # the platform delivered this message again
             earlier = await self._redelivered(contact, message.channel_message_id)
             if isinstance(earlier, Turn):
                 return earlier
             message_id = earlier  # stored, but the process stopped before deciding: decide now
+        try:
+            return await self._decide(contact, message, text, message_id)
+        except Exception:
+            await self._store.release(message_id)  # a redelivery or the recovery sweep may try again at once
+            raise
+
+    async def progress(self, turn: Turn, parts_sent: int) -> None:
+        """The first `parts_sent` messages went out: a replay goes on after them; the hold is renewed."""
+        if turn.message_id is not None:
+            await self._store.mark_sent(turn.message_id, parts_sent, self._lease_end())
+
+    async def unsent(self, turn: Turn) -> None:
+        """Sending failed: let go of the message, so a redelivery or the recovery sweep sends it at once."""
+        if turn.message_id is not None:
+            await self._store.release(turn.message_id)
+
+    async def delivered(self, turn: Turn) -> None:
+        """The channel sent the turn's replies (or queued them durably): a redelivery gets no second answer."""
+        if turn.message_id is not None:
+            await self._store.mark_answered(turn.message_id)
+
+    def _lease_end(self) -> dt.datetime:
+        return self._clock() + dt.timedelta(seconds=self._config.turn_lease_seconds)
+
+    async def _decide(self, contact: ContactRecord, message: IncomingMessage, text: str, message_id: int) -> Turn:
         state_key = _state_key(contact)
         state = DialogueState.from_dict(await self._state.get(state_key))
         detection = self._detector.detect(text)
         language = await self._language(contact, detection, message.language_hint)
-        asked = Asked(contact, self.answers(language), state, text)
+        asked = Asked(contact, self.answers(language), state, text, message_id)
         flooding = self._flood.flooding(state)
         turn = self._slow_down(asked) if flooding else await self._respond(asked, message)
         if turn.outcome is Outcome.DELETED:
@@ -135,26 +172,31 @@ class Conversation:
         if not flooding and _language_unknown(contact, message, detection):
             turn = self._offer_languages(turn)
         await self._state.set(state_key, state.to_dict(), self._config.state_ttl_seconds)
-        await self._store.annotate(message_id, intent=turn.intent, confidence=turn.confidence, language=turn.language)
-        for reply in turn.replies:
-            await self._store.record_outbound(contact.id, reply.text, intent=turn.intent, language=turn.language)
         turn = replace(turn, message_id=message_id)
-        await self._store.keep_turn(message_id, encode_turn(turn))  # until the channel confirms it sent them
+        record = TurnRecord(
+            intent=turn.intent,
+            confidence=turn.confidence,
+            language=turn.language,
+            replies=[reply.text for reply in turn.replies],
+            turn=encode_turn(turn),
+        )
+        if not await self._store.record_turn(message_id, contact.id, record):
+            # Our hold had lapsed and another process decided it first: its replies stand, ours go nowhere.
+            log.warning("Message %d was decided by another process; not sending a second answer", message_id)
+            return Turn(turn.language, (), outcome=Outcome.DUPLICATE)
+        crash_point("after_record_turn")
         return turn
-
-    async def delivered(self, turn: Turn) -> None:
-        """The channel sent the turn's replies (or queued them durably): a redelivery gets no second answer."""
-        if turn.message_id is not None:
-            await self._store.mark_answered(turn.message_id)
 
     async def _redelivered(self, contact: ContactRecord, channel_message_id: str | None) -> Turn | int:
         """A message seen before: nothing if it was answered, its replies again if sending them failed."""
         earlier = await self._store.redelivery(contact.id, channel_message_id) if channel_message_id else None
         if earlier is None or earlier.answered:
             return Turn(contact.language or self._config.default_language, (), outcome=Outcome.DUPLICATE)
+        if not await self._store.take(earlier.message_id, self._clock(), self._lease_end()):
+            raise InFlight(f"message {earlier.message_id} is being handled elsewhere")
         if earlier.turn is not None:
-            log.info("Message %d came again before its replies were sent; sending them again", earlier.message_id)
-            return decode_turn(earlier.turn, earlier.message_id)
+            log.info("Message %d came again before its replies were all sent; sending the rest", earlier.message_id)
+            return decode_turn(earlier.turn, earlier.message_id, earlier.parts_sent)
         return earlier.message_id
 
     def _slow_down(self, asked: Asked) -> Turn:
@@ -194,7 +236,9 @@ class Conversation:
         if pending == "handoff" and confirm and word in YES_WORDS | NO_WORDS:  # consent typed instead of picked
             return await answer_payload(self._actions, asked, confirm[0] if word in YES_WORDS else confirm[1], None)
         # While a lawyer holds the person's case, what they write is for the lawyer, not for the NLU.
-        routed = await self._handoff.route(asked.contact, asked.language, asked.text, message.attachment)
+        routed = await self._handoff.route(
+            asked.contact, asked.language, asked.text, message.attachment, message_id=asked.message_id
+        )
         if routed is not None:
             return handoff_turn(asked, routed)
         if not asked.text:

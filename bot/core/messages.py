@@ -64,3 +64,4 @@ class Turn:
     handoff: str | None = None  # a case id once a lawyer queue holds one
     outcome: Outcome = Outcome.ANSWERED
     message_id: int | None = None  # the stored inbound message; channels confirm delivery with it
+    parts_sent: int = 0  # messages of this turn sent before (a replay goes on from there)

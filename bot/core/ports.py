@@ -5,7 +5,8 @@ The composition root (bot/app.py) supplies implementations; tests may supply the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -26,6 +27,9 @@ __all__ = [
     "IntentScore",
     "Redelivery",
     "StateStore",
+    "TurnRecord",
+    "Unanswered",
+    "UnansweredMessages",
 ]
 
 
@@ -51,6 +55,14 @@ class Dialogue(Protocol):
 
     async def handle(self, message: IncomingMessage) -> Turn:
         """Record the message and decide the replies; `Turn.outcome` says whether to send them."""
+        ...
+
+    async def progress(self, turn: Turn, parts_sent: int) -> None:
+        """The first `parts_sent` messages of the turn went out (a channel that sends part by part)."""
+        ...
+
+    async def unsent(self, turn: Turn) -> None:
+        """Sending failed: a redelivery (or the recovery sweep) may send the rest at once."""
         ...
 
     async def delivered(self, turn: Turn) -> None:
@@ -80,32 +92,74 @@ class Redelivery:
     message_id: int
     answered: bool
     turn: str | None  # the replies decided for it (JSON), kept until a channel sent them
+    parts_sent: int = 0  # how many of its messages a channel that sends part by part has sent
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """What `record_turn` writes in one transaction: what was understood and the replies decided."""
+
+    intent: str | None
+    confidence: float | None
+    language: Language
+    replies: Sequence[str]  # stored as outbound messages
+    turn: str  # the whole turn (JSON), kept with the inbound message until a channel sent it
 
 
 class ConversationStore(Protocol):
-    """The durable record: contacts, conversations, messages."""
+    """The durable record: contacts, conversations, messages.
+
+    A turn is two commits: the inbound message first (persist first, with a lease: this process handles it),
+    then `record_turn`, which writes the decision in one transaction. A crash leaves all of it or none.
+    """
 
     async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord: ...
 
     async def set_language(self, contact_id: int, language: Language, *, chosen: bool) -> None: ...
 
-    async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
-        """Store a message; None if the same channel message was stored before (a redelivery)."""
+    async def record_inbound(
+        self, contact_id: int, message: IncomingMessage, text: str, *, lease_until: dt.datetime
+    ) -> int | None:
+        """Store a message, held by this process until `lease_until`; None if it was stored before (a redelivery)."""
         ...
 
     async def redelivery(self, contact_id: int, channel_message_id: str) -> Redelivery | None: ...
 
-    async def keep_turn(self, message_id: int, turn: str) -> None: ...
+    async def take(self, message_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold an unanswered message until `until`; False when it is answered or another process holds it."""
+        ...
+
+    async def release(self, message_id: int) -> None:
+        """Let go of a message before the lease ends (handling failed): a redelivery may take it at once."""
+        ...
+
+    async def record_turn(self, message_id: int, contact_id: int, record: TurnRecord) -> bool:
+        """Store the decision for a message in one transaction; False when it was decided before."""
+        ...
+
+    async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
+        """Progress of a part-by-part send; the lease is renewed with it."""
+        ...
 
     async def mark_answered(self, message_id: int) -> None: ...
 
-    async def annotate(
-        self, message_id: int, *, intent: str | None, confidence: float | None, language: Language
-    ) -> None: ...
-
-    async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int: ...
-
     async def delete_contact(self, contact_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A message stored but not answered: what the recovery sweeper hands back to its channel."""
+
+    message_id: int
+    message: IncomingMessage
+
+
+class UnansweredMessages(Protocol):
+    async def unanswered(
+        self, channels: Sequence[str], *, stored_after: dt.datetime, stored_before: dt.datetime, now: dt.datetime
+    ) -> list[Unanswered]:
+        """Platform messages stored in that period, not answered, and held by no process; oldest first."""
+        ...
 
 
 class StateStore(Protocol):
@@ -149,9 +203,18 @@ class Handoff(Protocol):
         ...
 
     async def route(
-        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+        self,
+        contact: ContactRecord,
+        language: Language,
+        text: str,
+        attachment: str | None,
+        *,
+        message_id: int | None = None,
     ) -> HandoffOutcome | None:
-        """Take a message that belongs to a case (for the lawyer holding it); None lets the core answer it."""
+        """Take a message that belongs to a case (for the lawyer holding it); None lets the core answer it.
+
+        The relay is keyed by `message_id`: a message decided again after a crash reaches the lawyer once.
+        """
         ...
 
 

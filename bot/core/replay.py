@@ -22,7 +22,7 @@ def encode_turn(turn: Turn) -> str:
     )
 
 
-def decode_turn(stored: str, message_id: int) -> Turn:
+def decode_turn(stored: str, message_id: int, parts_sent: int = 0) -> Turn:
     data: dict[str, Any] = json.loads(stored)
     language = known_or_fallback(data["language"])
     replies = tuple(
@@ -36,4 +36,5 @@ def decode_turn(stored: str, message_id: int) -> Turn:
         handoff=data.get("handoff"),
         outcome=Outcome.REPLAYED,
         message_id=message_id,
+        parts_sent=parts_sent,
     )

@@ -41,6 +41,12 @@ class LegalAidContactsHandoff:
         return await self.request(contact, language, topic=None, urgent=False)
 
     async def route(
-        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+        self,
+        contact: ContactRecord,
+        language: Language,
+        text: str,
+        attachment: str | None,
+        *,
+        message_id: int | None = None,
     ) -> HandoffOutcome | None:
         return None  # no lawyer holds anything: the core answers every message

@@ -14,6 +14,7 @@ from bot.backoff import Backoff
 from bot.clock import Clock
 from bot.core.messages import Option, Reply
 from bot.core.ports import ContactRecord
+from bot.faults import crash_point
 from bot.handoff import notices
 from bot.handoff.ports import CaseStore, LawyerNotifier, LawyerStore, RelayStore, UserSender
 from bot.i18n import Translator, bound
@@ -73,10 +74,20 @@ class Outbox:
         relay = await self._relays.add(case.id, Direction.TO_USER, kind, text, self._clock(), lawyer_id=lawyer_id)
         return await self.deliver(relay, case)
 
-    async def to_lawyer(self, case: CaseRecord, lawyer_id: int, text: str) -> bool:
+    async def to_lawyer(
+        self, case: CaseRecord, lawyer_id: int, text: str, *, source_message_id: int | None = None
+    ) -> bool:
+        """Store the person's message for the lawyer (once per `source_message_id`), then try to deliver it."""
         relay = await self._relays.add(
-            case.id, Direction.TO_LAWYER, RelayKind.MESSAGE, text, self._clock(), lawyer_id=lawyer_id
+            case.id,
+            Direction.TO_LAWYER,
+            RelayKind.MESSAGE,
+            text,
+            self._clock(),
+            lawyer_id=lawyer_id,
+            source_message_id=source_message_id,
         )
+        crash_point("relay_stored")
         return await self.deliver(relay, case)
 
     async def tell_lawyer(self, lawyer: LawyerRecord, reply: Reply, case_id: int | None = None) -> bool:

@@ -152,7 +152,10 @@ class RelayStore(Protocol):
         now: dt.datetime,
         *,
         lawyer_id: int | None = None,
-    ) -> RelayRecord: ...
+        source_message_id: int | None = None,
+    ) -> RelayRecord:
+        """Store a relay, pending; with `source_message_id`, the one stored before for that message if any."""
+        ...
 
     async def claim(self, relay_id: int, now: dt.datetime) -> RelayRecord | None:
         """Take the relay for one delivery attempt; None when it is sent, failed or being sent elsewhere."""

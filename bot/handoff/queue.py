@@ -98,12 +98,18 @@ class HandoffQueue:
         return HandoffOutcome((answers.menu(),))
 
     async def route(
-        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+        self,
+        contact: ContactRecord,
+        language: Language,
+        text: str,
+        attachment: str | None,
+        *,
+        message_id: int | None = None,
     ) -> HandoffOutcome | None:
         case = await self._cases.open_case_of(contact.id)
         if case is not None and case.status is CaseStatus.ASSIGNED and case.lawyer_id is not None:
-            if text:
-                await self._outbox.to_lawyer(case, case.lawyer_id, text)  # a caption goes, its photo cannot
+            if text:  # a caption goes, its photo cannot; once per message, however often it is decided
+                await self._outbox.to_lawyer(case, case.lawyer_id, text, source_message_id=message_id)
             if attachment or not text:
                 return HandoffOutcome((Reply(notices.text_only(self._answers(language)._)),), str(case.id))
             return HandoffOutcome((), str(case.id))  # like a chat with a person: no echo from Pana

@@ -69,7 +69,10 @@ class RelayRow(Base):
     """One message between a user and a lawyer (or a notice to the user), until it is delivered."""
 
     __tablename__ = "relays"
-    __table_args__ = (Index("ix_relays_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_relays_status_next_attempt_at", "status", "next_attempt_at"),
+        UniqueConstraint("source_message_id", name="uq_relays_source_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -82,6 +85,8 @@ class RelayRow(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The person's message this relay carries: a message decided again after a crash relays once.
+    source_message_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LawyerMessageRow(Base):

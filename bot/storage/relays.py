@@ -47,6 +47,7 @@ class SqlRelayStore:
         now: dt.datetime,
         *,
         lawyer_id: int | None = None,
+        source_message_id: int | None = None,
     ) -> RelayRecord:
         async with self._sessions() as session:
             row = RelayRow(
@@ -59,9 +60,18 @@ class SqlRelayStore:
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                source_message_id=source_message_id,
             )
             session.add(row)
-            await session.commit()
+            try:
+                await session.commit()
+            except IntegrityError:  # the message was decided before a crash: its relay is stored already
+                await session.rollback()
+                query = select(RelayRow).where(RelayRow.source_message_id == source_message_id)
+                earlier = (await session.execute(query)).scalar_one_or_none()
+                if earlier is None:  # not our key that clashed
+                    raise
+                return _record(earlier)
             return _record(row)
 
     async def claim(self, relay_id: int, now: dt.datetime) -> RelayRecord | None:

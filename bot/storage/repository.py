@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
-from bot.core.ports import ContactRecord, Redelivery
+from bot.core.messages import IncomingMessage
+from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
 from bot.errors import RecordChanged
 from bot.languages import LANGUAGES, Language
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
 MAX_STORED_CHARS = 8000
+MAX_HINT_CHARS = 16
+RECOVERY_BATCH = 50
 
 
 def _record(row: ContactRow) -> ContactRecord:
@@ -85,24 +89,37 @@ class SqlConversationStore:
         await session.flush()
         return conversation.id
 
-    async def _add_message(self, contact_id: int, **values: object) -> int:
-        now = utc_now()
-        async with self._sessions() as session:
-            conversation_id = await self._conversation_id(session, contact_id, now)
-            row = MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
-            session.add(row)
-            await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now))
-            await session.commit()
-            return row.id
+    async def _add_message(self, session: AsyncSession, contact_id: int, now: dt.datetime, **values: object) -> int:
+        conversation_id = await self._conversation_id(session, contact_id, now)
+        row = MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
+        session.add(row)
+        await session.flush()
+        await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now))
+        return row.id
 
-    async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
-        """Store an accepted message; None when this platform message was stored before (a redelivery)."""
+    async def record_inbound(
+        self, contact_id: int, message: IncomingMessage, text: str, *, lease_until: dt.datetime
+    ) -> int | None:
+        """Store an accepted message, held until `lease_until`; None when it was stored before (a redelivery)."""
         try:
-            return await self._add_message(
-                contact_id, direction="in", text=text[:MAX_STORED_CHARS], channel_message_id=channel_message_id
-            )
+            async with self._sessions() as session:
+                message_id = await self._add_message(
+                    session,
+                    contact_id,
+                    utc_now(),
+                    direction="in",
+                    text=text[:MAX_STORED_CHARS],
+                    channel_message_id=message.channel_message_id,
+                    payload=message.payload,
+                    attachment=message.attachment,
+                    language_hint=(message.language_hint or "")[:MAX_HINT_CHARS] or None,
+                    parts_sent=0,
+                    lease_until=lease_until,
+                )
+                await session.commit()
+                return message_id
         except IntegrityError:
-            if channel_message_id is None:
+            if message.channel_message_id is None:
                 raise
             return None
 
@@ -115,35 +132,109 @@ class SqlConversationStore:
             row = (await session.execute(query)).scalar_one_or_none()
             if row is None:
                 return None
-            return Redelivery(message_id=row.id, answered=row.answered_at is not None, turn=row.turn)
+            return Redelivery(row.id, row.answered_at is not None, row.turn, row.parts_sent or 0)
 
-    async def keep_turn(self, message_id: int, turn: str) -> None:
-        await self._set(message_id, turn=turn)
+    async def take(self, message_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold an unanswered message whose earlier hold ended (a conditional UPDATE: one taker wins)."""
+        return await self._set_where(
+            message_id,
+            (MessageRow.answered_at.is_(None), or_(MessageRow.lease_until.is_(None), MessageRow.lease_until <= now)),
+            lease_until=until,
+        )
+
+    async def release(self, message_id: int) -> None:
+        await self._set(message_id, lease_until=None)
+
+    async def record_turn(self, message_id: int, contact_id: int, record: TurnRecord) -> bool:
+        """What was understood, the replies as outbound messages and the turn to send: one transaction.
+
+        Conditional on the message being undecided, so two processes deciding it at once store one decision.
+        """
+        now = utc_now()
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.turn.is_(None), MessageRow.answered_at.is_(None))
+                .values(
+                    intent=record.intent,
+                    confidence=record.confidence,
+                    language=record.language,
+                    turn=record.turn,
+                    parts_sent=0,
+                )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            for text in record.replies:
+                await self._add_message(
+                    session,
+                    contact_id,
+                    now,
+                    direction="out",
+                    text=text[:MAX_STORED_CHARS],
+                    intent=record.intent,
+                    language=record.language,
+                )
+            await session.commit()
+            return True
+
+    async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
+        await self._set(message_id, parts_sent=parts_sent, lease_until=lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
         """The channel sent (or durably queued) the replies: they are no longer needed."""
-        await self._set(message_id, answered_at=utc_now(), turn=None)
+        await self._set(message_id, answered_at=utc_now(), turn=None, lease_until=None)
 
     async def _set(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session:
             await session.execute(update(MessageRow).where(MessageRow.id == message_id).values(**values))
             await session.commit()
 
-    async def annotate(
-        self, message_id: int, *, intent: str | None, confidence: float | None, language: Language
-    ) -> None:
+    async def _set_where(self, message_id: int, conditions: Sequence[object], **values: object) -> bool:
         async with self._sessions() as session:
-            await session.execute(
-                update(MessageRow)
-                .where(MessageRow.id == message_id)
-                .values(intent=intent, confidence=confidence, language=language)
+            result = await session.execute(
+                update(MessageRow).where(MessageRow.id == message_id, *conditions).values(**values)  # type: ignore[arg-type]
             )
             await session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int:
-        return await self._add_message(
-            contact_id, direction="out", text=text[:MAX_STORED_CHARS], intent=intent, language=language
+    async def unanswered(
+        self, channels: Sequence[str], *, stored_after: dt.datetime, stored_before: dt.datetime, now: dt.datetime
+    ) -> list[Unanswered]:
+        """Platform messages stored in that period, never answered and held by no process, oldest first."""
+        query = (
+            select(MessageRow, ContactRow.channel, ContactRow.platform_id)
+            .join(ContactRow, ContactRow.id == MessageRow.contact_id)
+            .where(
+                MessageRow.direction == "in",
+                MessageRow.answered_at.is_(None),
+                MessageRow.channel_message_id.is_not(None),
+                MessageRow.created_at > stored_after,
+                MessageRow.created_at <= stored_before,
+                or_(MessageRow.lease_until.is_(None), MessageRow.lease_until <= now),
+                ContactRow.channel.in_(list(channels)),
+            )
+            .order_by(MessageRow.id)
+            .limit(RECOVERY_BATCH)
         )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            Unanswered(
+                row.id,
+                IncomingMessage(
+                    channel=channel,
+                    user_id=platform_id,
+                    text=row.text,
+                    payload=row.payload,
+                    language_hint=row.language_hint,
+                    attachment=row.attachment,
+                    channel_message_id=row.channel_message_id,
+                ),
+            )
+            for row, channel, platform_id in rows
+        ]
 
     async def delete_contact(self, contact_id: int) -> None:
         """Delete everything stored about one person (explicitly, whatever the database's cascade support)."""

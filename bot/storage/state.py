@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
@@ -32,11 +32,22 @@ class MemoryStateStore:
         self._items.pop(key, None)
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
-        """Mark a key as taken; False if it already was (a duplicate)."""
+        """Mark a key busy; False if it was claimed already (a duplicate)."""
         if await self.get(key) is not None:
             return False
-        await self.set(key, {}, ttl_seconds)
+        await self.set(key, {"claim": "busy"}, ttl_seconds)
         return True
+
+    async def claim_state(self, key: str) -> Literal["busy", "done"] | None:
+        value = await self.get(key)
+        return None if value is None else ("done" if value.get("claim") == "done" else "busy")
+
+    async def renew(self, key: str, ttl_seconds: int) -> None:
+        if await self.claim_state(key) == "busy":
+            await self.set(key, {"claim": "busy"}, ttl_seconds)
+
+    async def finish(self, key: str, ttl_seconds: int) -> None:
+        await self.set(key, {"claim": "done"}, ttl_seconds)
 
     async def release(self, key: str) -> None:
         await self.delete(key)
@@ -60,8 +71,21 @@ class RedisStateStore:
         await self._redis.delete(self._prefix + key)
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
-        """Mark a key as taken, atomically across processes; False if it already was (a duplicate)."""
-        return bool(await self._redis.set(self._prefix + key, "1", nx=True, ex=ttl_seconds))
+        """Mark a key busy, atomically across processes; False if it was claimed already (a duplicate)."""
+        return bool(await self._redis.set(self._claim_key(key), "busy", nx=True, ex=ttl_seconds))
+
+    async def claim_state(self, key: str) -> Literal["busy", "done"] | None:
+        raw = await self._redis.get(self._claim_key(key))
+        return None if raw is None else ("done" if raw == b"done" else "busy")
+
+    async def renew(self, key: str, ttl_seconds: int) -> None:
+        await self._redis.set(self._claim_key(key), "busy", xx=True, ex=ttl_seconds)
+
+    async def finish(self, key: str, ttl_seconds: int) -> None:
+        await self._redis.set(self._claim_key(key), "done", ex=ttl_seconds)
 
     async def release(self, key: str) -> None:
-        await self.delete(key)
+        await self._redis.delete(self._claim_key(key))
+
+    def _claim_key(self, key: str) -> str:
+        return f"{self._prefix}claim:{key}"

@@ -62,6 +62,13 @@ class MessageRow(Base):
     # On inbound messages: the replies decided (JSON) until a channel confirms it sent them.
     turn: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # On inbound messages: what a re-decision needs (the option picked, the kind of attachment, the platform's
+    # language hint), how many reply parts went out, and until when one process holds the message.
+    payload: Mapped[str | None] = mapped_column(Text)
+    attachment: Mapped[str | None] = mapped_column(String(16))
+    language_hint: Mapped[str | None] = mapped_column(String(16))
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WhatsAppWindowRow(Base):
@@ -80,6 +87,7 @@ class WhatsAppDeliveryRow(Base):
     __tablename__ = "whatsapp_deliveries"
     __table_args__ = (
         UniqueConstraint("message_sid", name="uq_whatsapp_deliveries_message_sid"),
+        UniqueConstraint("reply_key", name="uq_whatsapp_deliveries_reply_key"),
         Index("ix_whatsapp_deliveries_recipient_status", "recipient", "status"),
     )
 
@@ -94,5 +102,6 @@ class WhatsAppDeliveryRow(Base):
     message_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reply_key: Mapped[str | None] = mapped_column(String(32))  # "<inbound message id>:<part>": queued once
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

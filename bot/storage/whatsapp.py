@@ -104,7 +104,9 @@ class SqlWhatsAppLedger:
             await session.commit()
 
     # --- the outbox ----------------------------------------------------------------------------------
-    async def add(self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False) -> list[int]:
+    async def add(
+        self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False, reply_to: int | None = None
+    ) -> list[int]:
         now = utc_now()
         async with self._sessions() as session:
             contact_id = await self._contact_id(session, platform_id)
@@ -118,15 +120,21 @@ class SqlWhatsAppLedger:
                     content_variables=message.content_variables,
                     status=HELD if held else READY,
                     attempts=0,
+                    reply_key=None if reply_to is None else f"{reply_to}:{part}",
                     created_at=now,
                     updated_at=now,
                 )
-                for message in messages
+                for part, message in enumerate(messages)
             ]
-            for row in rows:  # one by one, so ids follow the order the messages must arrive in
-                session.add(row)
-                await session.flush()
-            await session.commit()
+            try:
+                for row in rows:  # one by one, so ids follow the order the messages must arrive in
+                    session.add(row)
+                    await session.flush()
+                await session.commit()
+            except IntegrityError:
+                if reply_to is None:
+                    raise
+                return []  # queued before a crash, with the same keys: once is enough
             return [row.id for row in rows]
 
     async def release_held(self, platform_id: str) -> int:

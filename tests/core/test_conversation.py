@@ -7,6 +7,7 @@ import pytest
 from bot.core import payloads
 from bot.core.messages import Outcome
 from bot.core.replay import encode_turn
+from bot.errors import InFlight
 from tests.core.conftest import Core
 from tests.fakes import UnscriptedText
 
@@ -99,9 +100,20 @@ async def test_a_redelivered_message_is_answered_once(core: Core) -> None:
 
 async def test_replies_not_confirmed_are_replayed_on_redelivery(core: Core) -> None:
     first = await core.say("hello", channel_message_id="m2")
+    await core.conversation.progress(first, 1)  # one part went out, then sending failed
+    await core.conversation.unsent(first)
     again = await core.say("hello", channel_message_id="m2")
     assert again.outcome is Outcome.REPLAYED and again.replies == first.replies
     assert encode_turn(again) == encode_turn(first)
+    assert again.parts_sent == 1, "a replay goes on after what went out"
+
+
+async def test_a_redelivery_while_the_first_is_handled_is_refused_retryably(core: Core) -> None:
+    await core.say("hello", channel_message_id="m3")  # decided, being sent: the lease is held
+    with pytest.raises(InFlight):
+        await core.say("hello", channel_message_id="m3")
+    outbound = [m for m in core.store.messages.values() if m.direction == "out"]
+    assert len(outbound) == 1, "the decision is stored once"
 
 
 async def test_a_flood_is_slowed_once_and_passes_when_the_clock_moves(core: Core) -> None:

@@ -46,7 +46,13 @@ class RecordingHandoff:
         return HandoffOutcome((Reply(f"chosen {payload}"),), case_id="1")
 
     async def route(
-        self, contact: ContactRecord, language: Language, text: str, attachment: str | None
+        self,
+        contact: ContactRecord,
+        language: Language,
+        text: str,
+        attachment: str | None,
+        *,
+        message_id: int | None = None,
     ) -> HandoffOutcome | None:
         if contact.id not in self.holding:
             return None

@@ -225,6 +225,7 @@ class MemoryRelayStore:
     due_at: dict[int, dt.datetime] = field(default_factory=dict)
     claimed: set[int] = field(default_factory=set)
     messages: dict[tuple[int, str], int] = field(default_factory=dict)  # (chat, message id) → case id
+    sources: dict[int, int] = field(default_factory=dict)  # source message id → relay id (unique, as in SQL)
 
     async def add(
         self,
@@ -235,9 +236,14 @@ class MemoryRelayStore:
         now: dt.datetime,
         *,
         lawyer_id: int | None = None,
+        source_message_id: int | None = None,
     ) -> RelayRecord:
+        if source_message_id is not None and source_message_id in self.sources:
+            return self.relays[self.sources[source_message_id]]
         relay = RelayRecord(len(self.relays) + 1, case_id, direction, kind, text, lawyer_id, RelayStatus.PENDING, 0)
         self.relays[relay.id] = relay
+        if source_message_id is not None:
+            self.sources[source_message_id] = relay.id
         self.due_at[relay.id] = now
         return relay
 

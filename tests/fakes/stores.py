@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.core.ports import ContactRecord, Redelivery
+from bot.core.messages import IncomingMessage
+from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
 from bot.languages import Language
 
 
@@ -21,6 +24,9 @@ class StoredMessage:
     language: Language | None = None
     turn: str | None = None
     answered: bool = False
+    parts_sent: int = 0
+    lease_until: dt.datetime | None = None
+    incoming: IncomingMessage | None = None
 
 
 @dataclass
@@ -40,30 +46,63 @@ class MemoryConversationStore:
     async def set_language(self, contact_id: int, language: Language, *, chosen: bool) -> None:
         self.contacts[contact_id] = replace(self.contacts[contact_id], language=language, language_chosen=chosen)
 
-    async def record_inbound(self, contact_id: int, text: str, *, channel_message_id: str | None = None) -> int | None:
+    async def record_inbound(
+        self, contact_id: int, message: IncomingMessage, text: str, *, lease_until: dt.datetime
+    ) -> int | None:
+        channel_message_id = message.channel_message_id
         if channel_message_id is not None and self._find(contact_id, channel_message_id) is not None:
             return None
-        return self._add(StoredMessage(0, contact_id, "in", text, channel_message_id))
+        stored = StoredMessage(0, contact_id, "in", text, channel_message_id, lease_until=lease_until)
+        stored.incoming = replace(message, text=text)
+        return self._add(stored)
 
     async def redelivery(self, contact_id: int, channel_message_id: str) -> Redelivery | None:
         found = self._find(contact_id, channel_message_id)
-        return None if found is None else Redelivery(found.id, found.answered, found.turn)
+        return None if found is None else Redelivery(found.id, found.answered, found.turn, found.parts_sent)
 
-    async def keep_turn(self, message_id: int, turn: str) -> None:
-        self.messages[message_id].turn = turn
+    async def take(self, message_id: int, now: dt.datetime, until: dt.datetime) -> bool:
+        stored = self.messages.get(message_id)
+        if stored is None or stored.answered or (stored.lease_until is not None and stored.lease_until > now):
+            return False
+        stored.lease_until = until
+        return True
+
+    async def release(self, message_id: int) -> None:
+        if message_id in self.messages:
+            self.messages[message_id].lease_until = None
+
+    async def record_turn(self, message_id: int, contact_id: int, record: TurnRecord) -> bool:
+        stored = self.messages.get(message_id)
+        if stored is None or stored.turn is not None or stored.answered:
+            return False
+        stored.intent, stored.confidence, stored.language = record.intent, record.confidence, record.language
+        stored.turn, stored.parts_sent = record.turn, 0
+        for text in record.replies:
+            self._add(StoredMessage(0, contact_id, "out", text, intent=record.intent, language=record.language))
+        return True
+
+    async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
+        self.messages[message_id].parts_sent = parts_sent
+        self.messages[message_id].lease_until = lease_until
 
     async def mark_answered(self, message_id: int) -> None:
-        self.messages[message_id].answered = True
-        self.messages[message_id].turn = None
+        if message_id in self.messages:
+            stored = self.messages[message_id]
+            stored.answered, stored.turn, stored.lease_until = True, None, None
 
-    async def annotate(
-        self, message_id: int, *, intent: str | None, confidence: float | None, language: Language
-    ) -> None:
-        stored = self.messages[message_id]
-        stored.intent, stored.confidence, stored.language = intent, confidence, language
-
-    async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int:
-        return self._add(StoredMessage(0, contact_id, "out", text, intent=intent, language=language))
+    async def unanswered(
+        self, channels: Sequence[str], *, stored_after: dt.datetime, stored_before: dt.datetime, now: dt.datetime
+    ) -> list[Unanswered]:
+        """Every unanswered platform message nobody holds (the fake keeps no timestamps)."""
+        return [
+            Unanswered(m.id, replace(m.incoming, user_id=self.contacts[m.contact_id].platform_id))
+            for m in self.messages.values()
+            if m.incoming is not None
+            and m.channel_message_id is not None
+            and not m.answered
+            and (m.lease_until is None or m.lease_until <= now)
+            and self.contacts[m.contact_id].channel in channels
+        ]
 
     async def delete_contact(self, contact_id: int) -> None:
         self.contacts.pop(contact_id, None)

@@ -10,8 +10,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery
 
 from bot.channels.telegram.render import as_html, keyboard, split_text
-from bot.core.messages import Option, Reply
-from bot.core.ports import ContactRecord
+from bot.core.messages import Option, Outcome, Reply, Turn
+from bot.core.ports import ContactRecord, Dialogue
+from bot.faults import crash_point
 from bot.languages import Language
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,37 @@ async def send_parts(bot: Bot, chat_id: int | str, text: str, options: tuple[Opt
         message = await bot.send_message(chat_id, as_html(part), reply_markup=markup)
         sent.append(str(message.message_id))
     return tuple(sent)
+
+
+def turn_parts(turn: Turn) -> list[tuple[str, tuple[Option, ...]]]:
+    """The messages a turn takes on Telegram, in order; each reply's options go under its last part."""
+    parts: list[tuple[str, tuple[Option, ...]]] = []
+    for reply in turn.replies:
+        texts = split_text(reply.text)
+        parts += [(text, reply.options if index == len(texts) - 1 else ()) for index, text in enumerate(texts)]
+    return parts
+
+
+async def send_turn(bot: Bot, conversation: Dialogue, chat_id: int | str, turn: Turn) -> None:
+    """Send a stored turn's messages not sent yet, marking each as it goes; then confirm the turn.
+
+    A part sent but not yet marked when the process dies is the one message that can come twice; Telegram
+    offers no idempotency key to prevent it. On failure the message is let go at once for a retry.
+    """
+    if turn.outcome is Outcome.DUPLICATE:
+        return
+    try:
+        for index, (text, options) in enumerate(turn_parts(turn)):
+            if index < turn.parts_sent:
+                continue  # went out before a crash or a failed send
+            await bot.send_message(chat_id, as_html(text), reply_markup=keyboard(options))
+            await conversation.progress(turn, index + 1)
+            crash_point("after_part_sent")
+    except BaseException:
+        await conversation.unsent(turn)
+        raise
+    crash_point("before_answered")
+    await conversation.delivered(turn)
 
 
 async def acknowledge(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:

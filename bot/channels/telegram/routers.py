@@ -7,28 +7,21 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.channels.telegram.convert import from_callback, from_message
-from bot.channels.telegram.outgoing import acknowledge, send_parts
+from bot.channels.telegram.outgoing import acknowledge, send_turn
 from bot.channels.telegram.render import OptionCallback, as_html
-from bot.core.messages import IncomingMessage, Turn
+from bot.core.messages import IncomingMessage
 from bot.core.ports import Dialogue
 from bot.i18n import Translator
 from bot.languages import FALLBACK_LANGUAGE, normalise_language_code
 
 
-async def deliver(bot: Bot, chat_id: int | str, turn: Turn) -> None:
-    """Send every reply of a turn in order; options go on the last part of each reply."""
-    for reply in turn.replies:
-        await send_parts(bot, chat_id, reply.text, reply.options)
-
-
 async def handle(bot: Bot, conversation: Dialogue, chat_id: int | str, message: IncomingMessage) -> None:
-    """Sent, then confirmed: if sending fails, a webhook redelivery gets the same replies from the record.
+    """Stored and decided (committed), then sent from that record part by part, then confirmed.
 
-    Long polling has no redelivery: there a send that fails after the retries is lost (see README).
+    If a send fails, the webhook's redelivery or, in long polling, the recovery sweep sends what is left.
     """
     turn = await conversation.handle(message)
-    await deliver(bot, chat_id, turn)
-    await conversation.delivered(turn)
+    await send_turn(bot, conversation, chat_id, turn)
 
 
 def create_router(topics: frozenset[str]) -> Router:

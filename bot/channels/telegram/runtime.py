@@ -7,6 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -18,6 +19,10 @@ from pydantic import ValidationError
 from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.factory import register_commands
 from bot.channels.telegram.outgoing import TelegramUserSender
+from bot.channels.telegram.routers import handle
+from bot.core.messages import IncomingMessage
+from bot.core.ports import Dialogue
+from bot.errors import InFlight
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,7 @@ class TelegramRuntime:
 
     bot: Bot
     dispatcher: Dispatcher
+    conversation: Dialogue
     secret: str | None  # None: long polling, and no webhook route at all
     translator: Translator
     webhook_url: str | None = None
@@ -41,6 +47,14 @@ class TelegramRuntime:
 
     def __post_init__(self) -> None:
         self.sender = TelegramUserSender(self.bot)
+
+    @property
+    def replay(self) -> Callable[[IncomingMessage], Awaitable[None]]:
+        return self.answer_again
+
+    async def answer_again(self, message: IncomingMessage) -> None:
+        """A message stored but unanswered (the recovery sweep): in a private chat, the chat id is the user's."""
+        await handle(self.bot, self.conversation, message.user_id, message)
 
     def install(self, web_app: web.Application) -> None:
         """Add the webhook route in webhook mode (it answers only requests that carry the secret)."""
@@ -60,6 +74,9 @@ class TelegramRuntime:
             return web.Response(status=400, text="Malformed update")
         try:
             await self.dispatcher.feed_update(self.bot, update)
+        except InFlight:  # the same update is being handled now: Telegram delivers it again later
+            log.info("Telegram update %d is being handled already; asked for a retry", update.update_id)
+            return web.Response(status=503, text="In flight, try again")
         except Exception:
             log.exception("Handling Telegram update %d failed; Telegram will deliver it again", update.update_id)
             return web.Response(status=500, text="Try again")

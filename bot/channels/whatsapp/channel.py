@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from bot.channels.claims import Claims, handle_once
@@ -12,8 +13,9 @@ from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.render import render_turn
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.clock import utc_now
-from bot.core.messages import Option, Outcome
+from bot.core.messages import IncomingMessage, Option, Outcome
 from bot.core.ports import ContactRecord, Dialogue
+from bot.faults import crash_point
 from bot.languages import Language
 
 log = logging.getLogger(__name__)
@@ -48,17 +50,33 @@ class WhatsAppChannel:
         log.info("A WhatsApp text for contact %d was %s", contact.id, outcome)
         return True
 
+    async def replay(self, message: IncomingMessage) -> None:
+        """Answer a message stored before but not answered (the recovery sweep): as a redelivery would."""
+        async with self._contacts.hold(message.user_id):
+            await self._process(message.user_id, message)
+        self._sender.drain_soon(message.user_id)
+
     async def _answer(self, inbound: InboundMessage) -> bool:
         platform_id = inbound.platform_id
         received = utc_now()
         options = await self._options.recall(platform_id)
-        turn = await self._conversation.handle(to_incoming(inbound, options))  # stores the message first
+        incoming = to_incoming(inbound, options)
+        return await self._process(platform_id, incoming, received)
+
+    async def _process(self, platform_id: str, incoming: IncomingMessage, received: dt.datetime | None = None) -> bool:
+        turn = await self._conversation.handle(incoming)  # stores the message first, then the decision
         if turn.outcome is Outcome.DUPLICATE:
             return False
-        released = await self._sender.contact_wrote(platform_id, received)
-        if released:
-            log.info("Released %d held WhatsApp message(s) on %s", released, inbound.message_sid)
-        await self._sender.enqueue(platform_id, turn.language, render_turn(turn))
+        if received is not None:
+            released = await self._sender.contact_wrote(platform_id, received)
+            if released:
+                log.info("Released %d held WhatsApp message(s) on %s", released, incoming.channel_message_id)
+        try:  # queued once per message, so a replay after a crash here does not queue the replies twice
+            await self._sender.enqueue(platform_id, turn.language, render_turn(turn), reply_to=turn.message_id)
+        except BaseException:
+            await self._conversation.unsent(turn)
+            raise
+        crash_point("before_answered")
         await self._conversation.delivered(turn)  # the outbox holds the replies now
         if turn.outcome is Outcome.DELETED:
             await self._options.forget(platform_id)

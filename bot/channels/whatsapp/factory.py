@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from bot.channels.whatsapp.ledger import DeliveryLedger
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.sender import RetryPolicy, WhatsAppSender
 from bot.channels.whatsapp.webhook import STATUS_PATH, WhatsAppWebhook
+from bot.core.messages import IncomingMessage
 from bot.core.ports import Dialogue, StateStore
 from bot.errors import ConfigurationError
 from bot.settings import TwilioSettings
@@ -36,6 +38,10 @@ class WhatsAppRuntime:
     @property
     def sender(self) -> WhatsAppChannel:
         return self.channel
+
+    @property
+    def replay(self) -> Callable[[IncomingMessage], Awaitable[None]]:
+        return self.channel.replay
 
     def install(self, app: web.Application) -> None:
         """Add the webhook routes; when the HTTP server starts, send what a previous run left."""

@@ -18,8 +18,13 @@ class DeliveryLedger(Protocol):
 
     async def note_invited(self, platform_id: str, at: dt.datetime) -> None: ...
 
-    async def add(self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False) -> list[int]:
-        """Store deliveries in order, `ready` to send (or `held` for the window); their ids."""
+    async def add(
+        self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False, reply_to: int | None = None
+    ) -> list[int]:
+        """Store deliveries in order, `ready` to send (or `held` for the window); their ids.
+
+        With `reply_to` (the inbound message they answer) they are stored once: none if they were before.
+        """
         ...
 
     async def release_held(self, platform_id: str) -> int:

@@ -93,10 +93,12 @@ class WhatsAppSender:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- what callers use ------------------------------------------------------------------------
-    async def enqueue(self, platform_id: str, language: Language, bodies: list[str]) -> None:
-        """Store replies to a message just received (the window is open); `drain_soon` sends them."""
+    async def enqueue(
+        self, platform_id: str, language: Language, bodies: list[str], *, reply_to: int | None = None
+    ) -> None:
+        """Store replies to a message received (once per `reply_to`, its id); `drain_soon` sends them."""
         if bodies:
-            await self._ledger.add(platform_id, [Outgoing(language, body=body) for body in bodies])
+            await self._ledger.add(platform_id, [Outgoing(language, body=body) for body in bodies], reply_to=reply_to)
 
     async def send_text(
         self, platform_id: str, language: Language, text: str, options: tuple[Option, ...] = ()

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.convert import parse_inbound, parse_status
 from bot.channels.whatsapp.sender import WhatsAppSender
+from bot.errors import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class WhatsAppWebhook:
             return web.Response(status=400, text="Malformed message")
         try:
             await self._channel.receive(message)
+        except InFlight:  # Twilio retries a 5xx when the webhook URL asks it to (README: connection overrides)
+            log.info("WhatsApp message %s is being handled already; asked for a retry", message.message_sid)
+            return web.Response(status=503, text="In flight, try again")
         except Exception:
             log.exception("Handling WhatsApp message %s failed; Twilio will deliver it again", message.message_sid)
             return web.Response(status=500, text="Try again")

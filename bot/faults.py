@@ -1,0 +1,26 @@
+"""Crash points for the kill -9 tests (tests/faults/): inert unless PANA_FAULT_POINT names one.
+
+`PANA_FAULT_POINT=after_store pana serve` kills the process with SIGKILL the first time a turn reaches
+`crash_point("after_store")`: no cleanup, no flush, exactly like a power cut. Never set it in production.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+__all__ = ["POINTS", "crash_point"]
+
+POINTS = (
+    "after_store",  # the inbound message is committed, nothing decided
+    "relay_stored",  # the relay to the lawyer is committed, not sent
+    "after_record_turn",  # the decision is committed, nothing sent
+    "after_part_sent",  # a reply part is sent and marked, the next not
+    "before_answered",  # every part is sent, the message not yet marked answered
+)
+_POINT = os.environ.get("PANA_FAULT_POINT") or None
+
+
+def crash_point(name: str) -> None:
+    if name == _POINT:
+        os.kill(os.getpid(), signal.SIGKILL)
