@@ -151,6 +151,16 @@ class TwilioSettings(_Section):
     template_kk: str | None = None
     template_ru: str | None = None
     template_en: str | None = None
+    # Twilio's connection overrides for the incoming-message webhook (README, "Redeliveries"): without them
+    # Twilio does not call again after a 5xx, so a message that failed before it was stored would be lost.
+    connection_overrides: str = Field(
+        default="rc=3&rp=ct,rt,5xx", description="the URL fragment (after '#') Twilio reads its retry settings from"
+    )
+
+    @field_validator("connection_overrides")
+    @classmethod
+    def _bare_fragment(cls, value: str) -> str:
+        return value.strip().lstrip("#")
 
     @field_validator("whatsapp_from")
     @classmethod

@@ -93,5 +93,7 @@ def create_runtime(
         options=OptionMemory(state, ttl_seconds=options_ttl_seconds),
         claims=claims,
     )
-    webhook = WhatsAppWebhook(channel, sender, auth_token=token, public_url=public_url)
+    webhook = WhatsAppWebhook(
+        channel, sender, auth_token=token, public_url=public_url, connection_overrides=settings.connection_overrides
+    )
     return WhatsAppRuntime(channel, sender, webhook, ledger, api)

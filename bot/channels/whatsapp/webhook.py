@@ -30,16 +30,25 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 class WhatsAppWebhook:
-    def __init__(self, channel: WhatsAppChannel, sender: WhatsAppSender, *, auth_token: str, public_url: str) -> None:
+    def __init__(
+        self,
+        channel: WhatsAppChannel,
+        sender: WhatsAppSender,
+        *,
+        auth_token: str,
+        public_url: str,
+        connection_overrides: str = "",
+    ) -> None:
         self._channel = channel
         self._sender = sender
         self._validator = RequestValidator(auth_token)
         self._public_url = public_url.rstrip("/")
+        self._fragment = f"#{connection_overrides}" if connection_overrides else ""
 
     @property
     def url(self) -> str:
-        """The public URL to give Twilio for incoming messages."""
-        return self._public_url + WEBHOOK_PATH
+        """The URL to give Twilio for incoming messages, with the connection overrides that make it retry."""
+        return self._public_url + WEBHOOK_PATH + self._fragment
 
     def install(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self.inbound)
@@ -60,7 +69,11 @@ class WhatsAppWebhook:
         if any(not isinstance(value, str) for value in form.values()):
             raise web.HTTPBadRequest(text="Malformed form")
         signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not signature or not self._validator.validate(self._public_url + request.raw_path, form, signature):
+        # A fragment never reaches the server; the URL configured in Twilio may carry one (the overrides),
+        # so the signature is accepted over the URL as called and over the URL as configured.
+        called = self._public_url + request.raw_path
+        candidates = (called, called + self._fragment) if self._fragment else (called,)
+        if not signature or not any(self._validator.validate(url, form, signature) for url in candidates):
             log.warning("Refused a WhatsApp request to %s without a valid Twilio signature", request.path)
             raise web.HTTPForbidden(text="Invalid signature")
         return form  # type: ignore[return-value]
