@@ -1,0 +1,166 @@
+"""Durable turns on the real database (SQLite and PostgreSQL): one decision per message, holds, relays once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.recovery import Recovery
+from bot.core.messages import IncomingMessage
+from bot.core.ports import TurnRecord
+from bot.errors import InFlight
+from bot.records.cases import Direction, NewCase, Reason, RelayKind
+from bot.records.whatsapp import Outgoing
+from bot.settings import DatabaseSettings
+from bot.storage.cases import SqlCaseStore
+from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.handoff_tables import RelayRow
+from bot.storage.relays import SqlRelayStore
+from bot.storage.repository import SqlConversationStore
+from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
+from bot.storage.whatsapp import SqlWhatsAppLedger
+
+LEASE = dt.timedelta(seconds=90)
+
+
+@dataclass
+class Record:
+    engine: AsyncEngine
+    store: SqlConversationStore
+
+    async def count(self, table: type[MessageRow] | type[RelayRow] | type[WhatsAppDeliveryRow], **where: object) -> int:
+        query = select(func.count()).select_from(table).filter_by(**where)
+        async with session_factory(self.engine)() as session:
+            return int(await session.scalar(query) or 0)
+
+
+@pytest.fixture
+async def rec(database_url: str) -> AsyncIterator[Record]:
+    engine = create_engine(DatabaseSettings(url=database_url))
+    await migrate(engine)
+    yield Record(engine, SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24)))
+    await engine.dispose()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def stored(rec: Record, message: IncomingMessage, *, lease_until: dt.datetime | None = None) -> tuple[int, int]:
+    contact = await rec.store.get_or_create_contact(message.channel, message.user_id)
+    message_id = await rec.store.record_inbound(contact.id, message, message.text, lease_until=lease_until or now())
+    assert message_id is not None
+    return contact.id, message_id
+
+
+DECISION = TurnRecord("asylum_apply", 0.9, "en", ["first reply", "second reply"], '{"replies": []}')
+
+
+async def test_a_decision_is_stored_once_in_one_transaction(rec: Record) -> None:
+    contact_id, message_id = await stored(rec, IncomingMessage("telegram", "1", "asylum?", channel_message_id="1"))
+    assert await rec.store.record_turn(message_id, contact_id, DECISION)
+    assert not await rec.store.record_turn(message_id, contact_id, DECISION), "a second decision is refused"
+    assert await rec.count(MessageRow, direction="out") == 2, "outbound rows written once"
+    redelivery = await rec.store.redelivery(contact_id, "1")
+    assert redelivery is not None and redelivery.turn == DECISION.turn and not redelivery.answered
+    await rec.store.mark_sent(message_id, 1, now() + LEASE)
+    redelivery = await rec.store.redelivery(contact_id, "1")
+    assert redelivery is not None and redelivery.parts_sent == 1
+
+
+async def test_a_held_message_is_taken_by_one_process_at_a_time(rec: Record) -> None:
+    _, message_id = await stored(
+        rec, IncomingMessage("telegram", "2", "hi", channel_message_id="2"), lease_until=now() + LEASE
+    )
+    assert not await rec.store.take(message_id, now(), now() + LEASE), "held by the process that stored it"
+    assert await rec.store.take(message_id, now() + LEASE + LEASE, now() + 3 * LEASE), "a crashed hold ends"
+    await rec.store.release(message_id)
+    assert await rec.store.take(message_id, now(), now() + LEASE), "released: taken at once"
+    assert not await rec.store.take(message_id, now(), now() + LEASE), "and by one taker only"
+    await rec.store.mark_answered(message_id)
+    assert not await rec.store.take(message_id, now() + 9 * LEASE, now() + 10 * LEASE), "answered: never again"
+
+
+async def test_unanswered_messages_come_back_as_they_were_received(rec: Record) -> None:
+    picked = IncomingMessage(
+        "telegram", "3", "Yes", payload="case:consent:x:asked", language_hint="ru", channel_message_id="a"
+    )
+    await stored(rec, picked)
+    _, held = await stored(
+        rec, IncomingMessage("telegram", "3", "held", channel_message_id="b"), lease_until=now() + LEASE
+    )
+    contact_id, answered = await stored(rec, IncomingMessage("telegram", "3", "done", channel_message_id="c"))
+    await rec.store.mark_answered(answered)
+    await stored(rec, IncomingMessage("whatsapp", "+7700", "other channel", channel_message_id="d"))
+    await stored(rec, IncomingMessage("console", "local", "no platform id"))
+    moment = now()
+    due = await rec.store.unanswered(
+        ["telegram"], stored_after=moment - dt.timedelta(hours=1), stored_before=moment, now=moment
+    )
+    assert [item.message for item in due] == [picked]
+    later = await rec.store.unanswered(
+        ["telegram"],
+        stored_after=moment - dt.timedelta(hours=1),
+        stored_before=moment - dt.timedelta(hours=1),
+        now=moment,
+    )
+    assert later == [], "within the grace period nothing is due"
+    assert held and contact_id
+
+
+async def test_the_recovery_sweep_hands_each_due_message_to_its_channel_once(rec: Record) -> None:
+    await stored(rec, IncomingMessage("telegram", "4", "lost in polling", channel_message_id="e"))
+    await stored(rec, IncomingMessage("telegram", "5", "another process has it", channel_message_id="f"))
+    replayed: list[str] = []
+
+    async def replay(message: IncomingMessage) -> None:
+        if message.text == "another process has it":
+            raise InFlight("taken meanwhile")
+        replayed.append(message.text)
+        contact = await rec.store.get_or_create_contact(message.channel, message.user_id)
+        found = await rec.store.redelivery(contact.id, message.channel_message_id or "")
+        assert found is not None
+        await rec.store.mark_answered(found.message_id)
+
+    recovery = Recovery(rec.store, grace=dt.timedelta(0), max_age=dt.timedelta(hours=1), interval_seconds=60, clock=now)
+    assert await recovery.run_once() == 0, "no channel registered: nothing to do"
+    recovery.register("telegram", replay)
+    assert await recovery.run_once() == 1
+    assert await recovery.run_once() == 0, "answered now"
+    assert replayed == ["lost in polling"]
+
+
+async def test_a_message_decided_again_relays_to_the_lawyer_once(rec: Record) -> None:
+    contact_id, message_id = await stored(
+        rec, IncomingMessage("telegram", "6", "for my lawyer", channel_message_id="g")
+    )
+    case = await SqlCaseStore(session_factory(rec.engine)).open(
+        NewCase(contact_id, "en", None, False, Reason.ASKED, ""), now()
+    )
+    assert case is not None
+    relays = SqlRelayStore(session_factory(rec.engine))
+    first = await relays.add(
+        case.id, Direction.TO_LAWYER, RelayKind.MESSAGE, "for my lawyer", now(), source_message_id=message_id
+    )
+    again = await relays.add(
+        case.id, Direction.TO_LAWYER, RelayKind.MESSAGE, "for my lawyer", now(), source_message_id=message_id
+    )
+    assert again.id == first.id
+    await relays.add(case.id, Direction.TO_USER, RelayKind.MESSAGE, "lawyer's answer", now())
+    await relays.add(case.id, Direction.TO_USER, RelayKind.MESSAGE, "lawyer's answer", now())
+    assert await rec.count(RelayRow, source_message_id=message_id) == 1
+    assert await rec.count(RelayRow) == 3, "relays without a source message are not deduplicated"
+
+
+async def test_whatsapp_replies_are_queued_once_per_message(rec: Record) -> None:
+    await stored(rec, IncomingMessage("whatsapp", "+77001112233", "hi", channel_message_id="SM1"))
+    ledger = SqlWhatsAppLedger(session_factory(rec.engine))
+    replies = [Outgoing("en", body="one"), Outgoing("en", body="two")]
+    assert len(await ledger.add("+77001112233", replies, reply_to=41)) == 2
+    assert await ledger.add("+77001112233", replies, reply_to=41) == [], "a replay after a crash queues nothing"
+    assert await rec.count(WhatsAppDeliveryRow) == 2
