@@ -217,7 +217,8 @@ async def test_a_slow_down_note_that_failed_to_send_comes_again_with_the_redeliv
         await app.conversation.delivered(turn)
     note = await say("Как получить гражданство?", user="hasty", channel_message_id="over")
     assert note.intent == "flood" and note.replies
-    again = await say("Как получить гражданство?", user="hasty", channel_message_id="over")  # the send failed
+    await app.conversation.unsent(note)  # the send failed
+    again = await say("Как получить гражданство?", user="hasty", channel_message_id="over")
     assert again.replies == note.replies and again.outcome is Outcome.REPLAYED
     async with record(app)() as session:
         intents = (await session.execute(select(MessageRow.intent).where(MessageRow.direction == "in"))).scalars()
