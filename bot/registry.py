@@ -67,6 +67,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
         bot=bot,
         topics=frozenset(app.catalog.topics),
         desk=app.handoff.desk,
+        claim_seconds=settings.pana.claim_seconds,
     )
     app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))  # lawyers work in Telegram
     runtime = TelegramRuntime(
@@ -105,6 +106,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         state=app.claims,
         claims=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
+        claim_seconds=settings.pana.claim_seconds,
     )
     app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
     app.resources.push_async_callback(runtime.close)

@@ -114,6 +114,9 @@ class PanaSettings(_Section):
     turn_lease_seconds: float = Field(
         default=90.0, gt=0, description="how long one process holds a message it handles (renewed per part sent)"
     )
+    claim_seconds: int = Field(
+        default=30, gt=0, description="a delivery being handled holds its claim this long (renewed while it runs)"
+    )
     recovery_grace_seconds: float = Field(
         default=60.0, ge=0, description="a message stored but unanswered this long is answered by the recovery sweep"
     )

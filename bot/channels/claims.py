@@ -3,8 +3,8 @@
 The record's unique platform message id is the lasting dedupe (bot/core); a claim only keeps concurrent
 redeliveries from racing, in two states:
 
-- `busy` while a delivery is handled: a short expiry, renewed while the work runs, so a claim left by a
-  process killed half-way ends within `BUSY_SECONDS` and the platform's next retry is handled. A duplicate
+- `busy` while a delivery is handled: a short expiry (`PANA_CLAIM_SECONDS`), renewed while the work runs, so
+  a claim left by a process killed half-way ends within it and the platform's next retry is handled. A duplicate
   that finds it gets `InFlight`: a retryable answer (HTTP 503), never a 200 that drops it.
 - `done` once handled: a duplicate within `DONE_SECONDS` is acknowledged and skipped.
 
@@ -47,14 +47,16 @@ class Claims(Protocol):
     async def release(self, key: str) -> None: ...
 
 
-async def handle_once(claims: Claims, key: str, work: Callable[[], Awaitable[T]]) -> T | None:
+async def handle_once(
+    claims: Claims, key: str, work: Callable[[], Awaitable[T]], *, busy_seconds: int = BUSY_SECONDS
+) -> T | None:
     """Run `work` unless it ran already (then None); raise `InFlight` while another delivery runs it."""
-    if not await claims.claim(key, BUSY_SECONDS):
+    if not await claims.claim(key, busy_seconds):
         if await claims.claim_state(key) == "done":
             log.info("Delivery %s came again after it was handled; skipped", key)
             return None
         raise InFlight(f"delivery {key} is being handled")
-    renewing = asyncio.create_task(_keep_busy(claims, key))
+    renewing = asyncio.create_task(_keep_busy(claims, key, busy_seconds))
     try:
         result = await work()
     except BaseException:
@@ -66,11 +68,11 @@ async def handle_once(claims: Claims, key: str, work: Callable[[], Awaitable[T]]
     return result
 
 
-async def _keep_busy(claims: Claims, key: str) -> None:
+async def _keep_busy(claims: Claims, key: str, busy_seconds: int) -> None:
     while True:
-        await asyncio.sleep(BUSY_SECONDS / 3)
+        await asyncio.sleep(busy_seconds / 3)
         try:
-            await claims.renew(key, BUSY_SECONDS)
+            await claims.renew(key, busy_seconds)
         except Exception:  # Redis briefly away: the record's lease still guards the message
             log.warning("Could not renew the claim on %s", key)
 

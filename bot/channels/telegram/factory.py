@@ -11,7 +11,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
-from bot.channels.claims import Claims
+from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
@@ -59,6 +59,7 @@ def create_dispatcher(
     bot: Bot,
     topics: frozenset[str],
     desk: LawyerDesk,
+    claim_seconds: int = BUSY_SECONDS,
 ) -> Dispatcher:
     """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time."""
     dispatcher = Dispatcher(
@@ -68,7 +69,7 @@ def create_dispatcher(
         translator=translator,
         desk=desk,
     )
-    dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id))
+    dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id, busy_seconds=claim_seconds))
     dispatcher.include_router(create_lawyer_router())  # first: lawyers' updates never reach the conversation
     dispatcher.include_router(create_group_router())
     dispatcher.include_router(create_router(topics))

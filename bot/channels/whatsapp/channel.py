@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.channels.claims import Claims, handle_once
+from bot.channels.claims import BUSY_SECONDS, Claims, handle_once
 from bot.channels.locks import KeyedLocks
 from bot.channels.numbered import numbered_options
 from bot.channels.whatsapp.convert import InboundMessage, to_incoming
@@ -23,8 +23,15 @@ log = logging.getLogger(__name__)
 
 class WhatsAppChannel:
     def __init__(
-        self, *, conversation: Dialogue, sender: WhatsAppSender, options: OptionMemory, claims: Claims
+        self,
+        *,
+        conversation: Dialogue,
+        sender: WhatsAppSender,
+        options: OptionMemory,
+        claims: Claims,
+        claim_seconds: int = BUSY_SECONDS,
     ) -> None:
+        self._claim_seconds = claim_seconds
         self._conversation = conversation
         self._sender = sender
         self._options = options
@@ -38,7 +45,8 @@ class WhatsAppChannel:
             async with self._contacts.hold(inbound.platform_id):
                 return await self._answer(inbound)
 
-        return await handle_once(self._claims, f"whatsapp:in:{inbound.message_sid}", answer) or False
+        key = f"whatsapp:in:{inbound.message_sid}"
+        return await handle_once(self._claims, key, answer, busy_seconds=self._claim_seconds) or False
 
     async def send(
         self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.channels.claims import Claims
+from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.whatsapp.api import TwilioMessages
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.convert import CHANNEL
@@ -72,6 +72,7 @@ def create_runtime(
     state: StateStore,
     claims: Claims,
     options_ttl_seconds: int,
+    claim_seconds: int = BUSY_SECONDS,
     retry: RetryPolicy | None = None,
 ) -> WhatsAppRuntime:
     if not (settings.account_sid and settings.auth_token and settings.whatsapp_from):
@@ -92,6 +93,7 @@ def create_runtime(
         sender=sender,
         options=OptionMemory(state, ttl_seconds=options_ttl_seconds),
         claims=claims,
+        claim_seconds=claim_seconds,
     )
     webhook = WhatsAppWebhook(
         channel, sender, auth_token=token, public_url=public_url, connection_overrides=settings.connection_overrides
