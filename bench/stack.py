@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.nlu.auth import new_server_secret
 from bot.nlu.project import RasaProject
 from bot.nlu.server import server_ready
 from bot.settings import DatabaseSettings, RasaSettings
@@ -123,9 +124,15 @@ class RasaServer:
                 env=project.environment(),
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+        # Rasa is locked down (bot/nlu/auth.py): the launcher reads the API's JWT secret from stdin.
+        if self.process.stdin is None:  # cannot happen with stdin=PIPE; keeps the type checker honest
+            raise RuntimeError("no stdin to hand Rasa its secret")
+        self.process.stdin.write(new_server_secret(self.settings).encode() + b"\n")
+        await self.process.stdin.drain()
+        self.process.stdin.close()
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.process.returncode is not None:
