@@ -92,3 +92,22 @@ async def test_serve_with_a_webhook_url_registers_it_with_the_secret(
     assert registered[0]["url"] == "https://pana.example.org/telegram/webhook"
     assert registered[0]["secret_token"] == "abc_DEF-123"
     assert not bot_api.sent("getUpdates")
+
+
+async def test_in_long_polling_a_reply_that_failed_to_send_is_sent_by_the_recovery_sweep(
+    bot_api: FakeBotApi, rasa_server: NluServer, rasa_settings: RasaSettings, tmp_path: Path
+) -> None:
+    """Telegram never delivers a polled update again: the stored turn is what brings the reply."""
+    env = _env(bot_api, rasa_settings, tmp_path, PANA_RECOVERY_GRACE_SECONDS="1", PANA_RECOVERY_INTERVAL_SECONDS="1")
+    process = await _serve(env)
+    try:
+        bot_api.fail_next("sendMessage", status=400)  # refused once, not retried in process
+        bot_api.queue_update(private_message(42, "Как получить гражданство Казахстана?", language="ru", chat_id=4242))
+        sent = await bot_api.wait_for("sendMessage", count=2, timeout=150)
+        await asyncio.sleep(3)  # three more sweeps: none may send it again
+    finally:
+        stderr = await _stop(process)
+    to_person = [m for m in bot_api.sent() if int(m["chat_id"]) == 4242]
+    assert len(to_person) == 2, "the refused attempt, then the one the sweep made; never a third"
+    assert to_person[0]["text"] == to_person[1]["text"] and "гражданств" in sent[1]["text"].lower()
+    assert "answered by the recovery sweep" in stderr.decode(), stderr.decode()[-2000:]

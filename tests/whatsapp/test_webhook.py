@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot.clock import utc_now
 from bot.core.language import LanguageDetector
+from bot.core.messages import IncomingMessage
 from bot.records.whatsapp import Outgoing
 from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
 from tests.conftest import record
@@ -288,3 +289,17 @@ async def test_delete_my_data_answers_and_leaves_no_number_behind(stack: WhatsAp
     assert response.status == 204
     [final] = await stack.deliveries()
     assert (final.recipient, final.body) == (None, None)
+
+
+async def test_a_message_stored_before_a_crash_is_answered_once_by_the_recovery_sweep(stack: WhatsAppStack) -> None:
+    message = IncomingMessage("whatsapp", USER, "How do I apply for asylum?", channel_message_id=message_sid())
+    contact = await stack.app.store.get_or_create_contact("whatsapp", USER)
+    # Stored by a process killed at once (its hold has ended); Twilio gave up on the webhook.
+    await stack.app.store.record_inbound(contact.id, message, message.text, lease_until=utc_now())
+    await stack.runtime.replay(message)  # what the recovery sweep does with it
+    replies = await stack.replies(1)
+    await stack.runtime.outbox.settled()
+    await stack.runtime.replay(message)  # a second sweep (or Twilio's late retry): answered already
+    await stack.runtime.outbox.settled()
+    assert len(stack.api.messages) == len(replies), "queued once"
+    assert "asylum" in replies[0].lower()
