@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.recovery import Recovery
@@ -22,7 +24,7 @@ from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import RelayRow
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
-from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
+from bot.storage.tables import Base, MessageRow, WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
 
 LEASE = dt.timedelta(seconds=90)
@@ -164,3 +166,12 @@ async def test_whatsapp_replies_are_queued_once_per_message(rec: Record) -> None
     assert len(await ledger.add("+77001112233", replies, reply_to=41)) == 2
     assert await ledger.add("+77001112233", replies, reply_to=41) == [], "a replay after a crash queues nothing"
     assert await rec.count(WhatsAppDeliveryRow) == 2
+
+
+async def test_the_migrations_create_the_turn_columns_as_declared(rec: Record) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with rec.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
