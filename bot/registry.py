@@ -50,6 +50,7 @@ def _installed(app: App, channel: C) -> C:
 def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
     from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
+    from bot.channels.telegram.failures import RepeatedFailures
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
     from bot.channels.telegram.runtime import TelegramRuntime
 
@@ -73,6 +74,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
         secret=telegram_webhook_secret(settings),
         translator=app.translations,
         webhook_url=settings.telegram.webhook_url,
+        failures=RepeatedFailures(app.claims, bot.id, settings.telegram.max_update_attempts, app.translations),
     )
     return _installed(app, runtime)
 

@@ -128,6 +128,9 @@ class TelegramSettings(_Section):
     api_base: str = "https://api.telegram.org"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None  # when unset in webhook mode, a random one kept under PANA_VAR_DIR
+    max_update_attempts: int = Field(
+        default=5, ge=1, description="an update that failed this often is acknowledged with an apology, not retried"
+    )
 
 
 class TwilioSettings(_Section):

@@ -22,7 +22,7 @@ async def send_parts(bot: Bot, chat_id: int | str, text: str, options: tuple[Opt
     parts = split_text(text)
     sent = []
     for index, part in enumerate(parts):
-        markup = keyboard(options) if index == len(parts) - 1 else None
+        markup = keyboard(options, token=bot.token, chat_id=chat_id) if index == len(parts) - 1 else None
         message = await bot.send_message(chat_id, as_html(part), reply_markup=markup)
         sent.append(str(message.message_id))
     return tuple(sent)
