@@ -111,6 +111,9 @@ class PanaSettings(_Section):
     state_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     flood_limit: int = Field(default=10, gt=0, description="messages per flood window before a slow-down note")
     flood_window_seconds: float = Field(default=10.0, gt=0)
+    global_turns_per_second: float = Field(
+        default=20.0, ge=0, description="free-text turns per second per process before a 'busy' reply (0: no limit)"
+    )
     log_level: str = "INFO"
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
 
@@ -175,6 +178,7 @@ class LawyerSettings(_Section):
     idle_return_hours: float = Field(default=48.0, gt=0, description="an assigned case with no lawyer activity returns")
     sweep_seconds: float = Field(default=10.0, gt=0, description="how often undelivered relays and timers are checked")
     summary_messages: int = Field(default=5, ge=0, le=20, description="the user's last messages shown to the lawyer")
+    max_cases_per_day: int = Field(default=3, ge=0, description="cases one person may open in 24 hours (0: no cap)")
 
     @field_validator("hours")
     @classmethod

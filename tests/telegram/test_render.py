@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.channels.telegram.convert import start_payload
 from bot.channels.telegram.callbacks import OptionCallback
+from bot.channels.telegram.convert import start_payload
 from bot.channels.telegram.render import as_html, keyboard, split_text
 from bot.content.loader import load_catalog
 from bot.core import payloads

@@ -7,6 +7,8 @@ commands (/start, /menu, /lawyer, ...) of lawyers themselves, fall through to th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
@@ -24,12 +26,22 @@ def not_user_command(message: Message) -> bool:
     return not is_user_command(message.text)
 
 
-async def registered_lawyer(event: Message | CallbackQuery, desk: LawyerDesk) -> dict[str, LawyerRecord] | bool:
-    """Filter: pass only active lawyers, and hand the handler their record as `lawyer`."""
+async def registered_lawyer(
+    event: Message | CallbackQuery, desk: LawyerDesk, is_outage: Callable[[BaseException], bool]
+) -> dict[str, LawyerRecord] | bool:
+    """Filter: pass only active lawyers, and hand the handler their record as `lawyer`.
+
+    While the record is unreachable nobody is a lawyer: everyone gets the conversation's static reply.
+    """
     user = event.from_user
     if user is None or user.is_bot:
         return False
-    lawyer = await desk.lawyer(user.id)
+    try:
+        lawyer = await desk.lawyer(user.id)
+    except Exception as error:
+        if is_outage(error):
+            return False
+        raise
     return {"lawyer": lawyer} if lawyer is not None else False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bot.channels.claims import Claims, handle_once
 from bot.channels.locks import KeyedLocks
@@ -19,6 +20,12 @@ from bot.languages import Language
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    handled: bool  # False: a redelivery, nothing new
+    direct: tuple[str, ...] = ()  # replies for the webhook's own answer: the record was down, nothing stored
+
+
 class WhatsAppChannel:
     def __init__(
         self, *, conversation: Dialogue, sender: WhatsAppSender, options: OptionMemory, claims: Claims
@@ -29,14 +36,14 @@ class WhatsAppChannel:
         self._claims = claims
         self._contacts = KeyedLocks()  # one message per person at a time, so replies keep their order
 
-    async def receive(self, inbound: InboundMessage) -> bool:
-        """Record the message, decide the replies and put them in the outbox; False for a redelivery."""
+    async def receive(self, inbound: InboundMessage) -> Receipt:
+        """Record the message, decide the replies and put them in the outbox (or hand back the static reply)."""
 
-        async def answer() -> bool:
+        async def answer() -> Receipt:
             async with self._contacts.hold(inbound.platform_id):
                 return await self._answer(inbound)
 
-        return await handle_once(self._claims, f"whatsapp:in:{inbound.message_sid}", answer) or False
+        return await handle_once(self._claims, f"whatsapp:in:{inbound.message_sid}", answer) or Receipt(False)
 
     async def send(
         self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
@@ -48,13 +55,15 @@ class WhatsAppChannel:
         log.info("A WhatsApp text for contact %d was %s", contact.id, outcome)
         return True
 
-    async def _answer(self, inbound: InboundMessage) -> bool:
+    async def _answer(self, inbound: InboundMessage) -> Receipt:
         platform_id = inbound.platform_id
         received = utc_now()
         options = await self._options.recall(platform_id)
         turn = await self._conversation.handle(to_incoming(inbound, options))  # stores the message first
         if turn.outcome is Outcome.DUPLICATE:
-            return False
+            return Receipt(False)
+        if turn.outcome is Outcome.UNSTORED:  # no outbox without the record: the webhook's answer carries it
+            return Receipt(True, tuple(render_turn(turn)))
         released = await self._sender.contact_wrote(platform_id, received)
         if released:
             log.info("Released %d held WhatsApp message(s) on %s", released, inbound.message_sid)
@@ -64,4 +73,4 @@ class WhatsAppChannel:
             await self._options.forget(platform_id)
         elif turn.replies:
             await self._options.remember(platform_id, numbered_options(turn) or ())
-        return True
+        return Receipt(True)
