@@ -36,6 +36,8 @@ class Queue:
     lawyers: MemoryLawyerStore
     notifier: RecordingNotifier
     sender: RecordingSender
+    announcer: Announcer
+    clock: FakeClock
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def queue(catalog: ContentCatalog) -> Queue:
         summary_messages=5,
         clock=clock,
     )
-    return Queue(handoff, cases, lawyers, notifier, sender)
+    return Queue(handoff, cases, lawyers, notifier, sender, announcer, clock)
 
 
 async def test_without_lawyers_the_person_gets_legal_aid_contacts_and_no_case(queue: Queue) -> None:

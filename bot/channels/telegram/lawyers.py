@@ -49,7 +49,7 @@ def create_lawyer_router() -> Router:
     router = Router(name="lawyers")
     private = F.chat.type == ChatType.PRIVATE
 
-    def take_pressed(payload: str) -> bool:  # after `issued_option`, which hands over the payload
+    async def take_pressed(query: CallbackQuery, payload: str) -> bool:  # after `issued_option` gave the payload
         return payload.startswith(f"{TAKE}:")
 
     @router.message(private, not_user_command, registered_lawyer)
