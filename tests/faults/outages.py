@@ -92,7 +92,7 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
-        self._process = subprocess.Popen(  # noqa: S603 (a fixed executable and arguments)
+        self._process = subprocess.Popen(
             [self._executable, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
             cwd=self._workdir,
             stdout=subprocess.DEVNULL,

@@ -144,11 +144,14 @@ async def test_postgresql_stopped_people_get_the_emergency_numbers_and_nothing_i
         for language, text in (("en", "How do I apply for asylum?"), ("ru", "Меня задержала полиция")):
             static = await stack.write(text, chat_id=780, language=language)
             assert EMERGENCY in static, "the emergency numbers, from the content"
-            assert stack.app.translations.gettext(
-                "I have a technical problem right now: I cannot answer your message, and it was not saved. "
-                "Please write again later.",
-                language,
-            ) in static, "honest: not answered, not kept, nothing promised"
+            assert (
+                stack.app.translations.gettext(
+                    "I have a technical problem right now: I cannot answer your message, and it was not saved. "
+                    "Please write again later.",
+                    language,
+                )
+                in static
+            ), "honest: not answered, not kept, nothing promised"
         assert stack.app.dialogue.static_replies == 2
         assert (await stack.get("/healthz"))[0] == 503
         status, body = await stack.get("/readyz")

@@ -39,7 +39,7 @@ from tests.fuzz.strategies import commands, payloads, texts
 # Needs nothing running, but kept out of the fast layer (`make test-fast`) for its minute of examples.
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = 300
+EXAMPLES = 200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 CATALOG: ContentCatalog = load_catalog(REPO / "content")
 TRANSLATIONS = Translations(REPO / "locales")
