@@ -123,7 +123,6 @@ async def both(
     await client.start_server()
     with caplog.at_level(logging.ERROR):
         yield Both(app, client, bot_api)
-    await whatsapp.sender.settled() if hasattr(whatsapp.sender, "settled") else None
     await client.close()
     await app.close()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
@@ -208,7 +207,8 @@ async def test_whatsapp_forms_of_any_content_signed_or_not_never_get_a_5xx(both:
         assert not bad(await both.whatsapp(form, content_type=content_type, sign=sign)), repr(form)[:200]
     undecodable = b"Body=%FF%FE&From=whatsapp%3A%2B7701&MessageSid=SM1"
     assert not bad(await both.whatsapp(undecodable, content_type="application/x-www-form-urlencoded", sign=False))
-    assert (await both.whatsapp(b"a=" + b"x" * (2 * 1024 * 1024), content_type="text/plain", sign=False)) == 413
+    oversized = b"a=" + b"x" * (2 * 1024 * 1024)
+    assert (await both.whatsapp(oversized, content_type="application/x-www-form-urlencoded", sign=False)) == 413
 
 
 async def test_signed_whatsapp_texts_are_always_answered(both: Both) -> None:
