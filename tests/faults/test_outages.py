@@ -29,6 +29,8 @@ from bot.web import CachedHealth, create_web_app
 from tests.conftest import make_settings, record
 from tests.faults.outages import PrivateRedis, TcpProxy
 from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi, private_message
+from tests.whatsapp.conftest import TEMPLATES, start_stack, whatsapp_settings
+from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 SECRET = "outage-secret"
 EMERGENCY = "112"
@@ -189,4 +191,35 @@ async def test_rasa_stopped_people_get_the_menu_and_contacts_then_answers_again(
         assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=783)).lower()
         assert await inbound_count(stack.app) == 3, "nothing lost"
     finally:
+        await proxy.close()
+
+
+@pytest.mark.postgres
+async def test_postgresql_stopped_whatsapp_gets_the_static_reply_in_the_webhook_answer(
+    twilio_api: FakeTwilioApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> None:
+    url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the database outage is played on PostgreSQL (behind a proxy)")
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    stack = await start_stack(
+        whatsapp_settings(make_settings(proxied, rasa_settings), twilio_api, **TEMPLATES), twilio_api, detector
+    )
+    try:
+        await proxy.cut()
+        response = await stack.send("Меня задержала полиция")
+        assert response.status == 200
+        twiml = await response.text()
+        assert twiml.count("<Message>") >= 2 and EMERGENCY in twiml, "Twilio sends the static reply itself"
+        await proxy.restore()
+        assert await stack.counts() == (0, 0, 0), "nothing was stored"
+    finally:
+        await stack.client.close()
+        await stack.app.close()
         await proxy.close()

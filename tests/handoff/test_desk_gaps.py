@@ -10,7 +10,7 @@ from bot.storage.handoff_tables import CaseNoteRow, CaseRow
 from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, LAWYERS_GROUP, SECRET, USER, HandoffStack, _update_ids
 from tests.handoff.test_flow import open_case
-from tests.telegram.fake_bot_api import private_message
+from tests.telegram.fake_bot_api import button_press, private_message, signed
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,7 +52,9 @@ async def test_a_forged_consent_button_in_the_lawyers_group_opens_no_case(build_
     await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
     # A group member presses a consent button in the group: signed for the group, or copied from a person's chat.
     await stack.press("case:consent:-:a", chat_id=LAWYER_B, in_chat=LAWYERS_GROUP)
-    await stack.press("case:consent:-:a", chat_id=LAWYERS_GROUP)
+    copied = button_press(next(_update_ids), signed("case:consent:-:a", USER), chat_id=LAWYER_B)
+    copied["callback_query"]["message"]["chat"] = {"id": LAWYERS_GROUP, "type": "supergroup", "title": "Lawyers"}
+    await stack.post(copied)
     async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
     assert stack.new_to(LAWYERS_GROUP) == [], "nothing announced, nothing said in the group"
