@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from contextlib import AsyncExitStack
@@ -17,6 +18,7 @@ from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
+from bot.core.outage import OutageAnswers
 from bot.core.policy import Thresholds
 from bot.handoff.announce import Announcer
 from bot.handoff.availability import LawyerAvailabilityNote
@@ -32,15 +34,16 @@ from bot.nlu.client import RasaClient
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
-from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.database import create_engine, is_database_outage, migrate, session_factory
 from bot.storage.expiry import SqlExpiry
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
-from bot.storage.state import MemoryStateStore, RedisStateStore
+from bot.storage.state import FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
 
 log = logging.getLogger(__name__)
+CHECK_SECONDS = 2.0  # one health check of one dependency; what takes longer counts as unreachable
 
 
 @dataclass
@@ -50,49 +53,70 @@ class App:
     store: SqlConversationStore
     catalog: ContentCatalog
     translations: Translations
-    claims: MemoryStateStore | RedisStateStore
+    claims: MemoryStateStore | FallbackStateStore
     engine: AsyncEngine
     redis: Redis | None
     resources: AsyncExitStack
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
     recovery: Recovery  # started by `pana serve`, once the channels registered how to replay a message
+    dialogue: OutageAnswers  # what channels call: the conversation, or the static reply while the record is down
 
     async def close(self) -> None:
         await self.resources.aclose()
 
     async def health(self) -> dict[str, str]:
-        """Reachability of what Pana depends on, for /healthz."""
-        report = {"database": "ok", "redis": "not configured", "nlu": "ok"}
-        try:
-            async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:  # any failure means unreachable; the log has the details
-            log.exception("Database health check failed")
-            report["database"] = "unreachable"
-        if self.redis is not None:
-            try:
-                await self.redis.ping()  # type: ignore[misc]  # redis-py types ping for both clients
-                report["redis"] = "ok"
-            except Exception:
-                log.exception("Redis health check failed")
-                report["redis"] = "unreachable"
-        if not await server_ready(self.settings.rasa):
-            report["nlu"] = "unreachable"
+        """Reachability of what Pana depends on, for /healthz (which caches it): each check bounded."""
+        database, nlu = await asyncio.gather(self._database_reachable(), self._nlu_reachable())
+        report = {"database": database, "redis": "not configured", "nlu": nlu}
+        if isinstance(self.claims, FallbackStateStore):
+            report["redis"] = await self._redis_reachable(self.claims.health)
         return report
+
+    async def _database_reachable(self) -> str:
+        try:
+            async with asyncio.timeout(CHECK_SECONDS), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # any failure means unreachable; /healthz logs the change once
+            log.debug("Database check failed: %s", type(error).__name__)
+            return "unreachable"
+        return "ok"
+
+    async def _redis_reachable(self, health: RedisHealth) -> str:
+        if self.redis is None:
+            return "not configured"
+        try:
+            async with asyncio.timeout(CHECK_SECONDS):
+                await self.redis.ping()  # type: ignore[misc]  # redis-py types ping for both clients
+        except Exception as error:
+            health.failed(error)
+            return "unreachable (in-process fallback)"
+        health.succeeded()
+        return "ok"
+
+    async def _nlu_reachable(self) -> str:
+        try:
+            async with asyncio.timeout(CHECK_SECONDS):
+                return "ok" if await server_ready(self.settings.rasa) else "unreachable"
+        except TimeoutError:
+            return "unreachable"
 
 
 def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
     url = settings.redis.url_value()
     if not url:
         return None
-    redis = Redis.from_url(url)
+    # Bounded waits: an unreachable Redis must fail fast so the in-process fallback takes over.
+    redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     resources.push_async_callback(redis.aclose)
     return redis
 
 
-def create_state_store(redis: Redis | None) -> MemoryStateStore | RedisStateStore:
-    return RedisStateStore(redis) if redis is not None else MemoryStateStore()
+def create_state_store(redis: Redis | None) -> MemoryStateStore | FallbackStateStore:
+    """In-process without Redis; with it, Redis while it answers and in-process while it does not."""
+    if redis is None:
+        return MemoryStateStore()
+    return FallbackStateStore(RedisStateStore(redis), MemoryStateStore(), RedisHealth())
 
 
 def create_core_config(settings: Settings) -> CoreConfig:
@@ -112,6 +136,7 @@ def create_core_config(settings: Settings) -> CoreConfig:
         flood_limit=settings.pana.flood_limit,
         flood_window_seconds=settings.pana.flood_window_seconds,
         turn_lease_seconds=settings.pana.turn_lease_seconds,
+        global_turns_per_second=settings.pana.global_turns_per_second,
     )
 
 
@@ -153,6 +178,7 @@ def create_handoff(
         hours=hours,
         summary_messages=config.summary_messages,
         clock=clock,
+        max_cases_per_day=config.max_cases_per_day,
     )
     desk = LawyerDesk(
         cases=cases,
@@ -211,6 +237,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
     state = create_state_store(redis)
+    detector = detector or LanguageDetector()
     conversation = Conversation(
         classifier=classifier,
         store=store,
@@ -218,7 +245,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         catalog=catalog,
         handoff=handoff.queue,
         translator=translations,
-        detector=detector or LanguageDetector(),
+        detector=detector,
         config=create_core_config(settings),
         clock=clock,
         availability=LawyerAvailabilityNote.from_schedule(
@@ -233,6 +260,14 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         clock=clock,
     )
     resources.push_async_callback(recovery.stop)
+    dialogue = OutageAnswers(
+        conversation,
+        is_outage=is_database_outage,
+        catalog=catalog,
+        translator=translations,
+        detector=detector or LanguageDetector(),
+        default_language=settings.pana.default_language,
+    )
     return App(
         settings,
         conversation,
@@ -246,4 +281,5 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         handoff,
         retention,
         recovery,
+        dialogue,
     )

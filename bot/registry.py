@@ -14,7 +14,8 @@ from bot.app import App
 from bot.channels.base import Channel
 from bot.private_files import stored_secret
 from bot.settings import Settings
-from bot.storage.database import session_factory
+from bot.storage.database import is_database_outage, session_factory
+from bot.storage.state import REDIS_DOWN, FallbackStateStore
 
 __all__ = [
     "CHANNELS",
@@ -51,23 +52,31 @@ def _installed(app: App, channel: C) -> C:
 
 def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
-    from bot.channels.telegram.factory import create_bot, create_dispatcher, create_fsm_storage
+    from aiogram.fsm.storage.base import BaseEventIsolation
+    from aiogram.fsm.storage.memory import SimpleEventIsolation
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+
+    from bot.channels.telegram.factory import create_bot, create_dispatcher
+    from bot.channels.telegram.failures import RepeatedFailures
+    from bot.channels.telegram.isolation import FallbackEventIsolation
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
-    storage = create_fsm_storage(settings.redis.url_value())
-    app.resources.push_async_callback(storage.close)
+    isolation: BaseEventIsolation = SimpleEventIsolation()
+    if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
+        isolation = FallbackEventIsolation(RedisEventIsolation(app.redis), app.claims.health, REDIS_DOWN)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
-        conversation=app.conversation,
+        conversation=app.dialogue,
         translator=app.translations,
         claims=app.claims,
-        storage=storage,
+        isolation=isolation,
         bot=bot,
         topics=frozenset(app.catalog.topics),
         desk=app.handoff.desk,
         claim_seconds=settings.pana.claim_seconds,
+        is_outage=is_database_outage,
     )
     app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))  # lawyers work in Telegram
     runtime = TelegramRuntime(
@@ -77,6 +86,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
         secret=telegram_webhook_secret(settings),
         translator=app.translations,
         webhook_url=settings.telegram.webhook_url,
+        failures=RepeatedFailures(app.claims, bot.id, settings.telegram.max_update_attempts, app.translations),
     )
     return _installed(app, runtime)
 
@@ -101,7 +111,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
     runtime = create_runtime(
         settings.twilio,
         public_url=settings.pana.public_url,
-        conversation=app.conversation,
+        conversation=app.dialogue,
         ledger=SqlWhatsAppLedger(session_factory(app.engine)),
         state=app.claims,
         claims=app.claims,

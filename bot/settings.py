@@ -124,6 +124,9 @@ class PanaSettings(_Section):
     recovery_max_age_hours: float = Field(
         default=24.0, gt=0, description="older unanswered messages are left alone (a stale answer helps no one)"
     )
+    global_turns_per_second: float = Field(
+        default=20.0, ge=0, description="free-text turns per second per process before a 'busy' reply (0: no limit)"
+    )
     log_level: str = "INFO"
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
 
@@ -141,6 +144,9 @@ class TelegramSettings(_Section):
     api_base: str = "https://api.telegram.org"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None  # when unset in webhook mode, a random one kept under PANA_VAR_DIR
+    max_update_attempts: int = Field(
+        default=5, ge=1, description="an update that failed this often is acknowledged with an apology, not retried"
+    )
 
 
 class TwilioSettings(_Section):
@@ -195,6 +201,7 @@ class LawyerSettings(_Section):
     idle_return_hours: float = Field(default=48.0, gt=0, description="an assigned case with no lawyer activity returns")
     sweep_seconds: float = Field(default=10.0, gt=0, description="how often undelivered relays and timers are checked")
     summary_messages: int = Field(default=5, ge=0, le=20, description="the user's last messages shown to the lawyer")
+    max_cases_per_day: int = Field(default=3, ge=0, description="cases one person may open in 24 hours (0: no cap)")
 
     @field_validator("hours")
     @classmethod

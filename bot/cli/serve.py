@@ -15,7 +15,7 @@ from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.registry import create_channels
 from bot.settings import Settings
-from bot.web import create_web_app
+from bot.web import Readiness, create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
         await app.close()
         raise
-    runner = web.AppRunner(create_web_app(app, *channels))
+    readiness = Readiness()  # /readyz: 503 until the channels run
+    runner = web.AppRunner(create_web_app(app, *channels, readiness=readiness))
     await runner.setup()
     await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
@@ -56,8 +57,10 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
         app.handoff.worker.start()  # after the channels registered how to reach people and lawyers
         app.retention.start()  # and what they keep
         app.recovery.start()  # answers what a crash or a failed send left unanswered
+        readiness.ready = True
         await stop.wait()
     finally:
+        readiness.ready = False  # load balancers stop sending before the channels stop
         await app.recovery.stop()
         await app.handoff.worker.stop()  # before the channels' sessions close under it
         for channel in reversed(started):

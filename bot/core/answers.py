@@ -240,5 +240,10 @@ class Answers:
             ).format(days=retention_days, audit_days=audit_retention_days)
         )
 
+    def busy(self) -> Reply:
+        return self.menu(
+            self._("Many people are writing to me right now. Please try again in a minute, or choose a topic below.")
+        )
+
     def slow_down(self) -> Reply:
         return Reply(self._("You are sending messages very fast. Please wait a moment, then send your question again."))

@@ -26,6 +26,7 @@ from bot.core.ports import (
     StateStore,
     TurnRecord,
 )
+from bot.core.ratelimit import GlobalRateLimit
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
@@ -50,6 +51,7 @@ class CoreConfig:
     # How long one process holds a message it is handling (renewed with each part sent); a crashed
     # process's hold ends after it, and a redelivery or the recovery sweep answers the message.
     turn_lease_seconds: float = 90.0
+    global_turns_per_second: float = 0.0  # free-text turns across everyone before "busy" (0: no limit)
 
 
 KEPT_CONTROLS = frozenset("\n\t\u200c\u200d")  # newline, tab, zero-width non-joiner, zero-width joiner
@@ -107,6 +109,8 @@ class Conversation:
         self._config = config
         self._clock = clock
         self._flood = FloodGuard(config.flood_limit, config.flood_window_seconds, clock)
+        rate = config.global_turns_per_second
+        self._global = GlobalRateLimit(rate, max(1.0, 2 * rate), clock)
         self._actions = Actions(
             store=store,
             handoff=handoff,
@@ -165,7 +169,7 @@ class Conversation:
         language = await self._language(contact, detection, message.language_hint)
         asked = Asked(contact, self.answers(language), state, text, message_id)
         flooding = self._flood.flooding(state)
-        turn = self._slow_down(asked) if flooding else await self._respond(asked, message)
+        turn = await self._flooded(asked, message) if flooding else await self._respond(asked, message)
         if turn.outcome is Outcome.DELETED:
             await self._state.delete(state_key)
             return turn
@@ -198,6 +202,13 @@ class Conversation:
             log.info("Message %d came again before its replies were all sent; sending the rest", earlier.message_id)
             return decode_turn(earlier.turn, earlier.message_id, earlier.parts_sent)
         return earlier.message_id
+
+    async def _flooded(self, asked: Asked, message: IncomingMessage) -> Turn:
+        """Over the limit: what is meant for the lawyer holding the case is still relayed, the rest slowed."""
+        routed = await self._handoff.route(
+            asked.contact, asked.language, asked.text, message.attachment, message_id=asked.message_id
+        )
+        return handoff_turn(asked, routed) if routed is not None else self._slow_down(asked)
 
     def _slow_down(self, asked: Asked) -> Turn:
         """The message is kept in the record, not answered; the user is asked once per flood to slow down."""
@@ -251,6 +262,8 @@ class Conversation:
     async def _understand(self, asked: Asked) -> Turn:
         """Free text: ask the NLU, then answer, suggest, say what Pana covers, or say it did not understand."""
         answers = asked.answers
+        if not self._global.allow():  # everyone together is over the limit: spare the NLU
+            return Turn(asked.language, (answers.busy(),), "busy")
         try:
             result = await self._classifier.classify(asked.text)
         except NluUnavailable as error:

@@ -50,6 +50,7 @@ class Outcome(Enum):
     REPLAYED = "replayed"  # a redelivered message whose replies were never confirmed: send them again
     DUPLICATE = "duplicate"  # answered before: send nothing
     DELETED = "deleted"  # the person's data was deleted: send the replies, forget what the channel keeps
+    UNSTORED = "unstored"  # the record is unreachable: send the static replies without storing anything
 
 
 @dataclass(frozen=True, slots=True)

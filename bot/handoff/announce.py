@@ -17,6 +17,9 @@ from bot.records.cases import CaseRecord, LawyerRecord
 
 log = logging.getLogger(__name__)
 NEVER = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# Longer than announcing can take (each chat's send with the Bot API's retries, all chats at once): a
+# process that dies while announcing leaves the case to the next sweep after this.
+ANNOUNCE_LEASE = dt.timedelta(minutes=15)
 
 
 def audience(lawyers: list[LawyerRecord], language: Language) -> list[LawyerRecord]:
@@ -66,19 +69,20 @@ class Announcer:
         notifier = self._outbox.notifier
         if notifier is None:
             return False  # the process running the Telegram bot announces it
-        now = self._clock()
-        if not await self._cases.claim_announcement(case.id, again_before, now):
-            return False  # another process announced it a moment ago, or it was taken
         if self._group_chat_id is not None:
             chats = [(self._group_chat_id, self._group_language)]
         else:
             lawyers = audience(await self._lawyers.active(), case.language)
             chats = [(lawyer.telegram_id, lawyer.ui_language) for lawyer in lawyers]
         if not chats:
-            return False  # nobody speaks its language: announced again on the usual schedule
+            return False  # nobody to tell: a later sweep, once a lawyer is registered
+        now = self._clock()
+        if not await self._cases.claim_announcement(case.id, again_before, now, now + ANNOUNCE_LEASE):
+            return False  # another process is announcing it or just did, or it was taken
         # All at once: the person who just consented waits for this, and one slow chat must not hold the others.
         sent = await asyncio.gather(*(notifier.send(chat, self._reply(case, language)) for chat, language in chats))
         if any(sent):
+            await self._cases.confirm_announcement(case.id, self._clock())  # only now: a crash before re-announces
             return True
         log.warning("Case %d could not be announced to any lawyer; the next sweep tries again", case.id)
         await self._cases.unclaim_announcement(case.id, now)

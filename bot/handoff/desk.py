@@ -22,7 +22,7 @@ from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore, RelayStore
 from bot.i18n import N_, Translator, bound
-from bot.records.cases import CaseStatus, LawyerRecord, RelayKind
+from bot.records.cases import CaseRecord, CaseStatus, LawyerRecord, RelayKind
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,10 @@ class LawyerDesk:
             await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.GONE))
             return TakeResult.GONE
         if not await self._cases.claim(case_id, lawyer.id, now):
-            if case.lawyer_id == lawyer.id:  # "/take N" on one's own case makes it the current one
+            if case.lawyer_id == lawyer.id:  # "/take N" on one's own case: current again, and its card again
                 await self._lawyers.set_current_case(lawyer.id, case_id)
                 await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.ALREADY_YOURS), case_id)
+                await self._send_card(lawyer, case)  # also what restores it after a crash before the first card
                 return TakeResult.ALREADY_YOURS
             await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
             await self._say(lawyer, self.take_answer(lawyer, case_id, TakeResult.TAKEN_BY_OTHER))
@@ -157,13 +158,7 @@ class LawyerDesk:
         taken = await self._cases.get(case_id)
         if taken is None:
             raise RecordChanged(f"case {case_id} vanished right after it was taken")
-        card = self._cards.card(
-            taken,
-            lawyer.ui_language,
-            since_opened=await self._cases.recent_user_texts(taken.contact_id, SINCE_OPENED, since=taken.created_at),
-            notes=await self._cases.notes(case_id),
-        )
-        if not await self._outbox.tell_lawyer(lawyer, Reply(card), case_id):
+        if not await self._send_card(lawyer, taken):
             # Pana cannot write to this lawyer privately (they never pressed Start): give the case back.
             await self._cases.release(case_id, lawyer.id, self._clock())
             await self._announcer.announce_new(taken)
@@ -173,6 +168,16 @@ class LawyerDesk:
         name = lawyer.name if self._show_lawyer_name else None
         await self._outbox.to_user(taken, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
         return TakeResult.TAKEN
+
+    async def _send_card(self, lawyer: LawyerRecord, case: CaseRecord) -> bool:
+        """The whole case, built from the record each time (so it is never lost with a process)."""
+        card = self._cards.card(
+            case,
+            lawyer.ui_language,
+            since_opened=await self._cases.recent_user_texts(case.contact_id, SINCE_OPENED, since=case.created_at),
+            notes=await self._cases.notes(case.id),
+        )
+        return await self._outbox.tell_lawyer(lawyer, Reply(card), case.id)
 
     def take_answer(self, lawyer: LawyerRecord, case_id: int, result: TakeResult) -> str:
         """What taking a case came to: the answer on the pressed "Take" button and to "/take N"."""
@@ -232,7 +237,7 @@ class LawyerDesk:
             await self._say(lawyer, self._cards.help(case_id, lawyer.ui_language))
             return
         if not await self._cases.add_note(case_id, lawyer.id, text, self._clock()):
-            await self._say(lawyer, self._("Case #{case} does not exist or is closed.", lawyer).format(case=case_id))
+            await self._not_yours(lawyer, case_id)  # only the lawyer holding an open case writes its notes
             return
         reply = self._("Note added to case #{case}. Only lawyers see it.", lawyer).format(case=case_id)
         await self._say(lawyer, reply, case_id)

@@ -92,19 +92,31 @@ class CaseStore(Protocol):
         """Record the person's rating once, for their own closed case."""
         ...
 
-    async def claim_announcement(self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime) -> bool:
-        """Mark a waiting case announced now; False when another process just did (or it was taken)."""
+    async def claim_announcement(
+        self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime
+    ) -> bool:
+        """Take the lease to announce a waiting case; False when another process holds it (or it was taken)."""
         ...
 
-    async def unclaim_announcement(self, case_id: int, announced_at: dt.datetime) -> bool:
+    async def confirm_announcement(self, case_id: int, now: dt.datetime) -> bool:
+        """The announcement went out: the case counts as announced from now."""
+        ...
+
+    async def unclaim_announcement(self, case_id: int, now: dt.datetime) -> bool:
         """No lawyer could be told after all: the next sweep announces the case again."""
+        ...
+
+    async def opened_since(self, contact_id: int, since: dt.datetime) -> int:
+        """How many cases this person opened since the moment (the daily cap)."""
         ...
 
     async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
         """Note the holding lawyer's activity (it keeps the case from returning to the queue)."""
         ...
 
-    async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool: ...
+    async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool:
+        """A note by the lawyer holding the case; False for anyone else, and for a waiting or closed case."""
+        ...
 
     async def notes(self, case_id: int) -> list[str]: ...
 

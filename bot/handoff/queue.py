@@ -31,6 +31,7 @@ REASONS: dict[HandoffReason, Reason] = {
     "not_understood": Reason.NOT_UNDERSTOOD,
 }
 RATING_WINDOW = dt.timedelta(days=7)  # a lone "4" this long after closing is still read as a rating
+CAP_PERIOD = dt.timedelta(days=1)  # the cap on case openings counts this far back
 
 
 class HandoffQueue:
@@ -48,6 +49,7 @@ class HandoffQueue:
         hours: WorkingHours,
         summary_messages: int,
         clock: Clock,
+        max_cases_per_day: int = 3,
     ) -> None:
         self._cases = cases
         self._lawyers = lawyers
@@ -57,6 +59,7 @@ class HandoffQueue:
         self._translator = translator
         self._hours = hours
         self._summary_messages = summary_messages
+        self._max_cases_per_day = max_cases_per_day  # 0: no cap
         self._clock = clock
         self._without_lawyers = LegalAidContactsHandoff(catalog, translator)
 
@@ -126,6 +129,8 @@ class HandoffQueue:
             return await self._status(existing, language)
         if not await self._lawyers.active():
             return await self._without_lawyers.request(contact, language, topic=None, urgent=False)
+        if await self._over_daily_cap(contact):
+            return HandoffOutcome(self._capped(language))
         known_topic = topic if self._catalog.is_topic(topic) else None
         # Urgency comes from the content, not from the option's text (a client could change that).
         urgent = known_topic is not None and self._catalog.is_urgent(known_topic)
@@ -141,6 +146,25 @@ class HandoffQueue:
         log.info("Case %d opened (%s, urgent=%s)", case.id, case.channel, case.urgent)
         await self._announcer.announce_new(case)
         return HandoffOutcome(await self._opened(case, language), str(case.id))
+
+    async def _over_daily_cap(self, contact: ContactRecord) -> bool:
+        """One person opening case after case (a script, or many accounts' worth) must not flood the lawyers."""
+        if self._max_cases_per_day <= 0:
+            return False
+        opened = await self._cases.opened_since(contact.id, self._clock() - CAP_PERIOD)
+        if opened < self._max_cases_per_day:
+            return False
+        log.info("Contact %d reached the daily cap of %d cases", contact.id, self._max_cases_per_day)
+        return True
+
+    def _capped(self, language: Language) -> tuple[Reply, ...]:
+        """No new case today; what helps now instead, promising nothing."""
+        answers = self._answers(language)
+        text = answers._(
+            "You have asked for a lawyer several times today, so I cannot open another request now. "
+            "Please try again tomorrow."
+        )
+        return (Reply(text), *answers.emergency(), answers.menu())
 
     async def _opened(self, case: CaseRecord, language: Language) -> tuple[Reply, ...]:
         answers = self._answers(language)

@@ -127,6 +127,16 @@ class SqlCaseStore:
             texts = (await session.execute(query.order_by(MessageRow.id.desc()).limit(limit))).scalars().all()
         return list(reversed(texts))
 
+    async def opened_since(self, contact_id: int, since: dt.datetime) -> int:
+        """How many cases this person opened since the moment (the daily cap)."""
+        query = (
+            select(func.count())
+            .select_from(CaseRow)
+            .where(CaseRow.contact_id == contact_id, CaseRow.created_at >= since)
+        )
+        async with self._sessions() as session:
+            return int(await session.scalar(query) or 0)
+
     # --- changing ------------------------------------------------------------------------------------
     async def open(self, new: NewCase, now: dt.datetime) -> CaseRecord | None:
         """Open a waiting case; None when the person already has an open one (the database refuses two)."""
@@ -214,25 +224,40 @@ class SqlCaseStore:
             AuditRow(at=now, actor="user", action="rated", case_id=case_id),
         )
 
-    async def claim_announcement(self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime) -> bool:
-        """Mark a waiting case announced now; False when another process just did (or it was taken)."""
+    async def claim_announcement(
+        self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime
+    ) -> bool:
+        """Take the lease to announce a waiting case; False when another process holds it (or it was taken)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(CaseRow)
+                .where(
+                    CaseRow.id == case_id,
+                    CaseRow.status == CaseStatus.WAITING.value,
+                    or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
+                    or_(CaseRow.announcing_until.is_(None), CaseRow.announcing_until < now),
+                )
+                .values(announcing_until=lease_until)
+            )
+            await session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def confirm_announcement(self, case_id: int, now: dt.datetime) -> bool:
+        """The announcement went out: the case counts as announced from now."""
         return await self._change(
             case_id,
-            [
-                CaseRow.status == CaseStatus.WAITING.value,
-                or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
-            ],
-            {"announced_at": now},
+            [CaseRow.status == CaseStatus.WAITING.value],
+            {"announced_at": now, "announcing_until": None},
             AuditRow(at=now, actor="system", action="announced", case_id=case_id),
         )
 
-    async def unclaim_announcement(self, case_id: int, announced_at: dt.datetime) -> bool:
-        """No lawyer could be told after all: the next sweep announces the case again."""
+    async def unclaim_announcement(self, case_id: int, now: dt.datetime) -> bool:
+        """No lawyer could be told after all: give the lease back, the next sweep announces the case again."""
         return await self._change(
             case_id,
-            [CaseRow.status == CaseStatus.WAITING.value, CaseRow.announced_at == announced_at],
-            {"announced_at": None},
-            AuditRow(at=announced_at, actor="system", action="announcement_failed", case_id=case_id),
+            [CaseRow.announcing_until.is_not(None)],
+            {"announcing_until": None, "announced_at": None},
+            AuditRow(at=now, actor="system", action="announcement_failed", case_id=case_id),
         )
 
     async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
@@ -245,14 +270,10 @@ class SqlCaseStore:
         )
 
     async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool:
+        """A note by the lawyer holding the case; False for anyone else, and for a waiting or closed case."""
         async with self._sessions() as session:
-            case = await session.get(CaseRow, case_id)
-            if case is None or case.status == CaseStatus.CLOSED.value:
-                return False  # the desk says "does not exist or is closed"
-            session.add(CaseNoteRow(case_id=case_id, lawyer_id=lawyer_id, text=text, created_at=now))
-            session.add(AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="noted", case_id=case_id))
-            # A note by the holding lawyer is work on the case: it keeps the case from returning to the queue.
-            await session.execute(
+            # The note is work on the case: it keeps the case from returning to the queue.
+            result = await session.execute(
                 update(CaseRow)
                 .where(
                     CaseRow.id == case_id,
@@ -261,6 +282,11 @@ class SqlCaseStore:
                 )
                 .values(lawyer_active_at=now)
             )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            session.add(CaseNoteRow(case_id=case_id, lawyer_id=lawyer_id, text=text, created_at=now))
+            session.add(AuditRow(at=now, actor="lawyer", lawyer_id=lawyer_id, action="noted", case_id=case_id))
             await session.commit()
             return True
 

@@ -8,12 +8,34 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """The database cannot be reached (refused, reset, timed out, pool exhausted), as opposed to a bug.
+
+    asyncpg's own connection errors come wrapped by SQLAlchemy or bare; the causes are followed too.
+    """
+    seen: BaseException | None = error
+    for _ in range(5):  # a short cause chain; bounded in case of a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError | InterfaceError | SqlTimeoutError | OSError | TimeoutError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if type(seen).__module__.startswith("asyncpg") and "Connection" in type(seen).__name__:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -24,8 +46,15 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = make_url(settings.url.get_secret_value())
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         _private_sqlite_file(Path(url.database))
+    postgres = url.get_backend_name() == "postgresql"
     engine = create_async_engine(
-        url, echo=settings.echo, hide_parameters=True, pool_pre_ping=url.get_backend_name() != "sqlite"
+        url,
+        echo=settings.echo,
+        hide_parameters=True,
+        pool_pre_ping=postgres,
+        # A server that does not answer fails the turn in seconds (the static reply), not after asyncpg's 60 s.
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS} if postgres else {},
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
     )
     if url.get_backend_name() == "sqlite":
 

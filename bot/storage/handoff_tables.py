@@ -60,6 +60,7 @@ class CaseRow(Base):
     assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     lawyer_active_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    announcing_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # a sender's lease
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)

@@ -17,8 +17,10 @@ from bot.records.cases import Direction, RelayKind, RelayRecord, RelayStatus
 from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow
 
-# Long enough for one send with the Bot API's own retries; a crashed sender's claim expires after it.
-LEASE = dt.timedelta(minutes=2)
+# Longer than the worst-case send: the Bot API client tries 6 times, each up to its 60 s request timeout,
+# with up to 30 s between tries (8.5 min; tests/handoff/test_leases.py holds them together). A crashed
+# sender's claim expires after it; a live one never loses it mid-send, so nothing goes out twice.
+LEASE = dt.timedelta(minutes=15)
 
 
 def _record(row: RelayRow) -> RelayRecord:

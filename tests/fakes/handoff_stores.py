@@ -34,6 +34,7 @@ class MemoryCaseStore:
     cases: dict[int, CaseRecord] = field(default_factory=dict)
     notes_by_case: dict[int, list[str]] = field(default_factory=dict)
     audit_log: list[tuple[str, str, int | None]] = field(default_factory=list)
+    announcing: dict[int, dt.datetime] = field(default_factory=dict)  # case id → the announcing lease
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- reading -----------------------------------------------------------------------------------------
@@ -145,23 +146,41 @@ class MemoryCaseStore:
             case_id, lambda c: c.contact_id == contact_id and c.status is CLOSED and c.rating is None, rating=rating
         )
 
-    async def claim_announcement(self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime) -> bool:
-        return self._change(
-            case_id,
-            lambda c: c.status is WAITING and (c.announced_at is None or c.announced_at <= reannounce_before),
-            announced_at=now,
-        )
+    async def claim_announcement(
+        self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime
+    ) -> bool:
+        def free(c: CaseRecord) -> bool:
+            lease = self.announcing.get(c.id)
+            due = c.announced_at is None or c.announced_at <= reannounce_before
+            return c.status is WAITING and due and (lease is None or lease < now)
 
-    async def unclaim_announcement(self, case_id: int, announced_at: dt.datetime) -> bool:
-        return self._change(
-            case_id, lambda c: c.status is WAITING and c.announced_at == announced_at, announced_at=None
-        )
+        case = self.cases.get(case_id)
+        if case is None or not free(case):
+            return False
+        self.announcing[case_id] = lease_until
+        return True
+
+    async def confirm_announcement(self, case_id: int, now: dt.datetime) -> bool:
+        self.announcing.pop(case_id, None)
+        changed = self._change(case_id, lambda c: c.status is WAITING, announced_at=now)
+        if changed:
+            self.audit_log.append(("system", "announced", case_id))
+        return changed
+
+    async def unclaim_announcement(self, case_id: int, now: dt.datetime) -> bool:
+        if self.announcing.pop(case_id, None) is None:
+            return False
+        return self._change(case_id, lambda c: True, announced_at=None)
+
+    async def opened_since(self, contact_id: int, since: dt.datetime) -> int:
+        return sum(1 for c in self.cases.values() if c.contact_id == contact_id and c.created_at >= since)
 
     async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
         return self._change(case_id, lambda c: c.status is ASSIGNED and c.lawyer_id == lawyer_id, lawyer_active_at=now)
 
     async def add_note(self, case_id: int, lawyer_id: int, text: str, now: dt.datetime) -> bool:
-        if case_id not in self.cases:
+        case = self.cases.get(case_id)
+        if case is None or case.status is not ASSIGNED or case.lawyer_id != lawyer_id:
             return False
         self.notes_by_case.setdefault(case_id, []).append(text)
         return True

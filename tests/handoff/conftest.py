@@ -27,7 +27,16 @@ from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
 from bot.web import create_web_app
 from tests.conftest import make_settings
-from tests.telegram.fake_bot_api import BOT_ID, TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message
+from tests.telegram.fake_bot_api import (
+    BOT_ID,
+    TOKEN,
+    WEBHOOK_URL,
+    FakeBotApi,
+    button_payload,
+    button_press,
+    private_message,
+    signed,
+)
 
 SECRET = "handoff-secret_1"
 USER = 777
@@ -84,7 +93,8 @@ class HandoffStack:
     async def press(
         self, payload: str, *, chat_id: int = USER, language: str = "ru", in_chat: int | None = None
     ) -> None:
-        update = button_press(next(_update_ids), f"o|{payload}", chat_id=chat_id, language=language)
+        data = signed(payload, in_chat if in_chat is not None else chat_id)
+        update = button_press(next(_update_ids), data, chat_id=chat_id, language=language)
         if in_chat is not None:  # a button under a message in a group: the presser and the chat differ
             update["callback_query"]["message"]["chat"] = {"id": in_chat, "type": "supergroup", "title": "Lawyers"}
         await self.post(update)
@@ -116,7 +126,7 @@ class HandoffStack:
 
     def buttons(self, params: dict[str, Any]) -> list[str]:
         markup = params.get("reply_markup") or {}
-        return [b["callback_data"][2:] for row in markup.get("inline_keyboard", []) for b in row]
+        return [button_payload(b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
 
     def tr(self, msgid: str, language: Language = "ru") -> str:
         """What Pana says for a UI string in a language (English until the catalogs have it)."""

@@ -235,7 +235,7 @@ async def test_a_note_on_a_closed_case_is_refused(stack: HandoffStack) -> None:
     await stack.write("/close 1 advised", chat_id=LAWYER_A)
     stack.new_to(LAWYER_A)
     await stack.write("/note 1 called back later", chat_id=LAWYER_A)
-    refused = stack.app.translations.gettext("Case #{case} does not exist or is closed.", "ru").format(case=1)
+    refused = stack.tr("Case #{case} is not yours (any more). /mine lists your cases.").format(case=1)
     assert refused in stack.text_to(LAWYER_A)
     async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseNoteRow)) == 0

@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.channels.telegram.callbacks import OptionCallback, pack
+
 BOT_ID = 123456
 TOKEN = f"{BOT_ID}:TEST-token"
 # Webhook mode (the only mode with a webhook route); Telegram itself is never told in tests.
@@ -138,6 +140,15 @@ def private_message(
     if text:
         message["text"] = text
     return {"update_id": update_id, "message": message}
+
+
+def signed(payload: str, chat_id: int = 777) -> str:
+    """The callback data of a button Pana put into this chat (signed as the bot does)."""
+    return pack(TOKEN, chat_id, payload)
+
+
+def button_payload(callback_data: str) -> str:
+    return OptionCallback.unpack(callback_data).payload
 
 
 def button_press(update_id: int, data: str, *, chat_id: int = 777, language: str = "ru") -> dict[str, Any]:

@@ -6,12 +6,17 @@ import re
 
 import pytest
 
+from bot.channels.telegram.callbacks import OptionCallback
 from bot.channels.telegram.convert import start_payload
-from bot.channels.telegram.render import OptionCallback, as_html, keyboard, split_text
+from bot.channels.telegram.render import as_html, keyboard, split_text
 from bot.content.loader import load_catalog
 from bot.core import payloads
 from bot.core.messages import Option
+from bot.handoff.cards import take_payload
+from bot.handoff.notices import consent_payload
+from bot.records.cases import Reason
 from tests.conftest import REPO
+from tests.telegram.fake_bot_api import TOKEN
 
 pytestmark = pytest.mark.fast  # no Rasa, no database, no network
 
@@ -39,7 +44,9 @@ def test_every_option_the_content_can_produce_fits_callback_data() -> None:
     options = [Option("x", payloads.more(t.id, f.id)) for t in catalog.topics.values() for f in t.followups]
     options += [Option("x", payloads.topic(t)) for t in catalog.topics]
     options += [Option("x", payloads.category(c.id)) for c in catalog.menu.categories]
-    markup = keyboard(tuple(options))
+    options += [Option("x", consent_payload(t, reason)) for t in catalog.topics for reason in Reason]
+    options.append(Option("x", take_payload(999_999_999)))
+    markup = keyboard(tuple(options), token=TOKEN, chat_id=-1001234567890)
     assert markup is not None
     for row in markup.inline_keyboard:
         data = row[0].callback_data or ""

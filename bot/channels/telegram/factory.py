@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.channels.claims import BUSY_SECONDS, Claims
@@ -46,28 +48,30 @@ def create_bot(settings: TelegramSettings) -> Bot:
     )
 
 
-def create_fsm_storage(redis_url: str | None) -> RedisStorage | MemoryStorage:
-    return RedisStorage.from_url(redis_url) if redis_url else MemoryStorage()
-
-
 def create_dispatcher(
     *,
     conversation: Dialogue,
     translator: Translator,
     claims: Claims,
-    storage: RedisStorage | MemoryStorage,
+    isolation: BaseEventIsolation,
     bot: Bot,
     topics: frozenset[str],
     desk: LawyerDesk,
     claim_seconds: int = BUSY_SECONDS,
+    is_outage: Callable[[BaseException], bool] = lambda error: False,
 ) -> Dispatcher:
-    """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time."""
+    """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time.
+
+    aiogram's FSM is not used (the core keeps the dialogue state): its storage stays in memory, and only
+    the per-chat isolation may be shared through Redis.
+    """
     dispatcher = Dispatcher(
-        storage=storage,
-        events_isolation=storage.create_isolation() if isinstance(storage, RedisStorage) else SimpleEventIsolation(),
+        storage=MemoryStorage(),
+        events_isolation=isolation,
         conversation=conversation,
         translator=translator,
         desk=desk,
+        is_outage=is_outage,  # lets the lawyers' filter step aside while the record is down
     )
     dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id, busy_seconds=claim_seconds))
     dispatcher.include_router(create_lawyer_router())  # first: lawyers' updates never reach the conversation

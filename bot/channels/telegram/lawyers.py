@@ -7,13 +7,15 @@ commands (/start, /menu, /lawyer, ...) of lawyers themselves, fall through to th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.channels.commands import is_user_command
+from bot.channels.telegram.callbacks import issued_option
 from bot.channels.telegram.outgoing import acknowledge
-from bot.channels.telegram.render import OptionCallback
 from bot.core.numbers import parse_number
 from bot.handoff.cards import TAKE
 from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
@@ -24,19 +26,31 @@ def not_user_command(message: Message) -> bool:
     return not is_user_command(message.text)
 
 
-async def registered_lawyer(event: Message | CallbackQuery, desk: LawyerDesk) -> dict[str, LawyerRecord] | bool:
-    """Filter: pass only active lawyers, and hand the handler their record as `lawyer`."""
+async def registered_lawyer(
+    event: Message | CallbackQuery, desk: LawyerDesk, is_outage: Callable[[BaseException], bool]
+) -> dict[str, LawyerRecord] | bool:
+    """Filter: pass only active lawyers, and hand the handler their record as `lawyer`.
+
+    While the record is unreachable nobody is a lawyer: everyone gets the conversation's static reply.
+    """
     user = event.from_user
     if user is None or user.is_bot:
         return False
-    lawyer = await desk.lawyer(user.id)
+    try:
+        lawyer = await desk.lawyer(user.id)
+    except Exception as error:
+        if is_outage(error):
+            return False
+        raise
     return {"lawyer": lawyer} if lawyer is not None else False
 
 
 def create_lawyer_router() -> Router:
     router = Router(name="lawyers")
     private = F.chat.type == ChatType.PRIVATE
-    take_pressed = OptionCallback.filter(F.payload.startswith(f"{TAKE}:"))
+
+    async def take_pressed(query: CallbackQuery, payload: str) -> bool:  # after `issued_option` gave the payload
+        return payload.startswith(f"{TAKE}:")
 
     @router.message(private, not_user_command, registered_lawyer)
     async def on_lawyer_message(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
@@ -51,18 +65,16 @@ def create_lawyer_router() -> Router:
     async def on_lawyer_edit(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
         await desk.edited(lawyer)
 
-    @router.callback_query(take_pressed, registered_lawyer)
-    async def on_take(
-        query: CallbackQuery, callback_data: OptionCallback, desk: LawyerDesk, lawyer: LawyerRecord
-    ) -> None:
-        number = parse_number(callback_data.payload.split(":", 1)[1])
+    @router.callback_query(issued_option, take_pressed, registered_lawyer)
+    async def on_take(query: CallbackQuery, payload: str, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
+        number = parse_number(payload.split(":", 1)[1])
         if number is None:  # not a case number Pana issued
             await acknowledge(query)
             return
         result = await desk.take(lawyer, number)
         await acknowledge(query, desk.take_answer(lawyer, number, result), alert=result is not TakeResult.TAKEN)
 
-    @router.callback_query(take_pressed, F.message.chat.type != ChatType.PRIVATE)
+    @router.callback_query(issued_option, take_pressed, F.message.chat.type != ChatType.PRIVATE)
     async def on_take_by_someone_else(query: CallbackQuery) -> None:
         await acknowledge(query)  # in the lawyers' group, a member who is not a lawyer: nothing happens
 

@@ -23,7 +23,7 @@ async def send_parts(bot: Bot, chat_id: int | str, text: str, options: tuple[Opt
     parts = split_text(text)
     sent = []
     for index, part in enumerate(parts):
-        markup = keyboard(options) if index == len(parts) - 1 else None
+        markup = keyboard(options, token=bot.token, chat_id=chat_id) if index == len(parts) - 1 else None
         message = await bot.send_message(chat_id, as_html(part), reply_markup=markup)
         sent.append(str(message.message_id))
     return tuple(sent)
@@ -50,7 +50,7 @@ async def send_turn(bot: Bot, conversation: Dialogue, chat_id: int | str, turn: 
         for index, (text, options) in enumerate(turn_parts(turn)):
             if index < turn.parts_sent:
                 continue  # went out before a crash or a failed send
-            await bot.send_message(chat_id, as_html(text), reply_markup=keyboard(options))
+            await bot.send_message(chat_id, as_html(text), reply_markup=keyboard(options, token=bot.token, chat_id=chat_id))
             await conversation.progress(turn, index + 1)
             crash_point("after_part_sent")
     except BaseException:

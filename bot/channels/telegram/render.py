@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import html
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.split import split_text as split_paragraphs
+from bot.channels.telegram.callbacks import pack
 from bot.core.messages import Option
 
 SAFE_LIMIT = 4000  # escaping adds characters: split below the limit with room to spare
-
-
-class OptionCallback(CallbackData, prefix="o", sep="|"):
-    """A pressed option carries the core payload (ASCII, never "|")."""
-
-    payload: str
 
 
 def split_text(text: str, limit: int = SAFE_LIMIT) -> list[str]:
@@ -29,11 +23,9 @@ def as_html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:
+def keyboard(options: tuple[Option, ...], *, token: str, chat_id: int | str) -> InlineKeyboardMarkup | None:
+    """The options as buttons, each signed for this chat (bot/channels/telegram/callbacks.py)."""
     if not options:
         return None
-    rows = [
-        [InlineKeyboardButton(text=o.label[:64], callback_data=OptionCallback(payload=o.payload).pack())]
-        for o in options
-    ]
+    rows = [[InlineKeyboardButton(text=o.label[:64], callback_data=pack(token, chat_id, o.payload))] for o in options]
     return InlineKeyboardMarkup(inline_keyboard=rows)

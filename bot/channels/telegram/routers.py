@@ -6,9 +6,10 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
+from bot.channels.telegram.callbacks import issued_option, own_private_chat
 from bot.channels.telegram.convert import from_callback, from_message
 from bot.channels.telegram.outgoing import acknowledge, send_turn
-from bot.channels.telegram.render import OptionCallback, as_html
+from bot.channels.telegram.render import as_html
 from bot.core.messages import IncomingMessage
 from bot.core.ports import Dialogue
 from bot.i18n import Translator
@@ -37,15 +38,16 @@ def create_router(topics: frozenset[str]) -> Router:
     async def on_edit(message: Message, bot: Bot, conversation: Dialogue) -> None:
         await handle(bot, conversation, message.chat.id, from_message(message, topics, edited=True))
 
-    @router.callback_query(OptionCallback.filter())
-    async def on_option(query: CallbackQuery, callback_data: OptionCallback, bot: Bot, conversation: Dialogue) -> None:
+    @router.callback_query(own_private_chat, issued_option)
+    async def on_option(query: CallbackQuery, payload: str, bot: Bot, conversation: Dialogue) -> None:
         await acknowledge(query)
-        chat_id = query.message.chat.id if query.message else query.from_user.id
-        await handle(bot, conversation, chat_id, from_callback(query, callback_data.payload))
+        await handle(bot, conversation, query.from_user.id, from_callback(query, payload))
 
     @router.callback_query()
     async def on_stale_button(query: CallbackQuery) -> None:
-        await acknowledge(query)  # a button from an older version: stop the spinner, nothing else
+        # An older version's button, one pressed outside the person's private chat, or one Pana never
+        # issued: stop the spinner, nothing else.
+        await acknowledge(query)
 
     return router
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.factory import register_commands
+from bot.channels.telegram.failures import RepeatedFailures
 from bot.channels.telegram.outgoing import TelegramUserSender
 from bot.channels.telegram.routers import handle
 from bot.core.messages import IncomingMessage
@@ -31,6 +32,15 @@ TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name, not a secret)
 
 
+def secret_matches(given: str, secret: str) -> bool:
+    """Compare in constant time; header bytes that are not UTF-8 arrive as surrogates and must not raise.
+
+    aiohttp decodes header bytes with `surrogateescape`; `surrogatepass` encodes those and any other
+    surrogate without raising, and no configured secret contains one.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass"))
+
+
 @dataclass
 class TelegramRuntime:
     """The bot and its dispatcher; `webhook_url` unset means long polling."""
@@ -41,6 +51,7 @@ class TelegramRuntime:
     secret: str | None  # None: long polling, and no webhook route at all
     translator: Translator
     webhook_url: str | None = None
+    failures: RepeatedFailures | None = None  # None: every failure is left to Telegram's redelivery
     name: str = field(default=CHANNEL, init=False)
     sender: TelegramUserSender = field(init=False)  # the handoff's way to this channel's users
     _polling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -64,8 +75,7 @@ class TelegramRuntime:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the secret, parse the update, handle it before answering (so a failure is redelivered)."""
-        given = request.headers.get(SECRET_HEADER, "")
-        if self.secret is None or not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if self.secret is None or not secret_matches(request.headers.get(SECRET_HEADER, ""), self.secret):
             return web.Response(status=401, text="Unauthorized")
         try:
             update = Update.model_validate(await request.json(loads=json.loads), context={"bot": self.bot})
@@ -78,6 +88,9 @@ class TelegramRuntime:
             log.info("Telegram update %d is being handled already; asked for a retry", update.update_id)
             return web.Response(status=503, text="In flight, try again")
         except Exception:
+            if self.failures is not None and await self.failures.failed(update.update_id):
+                await self.failures.give_up(self.bot, update)
+                return web.json_response({})
             log.exception("Handling Telegram update %d failed; Telegram will deliver it again", update.update_id)
             return web.Response(status=500, text="Try again")
         return web.json_response({})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from bot.channels.claims import BUSY_SECONDS, Claims, handle_once
 from bot.channels.locks import KeyedLocks
@@ -19,6 +20,12 @@ from bot.faults import crash_point
 from bot.languages import Language
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    handled: bool  # False: a redelivery, nothing new
+    direct: tuple[str, ...] = ()  # replies for the webhook's own answer: the record was down, nothing stored
 
 
 class WhatsAppChannel:
@@ -38,15 +45,15 @@ class WhatsAppChannel:
         self._claims = claims
         self._contacts = KeyedLocks()  # one message per person at a time, so replies keep their order
 
-    async def receive(self, inbound: InboundMessage) -> bool:
-        """Record the message, decide the replies and put them in the outbox; False for a redelivery."""
+    async def receive(self, inbound: InboundMessage) -> Receipt:
+        """Record the message, decide the replies and put them in the outbox (or hand back the static reply)."""
 
-        async def answer() -> bool:
+        async def answer() -> Receipt:
             async with self._contacts.hold(inbound.platform_id):
                 return await self._answer(inbound)
 
         key = f"whatsapp:in:{inbound.message_sid}"
-        return await handle_once(self._claims, key, answer, busy_seconds=self._claim_seconds) or False
+        return await handle_once(self._claims, key, answer, busy_seconds=self._claim_seconds) or Receipt(False)
 
     async def send(
         self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
@@ -64,17 +71,19 @@ class WhatsAppChannel:
             await self._process(message.user_id, message)
         self._sender.drain_soon(message.user_id)
 
-    async def _answer(self, inbound: InboundMessage) -> bool:
+    async def _answer(self, inbound: InboundMessage) -> Receipt:
         platform_id = inbound.platform_id
         received = utc_now()
         options = await self._options.recall(platform_id)
         incoming = to_incoming(inbound, options)
         return await self._process(platform_id, incoming, received)
 
-    async def _process(self, platform_id: str, incoming: IncomingMessage, received: dt.datetime | None = None) -> bool:
+    async def _process(self, platform_id: str, incoming: IncomingMessage, received: dt.datetime | None = None) -> Receipt:
         turn = await self._conversation.handle(incoming)  # stores the message first, then the decision
         if turn.outcome is Outcome.DUPLICATE:
-            return False
+            return Receipt(False)
+        if turn.outcome is Outcome.UNSTORED:  # no outbox without the record: the webhook's answer carries it
+            return Receipt(True, tuple(render_turn(turn)))
         if received is not None:
             released = await self._sender.contact_wrote(platform_id, received)
             if released:
@@ -90,4 +99,4 @@ class WhatsAppChannel:
             await self._options.forget(platform_id)
         elif turn.replies:
             await self._options.remember(platform_id, numbered_options(turn) or ())
-        return True
+        return Receipt(True)

@@ -10,6 +10,7 @@ the acknowledgement from the outbox; a crash then loses nothing, because the nex
 from __future__ import annotations
 
 import logging
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -27,6 +28,12 @@ STATUS_PATH = "/whatsapp/status"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM_TYPE = "application/x-www-form-urlencoded"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def twiml_messages(bodies: tuple[str, ...]) -> str:
+    """TwiML that makes Twilio send these messages in reply, in order (the text XML-escaped)."""
+    messages = "".join(f"<Message>{escape(body)}</Message>" for body in bodies)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
 
 
 class WhatsAppWebhook:
@@ -86,13 +93,15 @@ class WhatsAppWebhook:
             log.warning("Rejected a malformed WhatsApp message: %s", error)
             return web.Response(status=400, text="Malformed message")
         try:
-            await self._channel.receive(message)
+            receipt = await self._channel.receive(message)
         except InFlight:  # Twilio retries a 5xx when the webhook URL asks it to (README: connection overrides)
             log.info("WhatsApp message %s is being handled already; asked for a retry", message.message_sid)
             return web.Response(status=503, text="In flight, try again")
         except Exception:
             log.exception("Handling WhatsApp message %s failed; Twilio will deliver it again", message.message_sid)
             return web.Response(status=500, text="Try again")
+        if receipt.direct:  # the record is down: Twilio sends these replies from the answer itself
+            return web.Response(text=twiml_messages(receipt.direct), content_type="text/xml")
         self._sender.drain_soon(message.platform_id)  # also after a redelivery: sends whatever is still ready
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 

@@ -1,0 +1,67 @@
+"""Callback data Pana issued: each button's payload is signed for the chat Pana sent it to.
+
+A client can put any bytes into a button (a modified app, a bot in a group), so a pressed button is
+acted on only if its signature matches: an HMAC of the chat and the payload, keyed from the bot token
+(a secret only this server holds; the key is a one-way hash of it). A button copied to another chat, or
+made up, is refused like a stale one.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+
+from aiogram import Bot
+from aiogram.enums import ChatType
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery
+
+SIGNATURE_BYTES = 6  # 8 base64 characters: the longest payload (53) still fits Telegram's 64 bytes
+
+
+class OptionCallback(CallbackData, prefix="o", sep="|"):
+    """A pressed option: the core payload (ASCII, never "|") and its signature."""
+
+    payload: str
+    sig: str
+
+
+@functools.lru_cache(maxsize=4)
+def _key(token: str) -> bytes:
+    return hashlib.sha256(b"pana callback data\0" + token.encode()).digest()
+
+
+def signature(token: str, chat_id: int | str, payload: str) -> str:
+    digest = hmac.new(_key(token), f"{chat_id}|{payload}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:SIGNATURE_BYTES]).decode()
+
+
+def pack(token: str, chat_id: int | str, payload: str) -> str:
+    return OptionCallback(payload=payload, sig=signature(token, chat_id, payload)).pack()
+
+
+def verified_payload(token: str, query: CallbackQuery) -> str | None:
+    """The payload of a button Pana put into this very chat; None for anything else."""
+    if query.message is None or not query.data:
+        return None  # Pana sends no inline-mode buttons: a query without its message is not one of ours
+    try:
+        data = OptionCallback.unpack(query.data)
+        expected = signature(token, query.message.chat.id, data.payload).encode()
+        given = data.sig.encode()
+    except (TypeError, ValueError):  # wrong shape, or text that is not encodable (a lone surrogate)
+        return None
+    return data.payload if hmac.compare_digest(given, expected) else None
+
+
+async def issued_option(query: CallbackQuery, bot: Bot) -> dict[str, str] | bool:
+    """Filter: a button Pana put into this chat; the handler gets its `payload`."""
+    payload = verified_payload(bot.token, query)
+    return {"payload": payload} if payload is not None else False
+
+
+def own_private_chat(query: CallbackQuery) -> bool:
+    """Filter: pressed in the person's own private chat (a group's buttons never speak for a person)."""
+    message = query.message
+    return message is not None and message.chat.type == ChatType.PRIVATE and message.chat.id == query.from_user.id
