@@ -125,7 +125,6 @@ class RedisStateStore:
 
     def _claim_key(self, key: str) -> str:
         return f"{self._prefix}claim:{key}"
-        await self.delete(key)
 
 
 class RedisHealth:

@@ -50,7 +50,9 @@ async def send_turn(bot: Bot, conversation: Dialogue, chat_id: int | str, turn: 
         for index, (text, options) in enumerate(turn_parts(turn)):
             if index < turn.parts_sent:
                 continue  # went out before a crash or a failed send
-            await bot.send_message(chat_id, as_html(text), reply_markup=keyboard(options, token=bot.token, chat_id=chat_id))
+            await bot.send_message(
+                chat_id, as_html(text), reply_markup=keyboard(options, token=bot.token, chat_id=chat_id)
+            )
             await conversation.progress(turn, index + 1)
             crash_point("after_part_sent")
     except BaseException:

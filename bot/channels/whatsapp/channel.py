@@ -78,7 +78,9 @@ class WhatsAppChannel:
         incoming = to_incoming(inbound, options)
         return await self._process(platform_id, incoming, received)
 
-    async def _process(self, platform_id: str, incoming: IncomingMessage, received: dt.datetime | None = None) -> Receipt:
+    async def _process(
+        self, platform_id: str, incoming: IncomingMessage, received: dt.datetime | None = None
+    ) -> Receipt:
         turn = await self._conversation.handle(incoming)  # stores the message first, then the decision
         if turn.outcome is Outcome.DUPLICATE:
             return Receipt(False)
