@@ -27,6 +27,7 @@ from bot.handoff.services import HandoffServices
 from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
+from bot.keys import Keyring, load_keyring
 from bot.nlu.client import RasaClient
 from bot.nlu.server import server_ready
 from bot.settings import Settings
@@ -55,6 +56,7 @@ class App:
     resources: AsyncExitStack
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
+    keyring: Keyring
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -89,8 +91,13 @@ def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
     return redis
 
 
-def create_state_store(redis: Redis | None) -> MemoryStateStore | RedisStateStore:
-    return RedisStateStore(redis) if redis is not None else MemoryStateStore()
+def create_state_store(redis: Redis | None, keyring: Keyring) -> MemoryStateStore | RedisStateStore:
+    return RedisStateStore(redis, keyring) if redis is not None else MemoryStateStore()
+
+
+def create_keyring(settings: Settings) -> Keyring:
+    keys = settings.pana.encryption_keys
+    return load_keyring(keys.get_secret_value() if keys else None, settings.pana.var_dir)
 
 
 def create_core_config(settings: Settings) -> CoreConfig:
@@ -183,6 +190,7 @@ def create_retention(settings: Settings, engine: AsyncEngine, store: SqlConversa
     retention.register("conversations deleted", expiry.delete_idle_conversations)
     retention.register("closed cases detached from the person", expiry.detach_closed_cases)
     retention.register("inactive contacts deleted with their records", expiry.forget_inactive_contacts)
+    retention.register("tombstones of deleted people's messages expired", store.purge_tombstones)
     retention.register(
         "audit entries deleted", expiry.purge_audit, keep=dt.timedelta(days=settings.pana.audit_retention_days)
     )
@@ -194,7 +202,8 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     resources = AsyncExitStack()
     catalog = load_catalog(settings.pana.content_dir)
     translations = Translations(settings.pana.locales_dir)
-    engine = create_engine(settings.database)
+    keyring = create_keyring(settings)
+    engine = create_engine(settings.database, keyring)
     resources.push_async_callback(engine.dispose)
     await migrate(engine)
     store = SqlConversationStore(
@@ -207,7 +216,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
-    state = create_state_store(redis)
+    state = create_state_store(redis, keyring)
     conversation = Conversation(
         classifier=classifier,
         store=store,
@@ -223,5 +232,16 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         ),
     )
     return App(
-        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
+        settings,
+        conversation,
+        store,
+        catalog,
+        translations,
+        state,
+        engine,
+        redis,
+        resources,
+        handoff,
+        retention,
+        keyring,
     )

@@ -54,7 +54,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
-    storage = create_fsm_storage(settings.redis.url_value())
+    storage = create_fsm_storage(settings.redis.url_value(), app.keyring)
     app.resources.push_async_callback(storage.close)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(

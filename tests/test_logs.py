@@ -20,6 +20,7 @@ from bot.settings import DatabaseSettings, TelegramSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import MessageRow
+from tests.keys import TEST_KEYRING
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 MARKER = "Zarina hides at the old bakery on Abay street"
@@ -58,7 +59,7 @@ def test_redact_masks_phones_tokens_and_payloads() -> None:
 
 async def _message_for_no_conversation(database_url: str, *, hide_parameters: bool) -> IntegrityError:
     """The insert a store makes, failing on a foreign key: the text and number are its bound values."""
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     engine.sync_engine.hide_parameters = hide_parameters  # False: what SQLAlchemy does by default
     await migrate(engine)
     store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))

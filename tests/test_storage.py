@@ -20,13 +20,14 @@ from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow
+from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlConversationStore]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     await migrate(engine)  # applying twice is harmless
     yield SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
@@ -57,7 +58,7 @@ async def test_language_columns_hold_codes_longer_than_two_letters(store: SqlCon
 
 
 async def test_long_silence_starts_a_new_conversation(database_url: str) -> None:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     eager = SqlConversationStore(session_factory(engine), idle=dt.timedelta(seconds=0))
     contact = await eager.get_or_create_contact("test", "silent")

@@ -114,6 +114,11 @@ class Conversation:
         return Answers.translated(self._catalog, self._translator, language)
 
     async def handle(self, message: IncomingMessage) -> Turn:
+        if message.channel_message_id and (
+            gone := await self._store.forgotten(message.channel, message.channel_message_id)
+        ):
+            # A person who deleted their data: a redelivery (their "Done" failed) or a replay must not bring them back.
+            return Turn(gone, (self.answers(gone).deleted(),), "delete_my_data", outcome=Outcome.DELETED)
         contact = await self._store.get_or_create_contact(message.channel, message.user_id)
         text = clean_text(message.text, self._config.max_input_chars)
         message_id = await self._store.record_inbound(contact.id, text, channel_message_id=message.channel_message_id)

@@ -105,7 +105,13 @@ class ConversationStore(Protocol):
 
     async def record_outbound(self, contact_id: int, text: str, *, intent: str | None, language: Language) -> int: ...
 
-    async def delete_contact(self, contact_id: int) -> None: ...
+    async def delete_contact(self, contact_id: int) -> None:
+        """Delete the person; their platform message ids stay only as keyed hashes for the dedupe window."""
+        ...
+
+    async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
+        """For a platform message of a person whose data was deleted: the language to say so in; else None."""
+        ...
 
 
 class StateStore(Protocol):

@@ -10,14 +10,18 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
+from bot.storage.sealing import attach_keyring
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
     """Create the engine; a SQLite file is created readable by Pana's user only, and foreign keys are enforced.
+
+    The engine carries `keyring`: encrypted columns (bot/storage/sealing.py) seal and open with its keys.
 
     Bound values never appear in errors (`hide_parameters`): they are what people wrote and their numbers.
     """
@@ -27,6 +31,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     engine = create_async_engine(
         url, echo=settings.echo, hide_parameters=True, pool_pre_ping=url.get_backend_name() != "sqlite"
     )
+    attach_keyring(engine, keyring)
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

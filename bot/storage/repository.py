@@ -11,11 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import as_utc, utc_now
 from bot.core.ports import ContactRecord, Redelivery
 from bot.errors import RecordChanged
-from bot.languages import LANGUAGES, Language
-from bot.storage.tables import ContactRow, ConversationRow, MessageRow
+from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
+from bot.storage.sealing import session_keyring
+from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
 MAX_STORED_CHARS = 8000
+# How long a deleted person's platform message ids are remembered (as keyed hashes): Telegram keeps an
+# unconfirmed update for 24 hours and Twilio retries within minutes; a week also covers a queue replayed late.
+TOMBSTONE_LIFETIME = dt.timedelta(days=7)
+
+
+def delivery_digest(session: AsyncSession, channel: str, channel_message_id: str) -> str:
+    return session_keyring(session).blind(f"{channel}:{channel_message_id}")
 
 
 def _record(row: ContactRow) -> ContactRecord:
@@ -41,7 +49,8 @@ class SqlConversationStore:
             row = await self._find_contact(session, channel, platform_id)
             if row is not None:
                 return _record(row)
-            row = ContactRow(channel=channel, platform_id=platform_id, language_chosen=False)
+            hashed = session_keyring(session).blind(platform_id)
+            row = ContactRow(channel=channel, platform_id=platform_id, platform_hash=hashed, language_chosen=False)
             session.add(row)
             try:
                 await session.commit()
@@ -54,8 +63,14 @@ class SqlConversationStore:
 
     @staticmethod
     async def _find_contact(session: AsyncSession, channel: str, platform_id: str) -> ContactRow | None:
-        query = select(ContactRow).where(ContactRow.channel == channel, ContactRow.platform_id == platform_id)
-        return (await session.execute(query)).scalar_one_or_none()
+        hashes = session_keyring(session).blinds(platform_id)  # under every key: rows from before a rotation
+        query = (
+            select(ContactRow)
+            .where(ContactRow.channel == channel, ContactRow.platform_hash.in_(hashes))
+            .order_by(ContactRow.id)
+            .limit(1)
+        )
+        return (await session.execute(query)).scalars().first()
 
     async def find_contact(self, channel: str, platform_id: str) -> ContactRecord | None:
         async with self._sessions() as session:
@@ -146,12 +161,52 @@ class SqlConversationStore:
         )
 
     async def delete_contact(self, contact_id: int) -> None:
-        """Delete everything stored about one person (explicitly, whatever the database's cascade support)."""
+        """Delete everything stored about one person (explicitly, whatever the database's cascade support).
+
+        Their platform message ids outlive them only as keyed hashes in `tombstones`, for TOMBSTONE_LIFETIME.
+        """
         async with self._sessions() as session:
+            await self._bury(session, contact_id)
             await session.execute(delete(MessageRow).where(MessageRow.contact_id == contact_id))
             await session.execute(delete(ConversationRow).where(ConversationRow.contact_id == contact_id))
             await session.execute(delete(ContactRow).where(ContactRow.id == contact_id))
             await session.commit()
+
+    @staticmethod
+    async def _bury(session: AsyncSession, contact_id: int) -> None:
+        contact = await session.get(ContactRow, contact_id)
+        if contact is None:
+            return
+        query = select(MessageRow.channel_message_id).where(
+            MessageRow.contact_id == contact_id, MessageRow.channel_message_id.is_not(None)
+        )
+        digests = {
+            delivery_digest(session, contact.channel, str(channel_message_id))
+            for channel_message_id in (await session.execute(query)).scalars()
+        }
+        known = select(TombstoneRow.digest).where(TombstoneRow.digest.in_(digests))
+        digests -= set((await session.execute(known)).scalars())
+        expires_at = utc_now() + TOMBSTONE_LIFETIME
+        language = contact.language if contact.language in LANGUAGES else FALLBACK_LANGUAGE
+        session.add_all(TombstoneRow(digest=digest, language=language, expires_at=expires_at) for digest in digests)
+        await session.flush()
+
+    async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
+        """For a platform message of a person whose data was deleted: the language to say so in; else None."""
+        async with self._sessions() as session:
+            digest = delivery_digest(session, channel, channel_message_id)
+            query = select(TombstoneRow).where(TombstoneRow.digest == digest, TombstoneRow.expires_at > utc_now())
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                return None
+            return row.language if row.language in LANGUAGES else FALLBACK_LANGUAGE
+
+    async def purge_tombstones(self, _cutoff: dt.datetime) -> int:
+        """Tombstones go when their own lifetime ends, not with the retention period."""
+        async with self._sessions() as session:
+            result = await session.execute(delete(TombstoneRow).where(TombstoneRow.expires_at <= utc_now()))
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def purge_older_than(self, cutoff: dt.datetime) -> int:
         """Delete message texts older than the retention period; returns how many messages went."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.keys import Keyring
+
 
 class MemoryStateStore:
     """Per-process state with expiry; lost on restart, which is acceptable for what it holds."""
@@ -43,25 +45,32 @@ class MemoryStateStore:
 
 
 class RedisStateStore:
-    """State shared by every Pana process through Redis, as JSON with a TTL."""
+    """State shared by every Pana process through Redis, as JSON with a TTL.
 
-    def __init__(self, redis: Redis, *, prefix: str = "pana:state:") -> None:
+    Keys are built from chat ids and phone numbers ("whatsapp:+7701…"): Redis only ever sees their keyed hash.
+    """
+
+    def __init__(self, redis: Redis, keyring: Keyring, *, prefix: str = "pana:state:") -> None:
         self._redis = redis
+        self._keyring = keyring
         self._prefix = prefix
 
+    def _key(self, key: str) -> str:
+        return self._prefix + self._keyring.blind(key)
+
     async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._prefix + key)
+        raw = await self._redis.get(self._key(key))
         return json.loads(raw) if raw else None
 
     async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(self._prefix + key, json.dumps(value), ex=ttl_seconds)
+        await self._redis.set(self._key(key), json.dumps(value), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self._redis.delete(self._key(key))
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """Mark a key as taken, atomically across processes; False if it already was (a duplicate)."""
-        return bool(await self._redis.set(self._prefix + key, "1", nx=True, ex=ttl_seconds))
+        return bool(await self._redis.set(self._key(key), "1", nx=True, ex=ttl_seconds))
 
     async def release(self, key: str) -> None:
         await self.delete(key)
