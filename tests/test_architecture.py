@@ -54,7 +54,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"nlu", "records", "registry", "settings", "storage", "web"}
+        | {"keys", "nlu", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -58,7 +58,7 @@ def test_redact_masks_phones_tokens_and_payloads() -> None:
 
 
 async def _message_for_no_conversation(database_url: str, *, hide_parameters: bool) -> IntegrityError:
-    """The insert a store makes, failing on a foreign key: the text and number are its bound values."""
+    """An insert failing on a foreign key, with the text and number among its bound values."""
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     engine.sync_engine.hide_parameters = hide_parameters  # False: what SQLAlchemy does by default
     await migrate(engine)
@@ -67,7 +67,13 @@ async def _message_for_no_conversation(database_url: str, *, hide_parameters: bo
     try:
         async with session_factory(engine)() as session:
             session.add(
-                MessageRow(conversation_id=424242, contact_id=contact.id, direction="in", text=f"{MARKER} {PHONE}")
+                MessageRow(
+                    conversation_id=424242,
+                    contact_id=contact.id,
+                    direction="in",
+                    text=f"{MARKER} {PHONE}",  # sealed before it is bound: ciphertext even in an unhidden error
+                    channel_message_id=f"{MARKER} {PHONE}",  # a column stored in clear
+                )
             )
             with pytest.raises(IntegrityError) as raised:
                 await session.commit()

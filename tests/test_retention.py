@@ -60,7 +60,13 @@ async def record(database_url: str) -> AsyncIterator[Record]:
 
 
 def _contact(platform_id: str, last_seen: dt.datetime, channel: str = "whatsapp") -> ContactRow:
-    return ContactRow(channel=channel, platform_id=platform_id, created_at=last_seen, last_seen_at=last_seen)
+    return ContactRow(
+        channel=channel,
+        platform_id=platform_id,
+        platform_hash=TEST_KEYRING.blind(platform_id),
+        created_at=last_seen,
+        last_seen_at=last_seen,
+    )
 
 
 async def _person(record: Record, platform_id: str, last_seen: dt.datetime) -> ContactRow:

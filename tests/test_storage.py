@@ -122,7 +122,7 @@ async def state_store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySta
     if not url:
         pytest.skip("REDIS_URL is not set")
     redis = Redis.from_url(url)
-    yield RedisStateStore(redis, prefix=f"pana-test-{uuid.uuid4().hex}:")
+    yield RedisStateStore(redis, TEST_KEYRING, prefix=f"pana-test-{uuid.uuid4().hex}:")
     await redis.aclose()
 
 
