@@ -183,6 +183,13 @@ class SqlWhatsAppLedger:
             )
             if status in TWILIO_STATUS_RANK:
                 await self._advance(session, delivery_id, status, None)
+            # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
+            # their number or the text any more; a missing final status must not keep them for months.
+            await session.execute(
+                update(Row)
+                .where(Row.id == delivery_id, Row.contact_id.is_(None))
+                .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
+            )
             await session.commit()
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:
