@@ -35,7 +35,7 @@ from bot.web import create_web_app
 from tests.conftest import make_settings, record
 from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message
 from tests.whatsapp.conftest import TEMPLATES, inbound_form, numbered, signature, whatsapp_settings
-from tests.whatsapp.fake_twilio_api import FakeTwilioApi
+from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, SENDER, FakeTwilioApi
 
 MARKER = "Saule hides from the traffickers at 14 Dostyk street"
 PHONE = "+77015550142"
@@ -69,7 +69,8 @@ async def redis_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]
 
 def _settings(database_url: str, redis_url: str | None, rasa: RasaSettings) -> Settings:
     settings = make_settings(database_url, rasa)
-    return settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": redis_url})})
+    redis = settings.redis.model_copy(update={"url": SecretStr(redis_url) if redis_url else None})
+    return settings.model_copy(update={"redis": redis})
 
 
 async def _database_bytes(app: App) -> bytes:
@@ -209,8 +210,11 @@ async def test_whatsapp_leaves_no_trace(
     settings = whatsapp_settings(_settings(database_url, redis_url, rasa_settings), twilio_api, **TEMPLATES)
     app, client, runtime = await started(settings)
 
+    inbound_forms: list[dict[str, str]] = []
+
     async def send(text: str, sid: str | None = None) -> int:
         form = inbound_form(text, user=PHONE, sid=sid)
+        inbound_forms.append(form)
         headers = {"X-Twilio-Signature": signature(PUBLIC_URL + "/whatsapp/webhook", form)}
         return (await client.post("/whatsapp/webhook", data=form, headers=headers)).status
 
@@ -224,8 +228,18 @@ async def test_whatsapp_leaves_no_trace(
         asked = await twilio_api.wait_for(2, recipient=f"whatsapp:{PHONE}")
         yes = numbered(asked[-1]["Body"])[app.translations.gettext("Yes, delete", "en")]
         assert await send(yes) == 200
-        await twilio_api.wait_for(len(asked) + 1, recipient=f"whatsapp:{PHONE}")
+        sent = await twilio_api.wait_for(len(asked) + 1, recipient=f"whatsapp:{PHONE}")
         await runtime.outbox.settled()
+        received = {form["MessageSid"] for form in inbound_forms}
+        await twilio_api.wait_for_deleted(received | {m["Sid"] for m in sent[:-1]})  # theirs and ours, at Twilio
+        goodbye = sent[-1]
+        sid = goodbye["Sid"]
+        form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": "delivered", "SmsStatus": "delivered"}
+        form |= {"AccountSid": ACCOUNT_SID, "From": SENDER, "To": f"whatsapp:{PHONE}", "ApiVersion": "2010-04-01"}
+        callback = goodbye["StatusCallback"][len(PUBLIC_URL) :]
+        headers = {"X-Twilio-Signature": signature(goodbye["StatusCallback"], form)}
+        assert (await client.post(callback, data=form, headers=headers)).status == 204
+        await twilio_api.wait_for_deleted({goodbye["Sid"]})  # and the "Done" too, once delivered
         assert await send(SAID, first_sid) == 200  # an old webhook replayed
         await runtime.outbox.settled()
         await _assert_no_trace(app, caplog, "whatsapp", PHONE)

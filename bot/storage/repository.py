@@ -13,13 +13,22 @@ from bot.core.ports import ContactRecord, Redelivery
 from bot.errors import RecordChanged
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
 from bot.storage.sealing import session_keyring
-from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
+from bot.storage.tables import (
+    ContactRow,
+    ConversationRow,
+    MessageRow,
+    RemoteErasureRow,
+    TombstoneRow,
+    WhatsAppDeliveryRow,
+)
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
 MAX_STORED_CHARS = 8000
 # How long a deleted person's platform message ids are remembered (as keyed hashes): Telegram keeps an
 # unconfirmed update for 24 hours and Twilio retries within minutes; a week also covers a queue replayed late.
 TOMBSTONE_LIFETIME = dt.timedelta(days=7)
+# Channels whose platform keeps copies Pana can delete: Twilio's Messages API deletes a WhatsApp message by SID.
+REMOTE_COPIES = frozenset({"whatsapp"})
 
 
 def delivery_digest(session: AsyncSession, channel: str, channel_message_id: str) -> str:
@@ -180,10 +189,10 @@ class SqlConversationStore:
         query = select(MessageRow.channel_message_id).where(
             MessageRow.contact_id == contact_id, MessageRow.channel_message_id.is_not(None)
         )
-        digests = {
-            delivery_digest(session, contact.channel, str(channel_message_id))
-            for channel_message_id in (await session.execute(query)).scalars()
-        }
+        message_ids = {str(channel_message_id) for channel_message_id in (await session.execute(query)).scalars()}
+        if contact.channel in REMOTE_COPIES:
+            await _erase_remotely(session, contact.channel, contact_id, message_ids)
+        digests = {delivery_digest(session, contact.channel, message_id) for message_id in message_ids}
         known = select(TombstoneRow.digest).where(TombstoneRow.digest.in_(digests))
         digests -= set((await session.execute(known)).scalars())
         expires_at = utc_now() + TOMBSTONE_LIFETIME
@@ -214,3 +223,16 @@ class SqlConversationStore:
             result = await session.execute(delete(MessageRow).where(MessageRow.created_at < cutoff))
             await session.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _erase_remotely(session: AsyncSession, channel: str, contact_id: int, inbound: set[str]) -> None:
+    """Queue the person's messages at the platform, received and sent, for deletion there (the channel does it)."""
+    sent = select(WhatsAppDeliveryRow.message_sid).where(
+        WhatsAppDeliveryRow.contact_id == contact_id, WhatsAppDeliveryRow.message_sid.is_not(None)
+    )
+    remote_ids = inbound | {str(sid) for sid in (await session.execute(sent)).scalars()}
+    known = select(RemoteErasureRow.remote_id).where(
+        RemoteErasureRow.channel == channel, RemoteErasureRow.remote_id.in_(remote_ids)
+    )
+    remote_ids -= set((await session.execute(known)).scalars())
+    session.add_all(RemoteErasureRow(channel=channel, remote_id=remote_id, attempts=0) for remote_id in remote_ids)

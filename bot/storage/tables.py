@@ -117,3 +117,16 @@ class TombstoneRow(Base):
     digest: Mapped[str] = mapped_column(String(HASH_LENGTH), unique=True)
     language: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RemoteErasureRow(Base):
+    """A copy at the platform of a deleted person's message (a Twilio message SID), until it is deleted there."""
+
+    __tablename__ = "remote_erasures"
+    __table_args__ = (UniqueConstraint("channel", "remote_id", name="uq_remote_erasures_channel_remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    remote_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

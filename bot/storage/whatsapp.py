@@ -28,9 +28,11 @@ from bot.records.whatsapp import (
     ranks_below,
 )
 from bot.storage.sealing import session_keyring
-from bot.storage.tables import ContactRow, WhatsAppDeliveryRow, WhatsAppWindowRow
+from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
+CHANNEL = "whatsapp"
+MAX_ERASE_ATTEMPTS = 20  # each start and each deletion retries; a SID Twilio keeps refusing is given up on
 
 
 def _delivery(row: Row) -> Delivery:
@@ -225,6 +227,8 @@ class SqlWhatsAppLedger:
                 raise RecordChanged(f"delivery {row.id} vanished while its status was recorded")
             before = _delivery(fresh)
             await self._clear_if_final(session, row.id)
+            if fresh.contact_id is None and fresh.status in FINAL_STATUSES:
+                await self._forget_goodbye(session, row.id, message_sid)
             await session.commit()
             return StatusChange(before, changed)
 
@@ -253,6 +257,49 @@ class SqlWhatsAppLedger:
             .where(Row.id == delivery_id, Row.status.in_(FINAL_STATUSES))
             .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
         )
+
+    @staticmethod
+    async def _forget_goodbye(session: AsyncSession, delivery_id: int, message_sid: str) -> None:
+        """The last message to someone who deleted their data reached its end: delete it here and at Twilio."""
+        queued = select(RemoteErasureRow.id).where(
+            RemoteErasureRow.channel == CHANNEL, RemoteErasureRow.remote_id == message_sid
+        )
+        if (await session.execute(queued)).first() is None:
+            session.add(RemoteErasureRow(channel=CHANNEL, remote_id=message_sid, attempts=0))
+        await session.execute(delete(Row).where(Row.id == delivery_id))
+
+    # --- copies at Twilio of deleted people's messages ----------------------------------------------
+    async def erasures(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(id, message SID) of messages still to delete at Twilio, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(RemoteErasureRow.id, RemoteErasureRow.remote_id)
+                .where(RemoteErasureRow.channel == CHANNEL)
+                .order_by(RemoteErasureRow.id)
+                .limit(limit)
+            )
+            return [(row.id, row.remote_id) for row in (await session.execute(query)).all()]
+
+    async def erased(self, erasure_id: int) -> None:
+        async with self._sessions() as session:
+            await session.execute(delete(RemoteErasureRow).where(RemoteErasureRow.id == erasure_id))
+            await session.commit()
+
+    async def erase_failed(self, erasure_id: int) -> bool:
+        """Count a failed attempt; True when it was the last one allowed (the entry is then dropped)."""
+        async with self._sessions() as session:
+            await session.execute(
+                update(RemoteErasureRow)
+                .where(RemoteErasureRow.id == erasure_id)
+                .values(attempts=RemoteErasureRow.attempts + 1)
+            )
+            result = await session.execute(
+                delete(RemoteErasureRow).where(
+                    RemoteErasureRow.id == erasure_id, RemoteErasureRow.attempts >= MAX_ERASE_ATTEMPTS
+                )
+            )
+            await session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
         async with self._sessions() as session:

@@ -3,7 +3,8 @@
 Existing rows are encrypted in place with the engine's current key (bot/keys.py). The contact's platform id and
 a delivery's recipient become ciphertext (Text); their keyed hashes take over the unique index and the lookup
 index. `tombstones` keeps, for the dedupe window only, the keyed hash of the platform message ids of a person
-who had their data deleted, so a replayed webhook cannot bring their history back.
+who had their data deleted, so a replayed webhook cannot bring their history back. `remote_erasures` lists
+the platform's copies (Twilio message SIDs) still to be deleted there.
 
 Revision ID: 0007
 Revises: 0006
@@ -75,10 +76,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("digest", name="uq_tombstones_digest"),
     )
     op.create_index("ix_tombstones_expires_at", "tombstones", ["expires_at"])
+    op.create_table(
+        "remote_erasures",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("remote_id", sa.String(64), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("channel", "remote_id", name="uq_remote_erasures_channel_remote_id"),
+    )
 
 
 def downgrade() -> None:
     keyring = dialect_keyring(op.get_bind().dialect)
+    op.drop_table("remote_erasures")
     op.drop_table("tombstones")
     op.drop_index("ix_whatsapp_deliveries_recipient_hash_status", table_name="whatsapp_deliveries")
     for table, columns in SEALED.items():
