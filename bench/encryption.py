@@ -1,6 +1,7 @@
 """`python -m bench.encryption`: what encryption at rest costs per message.
 
-Runs the record's part of one turn as Pana does it (find the contact by keyed hash, store the message, annotate
+Runs the record's part of one turn as Pana does it (check the tombstones, find the contact by keyed hash, store
+the message, annotate
 it, store two replies, keep the turn, mark it answered) against a real database, once with the real keyring and
 once with a keyring that stores texts as they are, and prints the median and 95th percentile per turn, plus the
 cost of sealing and opening one message alone. SQLite in a temporary folder; PostgreSQL too with --postgres URL.
@@ -43,6 +44,7 @@ async def _turns(url: str, keyring: Keyring, turns: int) -> list[float]:
     try:
         for number in range(turns):
             started = time.perf_counter()
+            await store.forgotten("whatsapp", f"SM{number}")  # the tombstone check every message passes
             contact = await store.get_or_create_contact("whatsapp", f"+7701{number % 50:07d}")
             message_id = await store.record_inbound(contact.id, QUESTION, channel_message_id=f"SM{number}")
             if message_id is None:

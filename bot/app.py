@@ -24,6 +24,7 @@ from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.services import HandoffServices
+from bot.handoff.withdrawal import Withdrawals
 from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
@@ -33,6 +34,7 @@ from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.expiry import SqlExpiry
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
@@ -178,6 +180,7 @@ def create_handoff(
         idle_return_after=dt.timedelta(hours=config.idle_return_hours),
         interval_seconds=config.sweep_seconds,
         clock=clock,
+        withdrawals=Withdrawals(SqlRemoteErasures(session_factory(engine)), outbox, translations),
     )
     return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
 

@@ -12,6 +12,8 @@ from bot.clock import as_utc, utc_now
 from bot.core.ports import ContactRecord, Redelivery
 from bot.errors import RecordChanged
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
+from bot.records.cases import CaseStatus
+from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, LawyerRow
 from bot.storage.sealing import session_keyring
 from bot.storage.tables import (
     ContactRow,
@@ -27,6 +29,8 @@ MAX_STORED_CHARS = 8000
 # How long a deleted person's platform message ids are remembered (as keyed hashes): Telegram keeps an
 # unconfirmed update for 24 hours and Twilio retries within minutes; a week also covers a queue replayed late.
 TOMBSTONE_LIFETIME = dt.timedelta(days=7)
+# Telegram lets a bot delete its own messages for 48 hours; older relays stay in the lawyer's chat.
+DELETABLE_IN_TELEGRAM = dt.timedelta(hours=48)
 # Channels whose platform keeps copies Pana can delete: Twilio's Messages API deletes a WhatsApp message by SID.
 REMOTE_COPIES = frozenset({"whatsapp"})
 
@@ -192,6 +196,7 @@ class SqlConversationStore:
         message_ids = {str(channel_message_id) for channel_message_id in (await session.execute(query)).scalars()}
         if contact.channel in REMOTE_COPIES:
             await _erase_remotely(session, contact.channel, contact_id, message_ids)
+        await _withdraw_from_lawyers(session, contact_id)
         digests = {delivery_digest(session, contact.channel, message_id) for message_id in message_ids}
         known = select(TombstoneRow.digest).where(TombstoneRow.digest.in_(digests))
         digests -= set((await session.execute(known)).scalars())
@@ -203,9 +208,9 @@ class SqlConversationStore:
     async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
         """For a platform message of a person whose data was deleted: the language to say so in; else None."""
         async with self._sessions() as session:
-            digest = delivery_digest(session, channel, channel_message_id)
-            query = select(TombstoneRow).where(TombstoneRow.digest == digest, TombstoneRow.expires_at > utc_now())
-            row = (await session.execute(query)).scalar_one_or_none()
+            digests = session_keyring(session).blinds(f"{channel}:{channel_message_id}")  # also before a rotation
+            query = select(TombstoneRow).where(TombstoneRow.digest.in_(digests), TombstoneRow.expires_at > utc_now())
+            row = (await session.execute(query.limit(1))).scalars().first()
             if row is None:
                 return None
             return row.language if row.language in LANGUAGES else FALLBACK_LANGUAGE
@@ -236,3 +241,22 @@ async def _erase_remotely(session: AsyncSession, channel: str, contact_id: int, 
     )
     remote_ids -= set((await session.execute(known)).scalars())
     session.add_all(RemoteErasureRow(channel=channel, remote_id=remote_id, attempts=0) for remote_id in remote_ids)
+
+
+async def _withdraw_from_lawyers(session: AsyncSession, contact_id: int) -> None:
+    """Queue the relays in lawyers' chats still deletable, and a word to each lawyer of an open case of theirs."""
+    recent = (
+        select(LawyerMessageRow.chat_id, LawyerMessageRow.message_id)
+        .join(CaseRow, CaseRow.id == LawyerMessageRow.case_id)
+        .where(CaseRow.contact_id == contact_id, LawyerMessageRow.created_at > utc_now() - DELETABLE_IN_TELEGRAM)
+    )
+    entries = {("telegram", f"{chat_id}:{message_id}") for chat_id, message_id in (await session.execute(recent)).all()}
+    lawyers = (
+        select(CaseRow.id, LawyerRow.telegram_id, LawyerRow.languages)
+        .join(LawyerRow, LawyerRow.id == CaseRow.lawyer_id)
+        .where(CaseRow.contact_id == contact_id, CaseRow.status != CaseStatus.CLOSED.value)
+    )
+    for case_id, telegram_id, languages in (await session.execute(lawyers)).all():
+        language = languages.split(",")[0] or FALLBACK_LANGUAGE
+        entries.add(("telegram-withdrawn", f"{telegram_id}:{case_id}:{language}"))
+    session.add_all(RemoteErasureRow(channel=channel, remote_id=remote, attempts=0) for channel, remote in entries)

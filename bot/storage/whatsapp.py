@@ -27,12 +27,12 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
+from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.sealing import session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
 CHANNEL = "whatsapp"
-MAX_ERASE_ATTEMPTS = 20  # each start and each deletion retries; a SID Twilio keeps refusing is given up on
 
 
 def _delivery(row: Row) -> Delivery:
@@ -55,6 +55,7 @@ class SqlWhatsAppLedger:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, channel: str = "whatsapp") -> None:
         self._sessions = sessions
         self._channel = channel
+        self._erasures = SqlRemoteErasures(sessions)
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
         hashes = session_keyring(session).blinds(platform_id)
@@ -271,35 +272,13 @@ class SqlWhatsAppLedger:
     # --- copies at Twilio of deleted people's messages ----------------------------------------------
     async def erasures(self, limit: int = 100) -> list[tuple[int, str]]:
         """(id, message SID) of messages still to delete at Twilio, oldest first."""
-        async with self._sessions() as session:
-            query = (
-                select(RemoteErasureRow.id, RemoteErasureRow.remote_id)
-                .where(RemoteErasureRow.channel == CHANNEL)
-                .order_by(RemoteErasureRow.id)
-                .limit(limit)
-            )
-            return [(row.id, row.remote_id) for row in (await session.execute(query)).all()]
+        return await self._erasures.pending(CHANNEL, limit)
 
     async def erased(self, erasure_id: int) -> None:
-        async with self._sessions() as session:
-            await session.execute(delete(RemoteErasureRow).where(RemoteErasureRow.id == erasure_id))
-            await session.commit()
+        await self._erasures.done(erasure_id)
 
     async def erase_failed(self, erasure_id: int) -> bool:
-        """Count a failed attempt; True when it was the last one allowed (the entry is then dropped)."""
-        async with self._sessions() as session:
-            await session.execute(
-                update(RemoteErasureRow)
-                .where(RemoteErasureRow.id == erasure_id)
-                .values(attempts=RemoteErasureRow.attempts + 1)
-            )
-            result = await session.execute(
-                delete(RemoteErasureRow).where(
-                    RemoteErasureRow.id == erasure_id, RemoteErasureRow.attempts >= MAX_ERASE_ATTEMPTS
-                )
-            )
-            await session.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._erasures.failed(erasure_id)
 
     async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
         async with self._sessions() as session:

@@ -14,10 +14,15 @@ class RecordingNotifier:
     """A LawyerNotifier: what was written to which lawyer's chat, each given a message id."""
 
     sent: list[tuple[int, str]] = field(default_factory=list)
+    deleted: list[tuple[int, str]] = field(default_factory=list)
 
     async def send(self, chat_id: int, reply: Reply) -> tuple[str, ...]:
         self.sent.append((chat_id, reply.text))
         return (str(len(self.sent)),)
+
+    async def delete(self, chat_id: int, message_id: str) -> bool:
+        self.deleted.append((chat_id, message_id))
+        return True
 
 
 @dataclass
