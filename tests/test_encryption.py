@@ -207,3 +207,22 @@ async def test_tombstones_answer_for_a_deleted_person_until_they_expire(database
         assert (await session.execute(text("SELECT count(*) FROM tombstones"))).scalar() == 0
     assert TombstoneRow.__tablename__ == "tombstones"
     await engine.dispose()
+
+
+def test_pana_keys_new_and_rotate_from_the_command_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import PANA
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANA_", "DATABASE_", "REDIS_"))}
+    made = subprocess.run([*PANA, "keys", "new"], capture_output=True, text=True, timeout=120, env=env, check=True)
+    newer = made.stdout.strip()
+    Keyring.parse(newer)  # a usable key, and nothing else printed
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'pana.db'}", "PANA_VAR_DIR": str(tmp_path / "var")}
+    env["PANA_ENCRYPTION_KEYS"] = f"{newer},{TEST_KEY}"
+    rotated = subprocess.run([*PANA, "keys", "rotate"], capture_output=True, text=True, timeout=120, env=env)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted" in rotated.stdout
+    assert newer not in rotated.stdout + rotated.stderr and TEST_KEY not in rotated.stdout + rotated.stderr
+    assert not (tmp_path / "var" / KEY_FILE).exists(), "configured keys: no key file"
