@@ -15,7 +15,7 @@ from bot.languages import FALLBACK_LANGUAGE, LANGUAGES
 log = logging.getLogger(__name__)
 
 RELAYED = "telegram"  # "chat id:message id"
-WITHDRAWN = "telegram-withdrawn"  # "chat id:case id:language"
+WITHDRAWN = "telegram-notice"  # "chat id:case id:language"
 
 
 class Withdrawals:

@@ -6,7 +6,7 @@ and what that channel needs:
 
 - `whatsapp`: a Twilio message SID (bot/channels/whatsapp/sender.py deletes it through the Messages API);
 - `telegram`: `chat id:message id` of a message Pana relayed to a lawyer (deleted with `deleteMessage`);
-- `telegram-withdrawn`: `chat id:case id:language` of a lawyer to tell that the person withdrew.
+- `telegram-notice`: `chat id:case id:language` of a lawyer to tell that the person withdrew.
 """
 
 from __future__ import annotations

@@ -29,8 +29,6 @@ MAX_STORED_CHARS = 8000
 # How long a deleted person's platform message ids are remembered (as keyed hashes): Telegram keeps an
 # unconfirmed update for 24 hours and Twilio retries within minutes; a week also covers a queue replayed late.
 TOMBSTONE_LIFETIME = dt.timedelta(days=7)
-# Telegram lets a bot delete its own messages for 48 hours; older relays stay in the lawyer's chat.
-DELETABLE_IN_TELEGRAM = dt.timedelta(hours=48)
 # Channels whose platform keeps copies Pana can delete: Twilio's Messages API deletes a WhatsApp message by SID.
 REMOTE_COPIES = frozenset({"whatsapp"})
 
@@ -244,11 +242,14 @@ async def _erase_remotely(session: AsyncSession, channel: str, contact_id: int, 
 
 
 async def _withdraw_from_lawyers(session: AsyncSession, contact_id: int) -> None:
-    """Queue the relays in lawyers' chats still deletable, and a word to each lawyer of an open case of theirs."""
+    """Queue the messages in lawyers' chats about the person's cases, and a word to each lawyer of an open case.
+
+    All of them: Telegram itself refuses to let a bot delete one older than 48 hours (taken as done then).
+    """
     recent = (
         select(LawyerMessageRow.chat_id, LawyerMessageRow.message_id)
         .join(CaseRow, CaseRow.id == LawyerMessageRow.case_id)
-        .where(CaseRow.contact_id == contact_id, LawyerMessageRow.created_at > utc_now() - DELETABLE_IN_TELEGRAM)
+        .where(CaseRow.contact_id == contact_id)
     )
     entries = {("telegram", f"{chat_id}:{message_id}") for chat_id, message_id in (await session.execute(recent)).all()}
     lawyers = (
@@ -258,5 +259,5 @@ async def _withdraw_from_lawyers(session: AsyncSession, contact_id: int) -> None
     )
     for case_id, telegram_id, languages in (await session.execute(lawyers)).all():
         language = languages.split(",")[0] or FALLBACK_LANGUAGE
-        entries.add(("telegram-withdrawn", f"{telegram_id}:{case_id}:{language}"))
+        entries.add(("telegram-notice", f"{telegram_id}:{case_id}:{language}"))
     session.add_all(RemoteErasureRow(channel=channel, remote_id=remote, attempts=0) for channel, remote in entries)
