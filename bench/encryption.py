@@ -15,6 +15,7 @@ import datetime as dt
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from bot.keys import PREFIX, Keyring, new_key
@@ -44,9 +45,10 @@ async def _turns(url: str, keyring: Keyring, turns: int) -> list[float]:
     try:
         for number in range(turns):
             started = time.perf_counter()
-            await store.forgotten("whatsapp", f"SM{number}")  # the tombstone check every message passes
+            sid = f"SM{uuid.uuid4().hex}"
+            await store.forgotten("whatsapp", sid)  # the tombstone check every message passes
             contact = await store.get_or_create_contact("whatsapp", f"+7701{number % 50:07d}")
-            message_id = await store.record_inbound(contact.id, QUESTION, channel_message_id=f"SM{number}")
+            message_id = await store.record_inbound(contact.id, QUESTION, channel_message_id=sid)
             if message_id is None:
                 raise RuntimeError("a fresh message id was taken for a redelivery")
             await store.annotate(message_id, intent="asylum_rejected", confidence=0.9, language="ru")
