@@ -27,14 +27,17 @@ from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.services import HandoffServices
+from bot.handoff.withdrawal import Withdrawals
 from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
+from bot.keys import Keyring, load_keyring
 from bot.nlu.client import RasaClient
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, is_database_outage, migrate, session_factory
+from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.expiry import SqlExpiry
 from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.relays import SqlRelayStore
@@ -61,6 +64,7 @@ class App:
     retention: Retention  # started by `pana serve` and `pana chat`
     recovery: Recovery  # started by `pana serve`, once the channels registered how to replay a message
     dialogue: OutageAnswers  # what channels call: the conversation, or the static reply while the record is down
+    keyring: Keyring
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -112,11 +116,16 @@ def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
     return redis
 
 
-def create_state_store(redis: Redis | None) -> MemoryStateStore | FallbackStateStore:
+def create_state_store(redis: Redis | None, keyring: Keyring) -> MemoryStateStore | FallbackStateStore:
     """In-process without Redis; with it, Redis while it answers and in-process while it does not."""
     if redis is None:
         return MemoryStateStore()
-    return FallbackStateStore(RedisStateStore(redis), MemoryStateStore(), RedisHealth())
+    return FallbackStateStore(RedisStateStore(redis, keyring), MemoryStateStore(), RedisHealth())
+
+
+def create_keyring(settings: Settings) -> Keyring:
+    keys = settings.pana.encryption_keys
+    return load_keyring(keys.get_secret_value() if keys else None, settings.pana.var_dir)
 
 
 def create_core_config(settings: Settings) -> CoreConfig:
@@ -200,6 +209,7 @@ def create_handoff(
         idle_return_after=dt.timedelta(hours=config.idle_return_hours),
         interval_seconds=config.sweep_seconds,
         clock=clock,
+        withdrawals=Withdrawals(SqlRemoteErasures(session_factory(engine)), outbox, translations),
     )
     return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
 
@@ -212,6 +222,7 @@ def create_retention(settings: Settings, engine: AsyncEngine, store: SqlConversa
     retention.register("conversations deleted", expiry.delete_idle_conversations)
     retention.register("closed cases detached from the person", expiry.detach_closed_cases)
     retention.register("inactive contacts deleted with their records", expiry.forget_inactive_contacts)
+    retention.register("tombstones of deleted people's messages expired", store.purge_tombstones)
     retention.register(
         "audit entries deleted", expiry.purge_audit, keep=dt.timedelta(days=settings.pana.audit_retention_days)
     )
@@ -223,7 +234,8 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     resources = AsyncExitStack()
     catalog = load_catalog(settings.pana.content_dir)
     translations = Translations(settings.pana.locales_dir)
-    engine = create_engine(settings.database)
+    keyring = create_keyring(settings)
+    engine = create_engine(settings.database, keyring)
     resources.push_async_callback(engine.dispose)
     await migrate(engine)
     store = SqlConversationStore(
@@ -236,7 +248,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
-    state = create_state_store(redis)
+    state = create_state_store(redis, keyring)
     detector = detector or LanguageDetector()
     conversation = Conversation(
         classifier=classifier,
@@ -282,4 +294,5 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         retention,
         recovery,
         dialogue,
+        keyring,
     )

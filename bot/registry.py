@@ -56,7 +56,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     from aiogram.fsm.storage.memory import SimpleEventIsolation
     from aiogram.fsm.storage.redis import RedisEventIsolation
 
-    from bot.channels.telegram.factory import create_bot, create_dispatcher
+    from bot.channels.telegram.factory import HashedKeyBuilder, create_bot, create_dispatcher
     from bot.channels.telegram.failures import RepeatedFailures
     from bot.channels.telegram.isolation import FallbackEventIsolation
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
@@ -65,7 +65,8 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     bot = create_bot(settings.telegram)
     isolation: BaseEventIsolation = SimpleEventIsolation()
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
-        isolation = FallbackEventIsolation(RedisEventIsolation(app.redis), app.claims.health, REDIS_DOWN)
+        shared = RedisEventIsolation(app.redis, key_builder=HashedKeyBuilder(app.keyring))  # no chat id in Redis
+        isolation = FallbackEventIsolation(shared, app.claims.health, REDIS_DOWN)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
         conversation=app.dialogue,

@@ -99,6 +99,10 @@ class PanaSettings(_Section):
         default="production", description="development allows DATABASE_ECHO; nothing else differs"
     )
     var_dir: Path = Field(default=REPO_ROOT / "var", description="generated secrets and the default SQLite file")
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="comma-separated base64 keys of 32 bytes, newest first; unset: a key file under var_dir",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     content_dir: Path = REPO_ROOT / "content"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -21,6 +22,7 @@ from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.settings import DatabaseSettings, RasaSettings, Settings, load_settings
 from bot.storage.database import session_factory
+from tests.keys import TEST_KEY
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
@@ -111,6 +113,7 @@ def make_settings(database_url: str, rasa: RasaSettings, **policy: float) -> Set
     return base.model_copy(
         update={
             "database": DatabaseSettings(url=database_url),
+            "pana": base.pana.model_copy(update={"encryption_keys": SecretStr(TEST_KEY)}),
             "rasa": rasa,
             "redis": base.redis.model_copy(update={"url": None}),
             "policy": base.policy.model_copy(update=policy),

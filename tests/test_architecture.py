@@ -29,6 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "languages": frozenset(),
     "logs": frozenset(),  # the redacting log filter, installed first by the CLI
     "private_files": frozenset(),  # 0600 files and 0700 folders for secrets and the SQLite database
+    "keys": frozenset({"private_files"}),  # encryption at rest: the key list, sealing, keyed hashes
     "hours": frozenset({"i18n"}),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
     "records": frozenset({"languages"}),
@@ -37,24 +38,26 @@ ALLOWED: dict[str, frozenset[str]] = {
     "content": frozenset({"errors", "languages"}),
     "core": frozenset({"clock", "content", "errors", "faults", "i18n", "languages"}),
     "nlu": frozenset({"core", "errors", "languages", "private_files", "settings"}),
-    "storage": frozenset({"clock", "periodic", "core", "errors", "languages", "private_files", "records", "settings"}),
+    "storage": frozenset(
+        {"clock", "periodic", "core", "errors", "keys", "languages", "private_files", "records", "settings"}
+    ),
     "handoff": frozenset(
         {"backoff", "clock", "periodic", "content", "core", "errors", "faults", "hours", "i18n", "languages"}
         | {"records"}
     ),
     "channels": frozenset(
-        {"backoff", "clock", "core", "errors", "faults", "handoff", "i18n", "languages", "periodic", "records"}
-        | {"settings", "web"}
+        {"backoff", "clock", "core", "errors", "faults", "handoff", "i18n", "keys", "languages", "periodic"}
+        | {"records", "settings", "web"}
     ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
-        | {"settings", "storage", "web"}
+        | {"keys", "settings", "storage", "web"}
     ),
     # which channels exist, wired to the app
     "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"nlu", "records", "registry", "settings", "storage", "web"}
+        | {"keys", "nlu", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -20,6 +20,7 @@ from bot.settings import DatabaseSettings, TelegramSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import MessageRow
+from tests.keys import TEST_KEYRING
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 MARKER = "Zarina hides at the old bakery on Abay street"
@@ -57,8 +58,8 @@ def test_redact_masks_phones_tokens_and_payloads() -> None:
 
 
 async def _message_for_no_conversation(database_url: str, *, hide_parameters: bool) -> IntegrityError:
-    """The insert a store makes, failing on a foreign key: the text and number are its bound values."""
-    engine = create_engine(DatabaseSettings(url=database_url))
+    """An insert failing on a foreign key, with the text and number among its bound values."""
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     engine.sync_engine.hide_parameters = hide_parameters  # False: what SQLAlchemy does by default
     await migrate(engine)
     store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
@@ -66,7 +67,13 @@ async def _message_for_no_conversation(database_url: str, *, hide_parameters: bo
     try:
         async with session_factory(engine)() as session:
             session.add(
-                MessageRow(conversation_id=424242, contact_id=contact.id, direction="in", text=f"{MARKER} {PHONE}")
+                MessageRow(
+                    conversation_id=424242,
+                    contact_id=contact.id,
+                    direction="in",
+                    text=f"{MARKER} {PHONE}",  # sealed before it is bound: ciphertext even in an unhidden error
+                    channel_message_id=f"{MARKER} {PHONE}",  # a column stored in clear
+                )
             )
             with pytest.raises(IntegrityError) as raised:
                 await session.commit()

@@ -24,6 +24,7 @@ from bot.storage.tables import (
     WhatsAppWindowRow,
 )
 from tests.conftest import make_settings
+from tests.keys import TEST_KEYRING
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAYS = 30
@@ -52,14 +53,20 @@ class Record:
 
 @pytest.fixture
 async def record(database_url: str) -> AsyncIterator[Record]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     yield Record(database_url, engine, session_factory(engine))
     await engine.dispose()
 
 
 def _contact(platform_id: str, last_seen: dt.datetime, channel: str = "whatsapp") -> ContactRow:
-    return ContactRow(channel=channel, platform_id=platform_id, created_at=last_seen, last_seen_at=last_seen)
+    return ContactRow(
+        channel=channel,
+        platform_id=platform_id,
+        platform_hash=TEST_KEYRING.blind(platform_id),
+        created_at=last_seen,
+        last_seen_at=last_seen,
+    )
 
 
 async def _person(record: Record, platform_id: str, last_seen: dt.datetime) -> ContactRow:
@@ -201,7 +208,7 @@ async def test_migration_0005_keeps_handoff_rows_and_lets_cases_be_detached(data
     """From revision 0004 with data in place: the SQLite table rebuild must not cascade into relays or notes."""
     from alembic import command
 
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     async with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")

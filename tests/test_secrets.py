@@ -16,6 +16,7 @@ from bot.private_files import stored_secret
 from bot.registry import telegram_webhook_secret
 from bot.settings import DatabaseSettings, PanaSettings, RedisSettings, TelegramSettings, load_settings
 from bot.storage.database import create_engine, migrate
+from tests.keys import TEST_KEYRING
 
 SECRETS = {
     "DATABASE_URL": "postgresql://pana:db-pass-9f3k@127.0.0.1:5432/pana",
@@ -95,7 +96,7 @@ async def test_sqlite_file_and_its_journal_are_private(tmp_path: Path) -> None:
     database = tmp_path / "new" / "pana.db"
     previous = os.umask(0o022)  # the usual umask: files 0644 unless Pana says otherwise
     try:
-        engine = create_engine(DatabaseSettings(url=f"sqlite:///{database}"))
+        engine = create_engine(DatabaseSettings(url=f"sqlite:///{database}"), TEST_KEYRING)
         await migrate(engine)
         async with engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")

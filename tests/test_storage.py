@@ -23,6 +23,7 @@ from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import MemoryStateStore, RedisStateStore
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow
+from tests.keys import TEST_KEYRING
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlConversationStore]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     await migrate(engine)  # applying twice is harmless
     yield SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
@@ -62,7 +63,7 @@ async def test_language_columns_hold_codes_longer_than_two_letters(store: SqlCon
 
 
 async def test_long_silence_starts_a_new_conversation(database_url: str) -> None:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     eager = SqlConversationStore(session_factory(engine), idle=dt.timedelta(seconds=0))
     contact = await eager.get_or_create_contact("test", "silent")
@@ -126,7 +127,7 @@ async def state_store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySta
     if not url:
         pytest.skip("REDIS_URL is not set")
     redis = Redis.from_url(url)
-    yield RedisStateStore(redis, prefix=f"pana-test-{uuid.uuid4().hex}:")
+    yield RedisStateStore(redis, TEST_KEYRING, prefix=f"pana-test-{uuid.uuid4().hex}:")
     await redis.aclose()
 
 

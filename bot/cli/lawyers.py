@@ -38,10 +38,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 async def run_lawyers(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_keyring
     from bot.storage.database import create_engine, migrate, session_factory
     from bot.storage.lawyers import SqlLawyerStore
 
-    engine = create_engine(settings.database)
+    engine = create_engine(settings.database, create_keyring(settings))
     try:
         await migrate(engine)
         store = SqlLawyerStore(session_factory(engine))

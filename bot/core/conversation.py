@@ -129,6 +129,11 @@ class Conversation:
 
         Raises `InFlight` when another request or process is handling the same platform message now.
         """
+        if message.channel_message_id and (
+            gone := await self._store.forgotten(message.channel, message.channel_message_id)
+        ):
+            # A person who deleted their data: a redelivery (their "Done" failed) or a replay must not bring them back.
+            return Turn(gone, (self.answers(gone).deleted(),), "delete_my_data", outcome=Outcome.DELETED)
         contact = await self._store.get_or_create_contact(message.channel, message.user_id)
         text = clean_text(message.text, self._config.max_input_chars)
         message_id = await self._store.record_inbound(contact.id, message, text, lease_until=self._lease_end())

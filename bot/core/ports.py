@@ -143,7 +143,13 @@ class ConversationStore(Protocol):
 
     async def mark_answered(self, message_id: int) -> None: ...
 
-    async def delete_contact(self, contact_id: int) -> None: ...
+    async def delete_contact(self, contact_id: int) -> None:
+        """Delete the person; their platform message ids stay only as keyed hashes for the dedupe window."""
+        ...
+
+    async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
+        """For a platform message of a person whose data was deleted: the language to say so in; else None."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,20 @@ class LawyerNotifier(Protocol):
         """
         ...
 
+    async def delete(self, chat_id: int, message_id: str) -> bool:
+        """Remove a message Pana sent to a lawyer's chat; True also when it is gone or too old to delete."""
+        ...
+
+
+class RemoteErasures(Protocol):
+    """Copies of a deleted person's messages outside Pana, queued for deletion (bot/storage/erasures.py)."""
+
+    async def pending(self, channel: str, limit: int = 100) -> list[tuple[int, str]]: ...
+
+    async def done(self, erasure_id: int) -> None: ...
+
+    async def failed(self, erasure_id: int) -> bool: ...
+
 
 class CaseStore(Protocol):
     """The case queue's record: cases, their notes and the audit trail (bot/storage/cases.py)."""

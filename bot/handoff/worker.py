@@ -15,6 +15,7 @@ from bot.handoff import notices
 from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
+from bot.handoff.withdrawal import Withdrawals
 from bot.i18n import Translator, bound
 from bot.periodic import Periodic
 from bot.records.cases import RelayKind
@@ -34,6 +35,7 @@ class HandoffWorker:
         idle_return_after: dt.timedelta,
         interval_seconds: float,
         clock: Clock,
+        withdrawals: Withdrawals | None = None,
     ) -> None:
         self._cases = cases
         self._lawyers = lawyers
@@ -42,11 +44,15 @@ class HandoffWorker:
         self._translator = translator
         self._idle_return_after = idle_return_after
         self._clock = clock
+        self._withdrawals = withdrawals
         self._loop = Periodic("handoff sweep", self.run_once, interval_seconds)
 
     async def run_once(self) -> None:
         """One sweep; each step's failure is logged and does not stop the others."""
-        for step in (self._outbox.deliver_due, self._return_idle_cases, self._announcer.announce_due):
+        steps = [self._outbox.deliver_due, self._return_idle_cases, self._announcer.announce_due]
+        if self._withdrawals is not None:
+            steps.append(self._withdrawals.run_once)
+        for step in steps:
             try:
                 await step()
             except Exception:  # the database or Telegram may be briefly away: the next sweep tries again

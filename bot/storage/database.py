@@ -12,8 +12,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
+from bot.storage.sealing import attach_keyring
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -38,8 +40,10 @@ def is_database_outage(error: BaseException) -> bool:
     return False
 
 
-def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
     """Create the engine; a SQLite file is created readable by Pana's user only, and foreign keys are enforced.
+
+    The engine carries `keyring`: encrypted columns (bot/storage/sealing.py) seal and open with its keys.
 
     Bound values never appear in errors (`hide_parameters`): they are what people wrote and their numbers.
     """
@@ -56,6 +60,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS} if postgres else {},
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
     )
+    attach_keyring(engine, keyring)
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -63,6 +68,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
             cursor.close()
 
     return engine

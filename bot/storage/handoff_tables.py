@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.clock import utc_now
 from bot.languages import CODE_LENGTH, CODES_LENGTH
+from bot.storage.sealing import Sealed
 from bot.storage.tables import Base
 
 OPEN_CASE = text("status <> 'closed'")
@@ -53,7 +54,7 @@ class CaseRow(Base):
     topic: Mapped[str | None] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(1))
-    summary: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Sealed)
     status: Mapped[str] = mapped_column(String(16))
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
@@ -62,7 +63,7 @@ class CaseRow(Base):
     announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     announcing_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # a sender's lease
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Sealed)
     rating: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -79,7 +80,7 @@ class RelayRow(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     direction: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed)
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,7 +112,7 @@ class CaseNoteRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     lawyer_id: Mapped[int] = mapped_column(ForeignKey("lawyers.id"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 

@@ -13,8 +13,10 @@ from bot.clock import as_utc, utc_now
 from bot.core.messages import IncomingMessage
 from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
 from bot.errors import RecordChanged
-from bot.languages import LANGUAGES, Language
-from bot.storage.tables import ContactRow, ConversationRow, MessageRow
+from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
+from bot.storage.burial import bury
+from bot.storage.sealing import session_keyring
+from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
 
 # Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
 MAX_STORED_CHARS = 8000
@@ -45,7 +47,8 @@ class SqlConversationStore:
             row = await self._find_contact(session, channel, platform_id)
             if row is not None:
                 return _record(row)
-            row = ContactRow(channel=channel, platform_id=platform_id, language_chosen=False)
+            hashed = session_keyring(session).blind(platform_id)
+            row = ContactRow(channel=channel, platform_id=platform_id, platform_hash=hashed, language_chosen=False)
             session.add(row)
             try:
                 await session.commit()
@@ -58,8 +61,14 @@ class SqlConversationStore:
 
     @staticmethod
     async def _find_contact(session: AsyncSession, channel: str, platform_id: str) -> ContactRow | None:
-        query = select(ContactRow).where(ContactRow.channel == channel, ContactRow.platform_id == platform_id)
-        return (await session.execute(query)).scalar_one_or_none()
+        hashes = session_keyring(session).blinds(platform_id)  # under every key: rows from before a rotation
+        query = (
+            select(ContactRow)
+            .where(ContactRow.channel == channel, ContactRow.platform_hash.in_(hashes))
+            .order_by(ContactRow.id)
+            .limit(1)
+        )
+        return (await session.execute(query)).scalars().first()
 
     async def find_contact(self, channel: str, platform_id: str) -> ContactRecord | None:
         async with self._sessions() as session:
@@ -237,12 +246,34 @@ class SqlConversationStore:
         ]
 
     async def delete_contact(self, contact_id: int) -> None:
-        """Delete everything stored about one person (explicitly, whatever the database's cascade support)."""
+        """Delete everything stored about one person (explicitly, whatever the database's cascade support).
+
+        Their platform message ids outlive them only as keyed hashes in `tombstones`, for TOMBSTONE_LIFETIME;
+        copies elsewhere are queued for deletion there (bot/storage/burial.py).
+        """
         async with self._sessions() as session:
+            await bury(session, contact_id)
             await session.execute(delete(MessageRow).where(MessageRow.contact_id == contact_id))
             await session.execute(delete(ConversationRow).where(ConversationRow.contact_id == contact_id))
             await session.execute(delete(ContactRow).where(ContactRow.id == contact_id))
             await session.commit()
+
+    async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
+        """For a platform message of a person whose data was deleted: the language to say so in; else None."""
+        async with self._sessions() as session:
+            digests = session_keyring(session).blinds(f"{channel}:{channel_message_id}")  # also before a rotation
+            query = select(TombstoneRow).where(TombstoneRow.digest.in_(digests), TombstoneRow.expires_at > utc_now())
+            row = (await session.execute(query.limit(1))).scalars().first()
+            if row is None:
+                return None
+            return row.language if row.language in LANGUAGES else FALLBACK_LANGUAGE
+
+    async def purge_tombstones(self, _cutoff: dt.datetime) -> int:
+        """Tombstones go when their own lifetime ends, not with the retention period."""
+        async with self._sessions() as session:
+            result = await session.execute(delete(TombstoneRow).where(TombstoneRow.expires_at <= utc_now()))
+            await session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def purge_older_than(self, cutoff: dt.datetime) -> int:
         """Delete message texts older than the retention period; returns how many messages went."""

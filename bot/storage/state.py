@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.keys import Keyring
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -90,21 +92,28 @@ class MemoryStateStore:
 
 
 class RedisStateStore:
-    """State shared by every Pana process through Redis, as JSON with a TTL."""
+    """State shared by every Pana process through Redis, as JSON with a TTL.
 
-    def __init__(self, redis: Redis, *, prefix: str = "pana:state:") -> None:
+    Keys are built from chat ids and phone numbers ("whatsapp:+7701…"): Redis only ever sees their keyed hash.
+    """
+
+    def __init__(self, redis: Redis, keyring: Keyring, *, prefix: str = "pana:state:") -> None:
         self._redis = redis
+        self._keyring = keyring
         self._prefix = prefix
 
+    def _key(self, key: str) -> str:
+        return self._prefix + self._keyring.blind(key)
+
     async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._prefix + key)
+        raw = await self._redis.get(self._key(key))
         return json.loads(raw) if raw else None
 
     async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(self._prefix + key, json.dumps(value), ex=ttl_seconds)
+        await self._redis.set(self._key(key), json.dumps(value), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        await self._redis.delete(self._key(key))
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """Mark a key busy, atomically across processes; False if it was claimed already (a duplicate)."""
@@ -124,7 +133,7 @@ class RedisStateStore:
         await self._redis.delete(self._claim_key(key))
 
     def _claim_key(self, key: str) -> str:
-        return f"{self._prefix}claim:{key}"
+        return f"{self._prefix}claim:{self._keyring.blind(key)}"
 
 
 class RedisHealth:

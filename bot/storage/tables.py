@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.clock import utc_now
 from bot.languages import CODE_LENGTH
+from bot.storage.sealing import HASH_LENGTH, Sealed
 
 
 class Base(DeclarativeBase):
@@ -16,14 +17,18 @@ class Base(DeclarativeBase):
 
 
 class ContactRow(Base):
-    """A person on one channel: the channel's id for them and their language; nothing else."""
+    """A person on one channel: the channel's id for them and their language; nothing else.
+
+    The id is stored encrypted; the person is found by its keyed hash (`Keyring.blind`), never the clear id.
+    """
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_contacts_channel_platform_id"),)
+    __table_args__ = (UniqueConstraint("channel", "platform_hash", name="uq_contacts_channel_platform_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    platform_id: Mapped[str] = mapped_column(String(128))
+    platform_id: Mapped[str] = mapped_column(Sealed)
+    platform_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     language: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
@@ -53,18 +58,18 @@ class MessageRow(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     direction: Mapped[str] = mapped_column(String(3))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed)
     language: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
     channel_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     # On inbound messages: the replies decided (JSON) until a channel confirms it sent them.
-    turn: Mapped[str | None] = mapped_column(Text)
+    turn: Mapped[str | None] = mapped_column(Sealed)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # On inbound messages: what a re-decision needs (the option picked, the kind of attachment, the platform's
     # language hint), how many reply parts went out, and until when one process holds the message.
-    payload: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(Sealed)  # an option picked can name a topic
     attachment: Mapped[str | None] = mapped_column(String(16))
     language_hint: Mapped[str | None] = mapped_column(String(16))
     parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -88,16 +93,17 @@ class WhatsAppDeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("message_sid", name="uq_whatsapp_deliveries_message_sid"),
         UniqueConstraint("reply_key", name="uq_whatsapp_deliveries_reply_key"),
-        Index("ix_whatsapp_deliveries_recipient_status", "recipient", "status"),
+        Index("ix_whatsapp_deliveries_recipient_hash_status", "recipient_hash", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    recipient: Mapped[str | None] = mapped_column(String(128))
+    recipient: Mapped[str | None] = mapped_column(Sealed)
+    recipient_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     language: Mapped[str] = mapped_column(String(CODE_LENGTH))
-    body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Sealed)
     content_sid: Mapped[str | None] = mapped_column(String(64))
-    content_variables: Mapped[str | None] = mapped_column(Text)
+    content_variables: Mapped[str | None] = mapped_column(Sealed)
     status: Mapped[str] = mapped_column(String(16))
     message_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[int | None] = mapped_column(Integer)
@@ -105,3 +111,31 @@ class WhatsAppDeliveryRow(Base):
     reply_key: Mapped[str | None] = mapped_column(String(32))  # "<inbound message id>:<part>": queued once
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class TombstoneRow(Base):
+    """A deleted person's platform message, as a keyed hash, until platforms stop redelivering it.
+
+    A redelivered or replayed webhook of it is answered "your data was deleted" instead of re-creating the
+    person. `language` is the only other thing kept: the language to say that in.
+    """
+
+    __tablename__ = "tombstones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(HASH_LENGTH), unique=True)
+    language: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RemoteErasureRow(Base):
+    """A copy at the platform of a deleted person's message (a Twilio message SID), until it is deleted there."""
+
+    __tablename__ = "remote_erasures"
+    __table_args__ = (UniqueConstraint("channel", "remote_id", name="uq_remote_erasures_channel_remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    remote_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,9 +27,12 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
-from bot.storage.tables import ContactRow, WhatsAppDeliveryRow, WhatsAppWindowRow
+from bot.storage.erasures import SqlRemoteErasures
+from bot.storage.sealing import session_keyring
+from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
+CHANNEL = "whatsapp"
 
 
 def _delivery(row: Row) -> Delivery:
@@ -52,10 +55,17 @@ class SqlWhatsAppLedger:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, channel: str = "whatsapp") -> None:
         self._sessions = sessions
         self._channel = channel
+        self._erasures = SqlRemoteErasures(sessions)
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
-        query = select(ContactRow.id).where(ContactRow.channel == self._channel, ContactRow.platform_id == platform_id)
-        return (await session.execute(query)).scalar_one_or_none()
+        hashes = session_keyring(session).blinds(platform_id)
+        query = select(ContactRow.id).where(ContactRow.channel == self._channel, ContactRow.platform_hash.in_(hashes))
+        return (await session.execute(query.order_by(ContactRow.id).limit(1))).scalar_one_or_none()
+
+    @staticmethod
+    def _to(session: AsyncSession, platform_id: str) -> ColumnElement[bool]:
+        """Deliveries to this number, found by its keyed hash (the stored number is encrypted)."""
+        return Row.recipient_hash.in_(session_keyring(session).blinds(platform_id))
 
     async def _load(self, session: AsyncSession, delivery_id: int) -> Row | None:
         query = select(Row).where(Row.id == delivery_id).execution_options(populate_existing=True)
@@ -86,7 +96,12 @@ class SqlWhatsAppLedger:
             query = (
                 select(WhatsAppWindowRow)
                 .join(ContactRow, ContactRow.id == WhatsAppWindowRow.contact_id)
-                .where(ContactRow.channel == self._channel, ContactRow.platform_id == platform_id)
+                .where(
+                    ContactRow.channel == self._channel,
+                    ContactRow.platform_hash.in_(session_keyring(session).blinds(platform_id)),
+                )
+                .order_by(ContactRow.id)
+                .limit(1)
             )
             row = (await session.execute(query)).scalar_one_or_none()
             if row is None:
@@ -114,6 +129,7 @@ class SqlWhatsAppLedger:
                 Row(
                     contact_id=contact_id,
                     recipient=platform_id,
+                    recipient_hash=session_keyring(session).blind(platform_id),
                     language=message.language,
                     body=message.body,
                     content_sid=message.content_sid,
@@ -141,7 +157,7 @@ class SqlWhatsAppLedger:
         async with self._sessions() as session:
             result = await session.execute(
                 update(Row)
-                .where(Row.recipient == platform_id, Row.status == HELD)
+                .where(self._to(session, platform_id), Row.status == HELD)
                 .values(status=READY, updated_at=utc_now())
             )
             await session.commit()
@@ -149,14 +165,14 @@ class SqlWhatsAppLedger:
 
     async def held_count(self, platform_id: str) -> int:
         async with self._sessions() as session:
-            query = select(func.count()).select_from(Row).where(Row.recipient == platform_id, Row.status == HELD)
+            query = select(func.count()).select_from(Row).where(self._to(session, platform_id), Row.status == HELD)
             return int(await session.scalar(query) or 0)
 
     async def claim_next(self, platform_id: str) -> Delivery | None:
         async with self._sessions() as session:
             while True:
                 query = (
-                    select(Row.id).where(Row.recipient == platform_id, Row.status == READY).order_by(Row.id).limit(1)
+                    select(Row.id).where(self._to(session, platform_id), Row.status == READY).order_by(Row.id).limit(1)
                 )
                 delivery_id = (await session.execute(query)).scalar_one_or_none()
                 if delivery_id is None:
@@ -178,6 +194,13 @@ class SqlWhatsAppLedger:
             )
             if status in TWILIO_STATUS_RANK:
                 await self._advance(session, delivery_id, status, None)
+            # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
+            # their number or the text any more; a missing final status must not keep them for months.
+            await session.execute(
+                update(Row)
+                .where(Row.id == delivery_id, Row.contact_id.is_(None))
+                .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
+            )
             await session.commit()
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:
@@ -213,6 +236,8 @@ class SqlWhatsAppLedger:
                 raise RecordChanged(f"delivery {row.id} vanished while its status was recorded")
             before = _delivery(fresh)
             await self._clear_if_final(session, row.id)
+            if fresh.contact_id is None and fresh.status in FINAL_STATUSES:
+                await self._forget_goodbye(session, row.id, message_sid)
             await session.commit()
             return StatusChange(before, changed)
 
@@ -239,8 +264,29 @@ class SqlWhatsAppLedger:
         await session.execute(
             update(Row)
             .where(Row.id == delivery_id, Row.status.in_(FINAL_STATUSES))
-            .values(body=None, content_variables=None, recipient=None)
+            .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
         )
+
+    @staticmethod
+    async def _forget_goodbye(session: AsyncSession, delivery_id: int, message_sid: str) -> None:
+        """The last message to someone who deleted their data reached its end: delete it here and at Twilio."""
+        queued = select(RemoteErasureRow.id).where(
+            RemoteErasureRow.channel == CHANNEL, RemoteErasureRow.remote_id == message_sid
+        )
+        if (await session.execute(queued)).first() is None:
+            session.add(RemoteErasureRow(channel=CHANNEL, remote_id=message_sid, attempts=0))
+        await session.execute(delete(Row).where(Row.id == delivery_id))
+
+    # --- copies at Twilio of deleted people's messages ----------------------------------------------
+    async def erasures(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(id, message SID) of messages still to delete at Twilio, oldest first."""
+        return await self._erasures.pending(CHANNEL, limit)
+
+    async def erased(self, erasure_id: int) -> None:
+        await self._erasures.done(erasure_id)
+
+    async def erase_failed(self, erasure_id: int) -> bool:
+        return await self._erasures.failed(erasure_id)
 
     async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
         async with self._sessions() as session:
@@ -248,8 +294,9 @@ class SqlWhatsAppLedger:
                 update(Row).where(Row.status == SUBMITTING, Row.updated_at < stale_before).values(status=READY)
             )
             await session.commit()
-            query = select(Row.recipient).where(Row.status == READY, Row.recipient.is_not(None)).distinct()
-            return [r for r in (await session.execute(query)).scalars() if r]
+            query = select(Row.recipient).where(Row.status == READY, Row.recipient.is_not(None))
+            recipients = (await session.execute(query)).scalars()
+            return list(dict.fromkeys(r for r in recipients if r))  # one per number (every sealing differs)
 
     async def purge_older_than(self, cutoff: dt.datetime) -> int:
         async with self._sessions() as session:

@@ -71,6 +71,20 @@ async def test_delete_my_data_asks_then_deletes_on_a_typed_kazakh_word(core: Cor
     assert done.outcome is Outcome.DELETED and core.store.contacts == {}
 
 
+async def test_a_deleted_persons_message_delivered_again_says_done_and_brings_nothing_back(core: Core) -> None:
+    await core.say("hello", channel_message_id="m1")
+    await core.say("delete my data", channel_message_id="m2")
+    await core.say("жою", channel_message_id="m3")
+    assert core.store.contacts == {}
+    for replayed in ("m1", "m3"):  # an old webhook replayed; the confirmation redelivered after a failed "Done"
+        again = await core.say("hello", channel_message_id=replayed)
+        said = core.conversation.answers("en").deleted().text  # in the language the person last had
+        assert again.outcome is Outcome.DELETED and [r.text for r in again.replies] == [said]
+    assert core.store.contacts == {} and core.store.messages == {}, "nothing re-created"
+    fresh = await core.say("hello", channel_message_id="m4")  # a new message is a new start
+    assert fresh.outcome is not Outcome.DELETED and len(core.store.contacts) == 1
+
+
 async def test_confirming_without_a_question_deletes_nothing(core: Core) -> None:
     await core.say("hello")
     turn = await core.say(payload=payloads.DELETE_YES)

@@ -15,12 +15,17 @@ class RecordingNotifier:
 
     sent: list[tuple[int, str]] = field(default_factory=list)
     fail: bool = False  # True: Telegram refuses every message (nothing is sent)
+    deleted: list[tuple[int, str]] = field(default_factory=list)
 
     async def send(self, chat_id: int, reply: Reply) -> tuple[str, ...]:
         if self.fail:
             return ()
         self.sent.append((chat_id, reply.text))
         return (str(len(self.sent)),)
+
+    async def delete(self, chat_id: int, message_id: str) -> bool:
+        self.deleted.append((chat_id, message_id))
+        return True
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.core.messages import IncomingMessage
 from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
-from bot.languages import Language
+from bot.languages import FALLBACK_LANGUAGE, Language
 
 
 @dataclass
@@ -33,6 +33,7 @@ class StoredMessage:
 class MemoryConversationStore:
     contacts: dict[int, ContactRecord] = field(default_factory=dict)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
+    tombstones: dict[tuple[str, str], Language] = field(default_factory=dict)  # (channel, message id) -> language
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord:
@@ -105,8 +106,16 @@ class MemoryConversationStore:
         ]
 
     async def delete_contact(self, contact_id: int) -> None:
-        self.contacts.pop(contact_id, None)
+        contact = self.contacts.pop(contact_id, None)
+        if contact is not None:
+            for message in self.messages.values():
+                if message.contact_id == contact_id and message.channel_message_id is not None:
+                    key = (contact.channel, message.channel_message_id)
+                    self.tombstones[key] = contact.language or FALLBACK_LANGUAGE
         self.messages = {k: m for k, m in self.messages.items() if m.contact_id != contact_id}
+
+    async def forgotten(self, channel: str, channel_message_id: str) -> Language | None:
+        return self.tombstones.get((channel, channel_message_id))
 
     def _add(self, message: StoredMessage) -> int:
         message.id = next(self._ids)

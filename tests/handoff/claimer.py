@@ -11,10 +11,11 @@ import time
 from bot.settings import DatabaseSettings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, session_factory
+from tests.keys import TEST_KEYRING
 
 
 async def claim_all(url: str, lawyer_id: int, start_at: float, case_ids: list[int]) -> list[int]:
-    engine = create_engine(DatabaseSettings(url=url))
+    engine = create_engine(DatabaseSettings(url=url), TEST_KEYRING)
     try:
         store = SqlCaseStore(session_factory(engine))
         async with engine.connect():  # connect before the start so both processes begin together

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core import payloads
-from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, RelayRow
-from bot.storage.tables import ContactRow
+from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, RelayRow
+from bot.storage.tables import ContactRow, RemoteErasureRow
 from tests.conftest import record
 from tests.handoff.conftest import LAWYER_A, LAWYER_B, USER, HandoffStack, _update_ids
 from tests.telegram.fake_bot_api import private_message
@@ -208,6 +208,39 @@ async def test_person_deleting_their_data_deletes_the_case_but_not_the_audit_tra
     stack.new_to(LAWYER_A)
     await stack.write("/take 1", chat_id=LAWYER_A)
     assert stack.text_to(LAWYER_A) == stack.tr("Case #{case} does not exist or is closed.").format(case=1)
+
+
+async def test_withdrawing_removes_the_relays_from_the_lawyers_chat_and_tells_the_lawyer(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await open_case(stack)
+    await stack.press("take:1", chat_id=LAWYER_A)
+    await stack.write("Меня держат на складе в Капчагае")
+    relayed = stack.messages_to(LAWYER_A)
+    assert "Капчагае" in relayed[-1][1]["text"]
+    async with record(stack.app)() as session:
+        in_lawyer_chat = set((await session.execute(select(LawyerMessageRow.message_id))).scalars())
+    assert str(relayed[-1][0]) in in_lawyer_chat
+    stack.new_to(LAWYER_A)
+
+    await stack.write("/forget")
+    await stack.press(payloads.DELETE_YES)
+    await stack.app.handoff.worker.run_once()
+
+    deleted = {
+        (call.params["chat_id"], call.params["message_id"])
+        for call in stack.api.calls
+        if call.method == "deleteMessage"
+    }
+    assert {(str(LAWYER_A), message_id) for message_id in in_lawyer_chat} <= deleted
+    withdrawn = stack.tr(
+        "The person in case #{case} withdrew and deleted their data. Pana removed the messages it relayed from "
+        "them in the last 48 hours from this chat; please delete anything else you kept."
+    ).format(case=1)
+    assert stack.text_to(LAWYER_A) == withdrawn
+    async with record(stack.app)() as session:
+        assert await session.scalar(select(func.count()).select_from(RemoteErasureRow)) == 0, "all done"
+    await stack.app.handoff.worker.run_once()
+    assert stack.new_to(LAWYER_A) == [], "told once"
 
 
 async def test_a_kazakh_speaker_sends_a_voice_note_and_a_captioned_photo_during_a_case(stack: HandoffStack) -> None:

@@ -37,6 +37,7 @@ class FakeBotApi:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _server: TestServer | None = None
     _next_message_id: int = 1000
+    _in_chats: set[tuple[str, str]] = field(default_factory=set)  # (chat id, message id) the bot sent, not deleted
 
     @property
     def base_url(self) -> str:
@@ -91,6 +92,12 @@ class FakeBotApi:
         if self.failures.get(method):
             status, body = self.failures[method].pop(0)
             return web.json_response(body, status=status)
+        if (
+            method == "deleteMessage"
+            and (str(params.get("chat_id")), str(params.get("message_id"))) not in self._in_chats
+        ):
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: message to delete not found"}
+            return web.json_response(body, status=400)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
         call.result = self._result(method, params)
@@ -113,6 +120,7 @@ class FakeBotApi:
         if method == "sendMessage":
             self._next_message_id += 1
             chat_id = int(params["chat_id"])
+            self._in_chats.add((str(chat_id), str(self._next_message_id)))
             return {
                 "message_id": self._next_message_id,
                 "date": int(time.time()),
@@ -120,6 +128,8 @@ class FakeBotApi:
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Pana", "username": BOT_USERNAME},
                 "text": params.get("text", ""),
             }
+        if method == "deleteMessage":
+            self._in_chats.discard((str(params["chat_id"]), str(params["message_id"])))
         return True
 
 

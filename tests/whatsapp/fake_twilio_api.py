@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 SENDER = "whatsapp:+14155238886"
 BODY_LIMIT = 1600
+SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 @dataclass
@@ -25,6 +27,7 @@ class FakeTwilioApi:
     attempts: list[dict[str, str]] = field(default_factory=list)  # every create request, failed or not
     messages: list[dict[str, str]] = field(default_factory=list)  # the ones Twilio accepted, with their Sid
     failures: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, Twilio code) for the next calls
+    deleted: list[str] = field(default_factory=list)  # SIDs deleted through the Messages API
     media_requests: int = 0
     _server: TestServer | None = None
 
@@ -39,6 +42,7 @@ class FakeTwilioApi:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
+        app.router.add_delete("/2010-04-01/Accounts/{account}/Messages/{sid}.json", self._delete)
         app.router.add_get("/media/{name}", self._media)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
@@ -110,6 +114,23 @@ class FakeTwilioApi:
             },
             status=201,
         )
+
+    async def wait_for_deleted(self, sids: set[str], *, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not sids <= set(self.deleted):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not deleted at Twilio: {sorted(sids - set(self.deleted))}")
+            await asyncio.sleep(0.05)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        """Twilio deletes a message it has (any SID of the right shape here) and answers 204 without a body."""
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        sid = request.match_info["sid"]
+        if not SID.fullmatch(sid):
+            return _error(404, 20404, "The requested resource was not found")
+        self.deleted.append(sid)
+        return web.Response(status=204)
 
     async def _media(self, request: web.Request) -> web.Response:
         self.media_requests += 1  # Pana must never download a user's media

@@ -19,6 +19,7 @@ from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import Base, WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
+from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.asyncio
 USER = "+77011234567"
@@ -26,7 +27,7 @@ USER = "+77011234567"
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     yield engine
     await engine.dispose()

@@ -282,13 +282,16 @@ async def test_delete_my_data_answers_and_leaves_no_number_behind(stack: WhatsAp
     done = stack.app.translations.gettext("Done. I have deleted everything I stored about you.", "ru")
     assert done in bodies[-1]
     assert (await stack.counts())[:2] == (0, 0)
+    await stack.runtime.outbox.settled()
     deliveries = await stack.deliveries()
     assert len(deliveries) == 1 and deliveries[0].contact_id is None, "only the goodbye, tied to nobody"
+    goodbye = deliveries[0]
+    assert (goodbye.recipient, goodbye.recipient_hash, goodbye.body) == (None, None, None), "Twilio has it: gone here"
     sent = stack.api.messages[-1]
     response = await stack.status(sent["StatusCallback"], sent["Sid"], "delivered")
     assert response.status == 204
-    [final] = await stack.deliveries()
-    assert (final.recipient, final.body) == (None, None)
+    assert await stack.deliveries() == [], "delivered: the goodbye's record goes too"
+    await stack.api.wait_for_deleted({sent["Sid"], *(m["Sid"] for m in stack.api.messages[:-1])})
 
 
 async def test_a_message_stored_before_a_crash_is_answered_once_by_the_recovery_sweep(stack: WhatsAppStack) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
@@ -22,6 +23,7 @@ from bot.core.ports import Dialogue
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
 from bot.i18n import N_, Translator
+from bot.keys import Keyring
 from bot.languages import FOREIGN_LANGUAGE, LANGUAGES
 from bot.settings import TelegramSettings
 
@@ -46,6 +48,19 @@ def create_bot(settings: TelegramSettings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+
+
+class HashedKeyBuilder(KeyBuilder):
+    """aiogram's Redis keys name the chat and the user (and its event lock is one): Redis gets their keyed hash."""
+
+    def __init__(self, keyring: Keyring, prefix: str = "fsm") -> None:
+        self._keyring = keyring
+        self._prefix = prefix
+
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        who = f"{key.chat_id}:{key.thread_id}:{key.user_id}:{key.business_connection_id}"
+        parts = [self._prefix, str(key.bot_id), self._keyring.blind(who), key.destiny]
+        return ":".join([*parts, part] if part else parts)
 
 
 def create_dispatcher(

@@ -96,3 +96,13 @@ class TelegramLawyerNotifier:
         except TelegramAPIError as error:  # e.g. the lawyer never pressed Start: Telegram forbids writing first
             log.warning("Telegram message to a lawyers' chat not delivered: %s", type(error).__name__)
             return ()
+
+    async def delete(self, chat_id: int, message_id: str) -> bool:
+        try:
+            await self._bot.delete_message(chat_id, int(message_id))
+        except TelegramBadRequest:  # already gone, or older than Telegram lets a bot delete: nothing more to do
+            return True
+        except TelegramAPIError as error:
+            log.warning("Deleting a message in a lawyers' chat failed: %s", type(error).__name__)
+            return False
+        return True

@@ -65,5 +65,19 @@ class TwilioMessages:
             raise DeliveryFailed(f"Twilio unreachable ({type(error).__name__})", retryable=True) from None
         return Accepted(str(created.sid), str(created.status or "queued"))
 
+    async def delete(self, message_sid: str) -> None:
+        """Delete a message and its record at Twilio; one Twilio no longer has counts as deleted."""
+        try:
+            await self._client.messages(message_sid).delete_async()
+        except TwilioRestException as error:
+            if error.status == 404:
+                return
+            code = error.code if isinstance(error.code, int) else None
+            raise DeliveryFailed(
+                f"Twilio answered {error.status}", retryable=_retryable(error.status), code=code
+            ) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryFailed(f"Twilio unreachable ({type(error).__name__})", retryable=True) from None
+
     async def close(self) -> None:
         await self._http.close()

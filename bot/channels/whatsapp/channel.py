@@ -99,6 +99,7 @@ class WhatsAppChannel:
         await self._conversation.delivered(turn)  # the outbox holds the replies now
         if turn.outcome is Outcome.DELETED:
             await self._options.forget(platform_id)
+            self._sender.erase_soon()  # their messages at Twilio, in the background
         elif turn.replies:
             await self._options.remember(platform_id, numbered_options(turn) or ())
         return Receipt(True)

@@ -26,7 +26,7 @@ from bot.clock import utc_now
 from bot.core.messages import Option, Reply
 from bot.errors import DeliveryFailed
 from bot.languages import Language
-from bot.records.whatsapp import FAILED_STATUSES, Delivery, Outgoing, Window
+from bot.records.whatsapp import FAILED_STATUSES, FINAL_STATUSES, Delivery, Outgoing, Window
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ WINDOW_MARGIN = dt.timedelta(minutes=10)  # a message needs a moment to reach Wh
 WINDOW_CLOSED = 63016  # Twilio: a free-form message outside the 24-hour window
 STALE_SUBMISSION = dt.timedelta(minutes=2)  # a `submitting` delivery this old was interrupted by a crash
 CLOSE_GRACE_SECONDS = 10.0
+ERASING = "erasing at Twilio"  # the lock that keeps erasure passes one at a time
 LaterOutcome = Literal["sent", "held"]
 
 
@@ -48,6 +49,8 @@ class MessagesApi(Protocol):
         content_sid: str | None = None,
         content_variables: str | None = None,
     ) -> Accepted: ...
+
+    async def delete(self, message_sid: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class WhatsAppSender:
             log.info("Status %r for an unknown WhatsApp message %s; ignored", status, message_sid)
             return
         delivery = change.delivery
+        if delivery.recipient is None and delivery.status in FINAL_STATUSES:  # the goodbye to a deleted person
+            self.erase_soon()
         if not change.changed or delivery.status not in FAILED_STATUSES:
             return
         log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
@@ -145,8 +150,24 @@ class WhatsAppSender:
         """At start: send what a previous run stored but did not hand to Twilio."""
         for platform_id in await self._ledger.recipients_to_resume(utc_now() - STALE_SUBMISSION):
             self.drain_soon(platform_id)
+        self.erase_soon()
 
     # --- draining the outbox -----------------------------------------------------------------------
+    def erase_soon(self) -> None:
+        """Delete at Twilio, in the background, the messages of people who deleted their data."""
+        self._spawn(self.erase())
+
+    async def erase(self) -> None:
+        async with self._draining.hold(ERASING):  # one pass at a time; a later call finds what is left
+            for erasure_id, message_sid in await self._ledger.erasures():
+                try:
+                    await self._api.delete(message_sid)
+                except DeliveryFailed as error:
+                    if await self._ledger.erase_failed(erasure_id):
+                        log.error("Gave up deleting a WhatsApp message at Twilio: %s", error)
+                    continue
+                await self._ledger.erased(erasure_id)
+
     def drain_soon(self, platform_id: str) -> None:
         """Send the recipient's ready deliveries in the background (the webhook has answered Twilio)."""
         self._spawn(self.drain(platform_id))

@@ -7,14 +7,14 @@
 - whatsapp_deliveries: `reply_key` ("<message id>:<part>"), unique: replies are queued once per message.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
