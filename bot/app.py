@@ -11,12 +11,15 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.locks import KeyedLocks
 from bot.clock import Clock, utc_now
 from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
+from bot.core.ordering import LayeredLocks, OrderedDialogue, PersonLocks
 from bot.core.policy import Thresholds
+from bot.core.ports import Dialogue
 from bot.handoff.announce import Announcer
 from bot.handoff.availability import LawyerAvailabilityNote
 from bot.handoff.cards import CaseCards
@@ -27,13 +30,16 @@ from bot.handoff.services import HandoffServices
 from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
+from bot.metrics import MeteredClassifier, MeteredDialogue
 from bot.nlu.client import RasaClient
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.expiry import SqlExpiry
+from bot.storage.figures import SqlQueueFigures
 from bot.storage.lawyers import SqlLawyerStore
+from bot.storage.locks import RedisLease, RedisPersonLocks
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
@@ -55,6 +61,8 @@ class App:
     resources: AsyncExitStack
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
+    dialogue: Dialogue  # what channels call: the conversation, timed, one turn per person at a time
+    queue_figures: SqlQueueFigures  # for /metrics
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -112,8 +120,19 @@ def create_core_config(settings: Settings) -> CoreConfig:
     )
 
 
+def create_person_locks(redis: Redis | None) -> PersonLocks:
+    """In-process locks, layered over Redis locks when several workers share a Redis."""
+    local = KeyedLocks()
+    return local if redis is None else LayeredLocks(local, RedisPersonLocks(redis))
+
+
 def create_handoff(
-    settings: Settings, engine: AsyncEngine, catalog: ContentCatalog, translations: Translations, clock: Clock
+    settings: Settings,
+    engine: AsyncEngine,
+    catalog: ContentCatalog,
+    translations: Translations,
+    clock: Clock,
+    redis: Redis | None = None,
 ) -> HandoffServices:
     """The case queue, the lawyers' desk, the relay outbox and their background worker."""
     config = settings.lawyers
@@ -171,13 +190,17 @@ def create_handoff(
         idle_return_after=dt.timedelta(hours=config.idle_return_hours),
         interval_seconds=config.sweep_seconds,
         clock=clock,
+        lease=RedisLease(redis) if redis is not None else None,
     )
     return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
 
 
-def create_retention(settings: Settings, engine: AsyncEngine, store: SqlConversationStore, clock: Clock) -> Retention:
+def create_retention(
+    settings: Settings, engine: AsyncEngine, store: SqlConversationStore, clock: Clock, redis: Redis | None = None
+) -> Retention:
     """The sweep that keeps the promise of /privacy and README (a channel registers its own records too)."""
-    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock)
+    lease = RedisLease(redis) if redis is not None else None
+    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock, lease)
     expiry = SqlExpiry(session_factory(engine))
     retention.register("messages deleted", store.purge_older_than)
     retention.register("conversations deleted", expiry.delete_idle_conversations)
@@ -200,16 +223,16 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     store = SqlConversationStore(
         session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
     )
-    handoff = create_handoff(settings, engine, catalog, translations, clock)
+    redis = create_redis(settings, resources)
+    handoff = create_handoff(settings, engine, catalog, translations, clock, redis)
     resources.push_async_callback(handoff.worker.stop)
-    retention = create_retention(settings, engine, store, clock)
+    retention = create_retention(settings, engine, store, clock, redis)
     resources.push_async_callback(retention.stop)
     classifier = RasaClient.from_settings(settings.rasa)
     resources.push_async_callback(classifier.close)
-    redis = create_redis(settings, resources)
     state = create_state_store(redis)
     conversation = Conversation(
-        classifier=classifier,
+        classifier=MeteredClassifier(classifier),
         store=store,
         state=state,
         catalog=catalog,
@@ -222,6 +245,20 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
             settings.lawyers.hours, settings.lawyers.timezone, handoff.lawyers, translations, clock
         ),
     )
+    dialogue = OrderedDialogue(MeteredDialogue(conversation), create_person_locks(redis))
+    figures = SqlQueueFigures(session_factory(engine), clock)
     return App(
-        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
+        settings,
+        conversation,
+        store,
+        catalog,
+        translations,
+        state,
+        engine,
+        redis,
+        resources,
+        handoff,
+        retention,
+        dialogue,
+        figures,
     )

@@ -58,7 +58,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     app.resources.push_async_callback(storage.close)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
-        conversation=app.conversation,
+        conversation=app.dialogue,
         translator=app.translations,
         claims=app.claims,
         storage=storage,
@@ -97,7 +97,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
     runtime = create_runtime(
         settings.twilio,
         public_url=settings.pana.public_url,
-        conversation=app.conversation,
+        conversation=app.dialogue,
         ledger=SqlWhatsAppLedger(session_factory(app.engine)),
         state=app.claims,
         claims=app.claims,

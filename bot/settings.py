@@ -112,6 +112,11 @@ class PanaSettings(_Section):
     flood_limit: int = Field(default=10, gt=0, description="messages per flood window before a slow-down note")
     flood_window_seconds: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, redacted")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token for /metrics from other hosts; unset: loopback peers only"
+    )
+    workers: int = Field(default=1, ge=1, le=64, description="`pana serve` processes sharing the port")
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
 
     @field_validator("public_url")

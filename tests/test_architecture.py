@@ -30,6 +30,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "private_files": frozenset(),  # 0600 files and 0700 folders for secrets and the SQLite database
     "hours": frozenset({"i18n"}),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
+    "metrics": frozenset({"core"}),  # Prometheus: the timed Dialogue and classifier, and /metrics
     "records": frozenset({"languages"}),
     "settings": frozenset({"languages", "hours", "i18n"}),
     "i18n": frozenset({"languages"}),
@@ -45,13 +46,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
-        | {"settings", "storage", "web"}
+        | {"metrics", "settings", "storage", "web"}
     ),
     # which channels exist, wired to the app
     "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"nlu", "records", "registry", "settings", "storage", "web"}
+        | {"metrics", "nlu", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

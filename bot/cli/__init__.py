@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.cli.lawyers import add_parser as add_lawyers_parser
 from bot.errors import PanaError
 from bot.languages import LANGUAGES
-from bot.logs import install_redaction
+from bot.logs import install_redaction, log_formatter
 from bot.settings import load_settings
 
 
@@ -59,11 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     install_redaction()  # before anything logs: no phone number, token or message text reaches a log
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.pana.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter(settings.pana.log_format))
+    logging.basicConfig(level=settings.pana.log_level.upper(), handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter is not news
     try:
         if args.command == "content":

@@ -19,7 +19,7 @@ async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     async with NluServer(settings.rasa, project, quiet=args.jsonl):
         app = await create_app(settings)
         try:
-            channel = ConsoleChannel(app.conversation, user_id=args.user, jsonl=args.jsonl)
+            channel = ConsoleChannel(app.dialogue, user_id=args.user, jsonl=args.jsonl)
             # Lawyers' answers reach this terminal through the case queue's outbox and its worker.
             app.handoff.outbox.register_sender(channel.name, channel.sender)
             app.handoff.worker.start()

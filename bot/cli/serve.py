@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.channels.base import Channel
 from bot.errors import NluProjectError
+from bot.metrics import MetricsRoutes
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.registry import create_channels
@@ -44,7 +45,11 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
         await app.close()
         raise
-    runner = web.AppRunner(create_web_app(app, *channels))
+    token = settings.pana.metrics_token
+    metrics = MetricsRoutes(
+        token=token.get_secret_value() if token else None, figures=app.queue_figures, health=app.health
+    )
+    runner = web.AppRunner(create_web_app(app, *channels, metrics))
     await runner.setup()
     await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))

@@ -16,7 +16,7 @@ from bot.handoff.announce import Announcer
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.i18n import Translator, bound
-from bot.periodic import Periodic
+from bot.periodic import Lease, Periodic
 from bot.records.cases import RelayKind
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class HandoffWorker:
         idle_return_after: dt.timedelta,
         interval_seconds: float,
         clock: Clock,
+        lease: Lease | None = None,
     ) -> None:
         self._cases = cases
         self._lawyers = lawyers
@@ -42,7 +43,7 @@ class HandoffWorker:
         self._translator = translator
         self._idle_return_after = idle_return_after
         self._clock = clock
-        self._loop = Periodic("handoff sweep", self.run_once, interval_seconds)
+        self._loop = Periodic("handoff sweep", self.run_once, interval_seconds, lease)
 
     async def run_once(self) -> None:
         """One sweep; each step's failure is logged and does not stop the others."""
