@@ -31,7 +31,7 @@ from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
 from bot.metrics import MeteredClassifier, MeteredDialogue
-from bot.nlu.client import RasaClient
+from bot.nlu.replicas import create_classifier
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
@@ -228,7 +228,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     resources.push_async_callback(handoff.worker.stop)
     retention = create_retention(settings, engine, store, clock, redis)
     resources.push_async_callback(retention.stop)
-    classifier = RasaClient.from_settings(settings.rasa)
+    classifier = create_classifier(settings.rasa)
     resources.push_async_callback(classifier.close)
     state = create_state_store(redis)
     conversation = Conversation(

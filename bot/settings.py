@@ -73,7 +73,18 @@ class RasaSettings(_Section):
 
     @property
     def base_url(self) -> str:
-        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
+        """The first (or only) server: the one `pana serve` starts when none answers."""
+        return self.replica_urls[0]
+
+    @property
+    def replica_urls(self) -> tuple[str, ...]:
+        """RASA_URL may list several replicas, comma-separated; the client balances over them."""
+        urls = tuple(url.strip().rstrip("/") for url in self.url.split(",") if url.strip())
+        return urls or (f"http://{self.host}:{self.port}",)
+
+    def replica(self, url: str) -> RasaSettings:
+        """These settings for one replica (its own secret file, by port, when RASA_TOKEN is unset)."""
+        return self.model_copy(update={"url": url})
 
 
 class PolicySettings(_Section):

@@ -52,7 +52,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"metrics", "nlu", "records", "registry", "settings", "storage", "web"}
+        | {"metrics", "nlu", "private_files", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -21,11 +21,15 @@ from bot.web import create_web_app
 log = logging.getLogger(__name__)
 
 
-async def run_serve(settings: Settings) -> int:
+async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
+    """One process; `as_worker`: one of `pana serve --workers N` (shares the port; Rasa is the supervisor's)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if as_worker:
+        await _serve(settings, stop, reuse_port=True)
+        return 0
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
         await nlu.__aenter__()
@@ -38,7 +42,7 @@ async def run_serve(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, stop: asyncio.Event) -> None:
+async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
     app = await create_app(settings)
     try:
         channels = create_channels(settings, app)
@@ -51,7 +55,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     runner = web.AppRunner(create_web_app(app, *channels, metrics))
     await runner.setup()
-    await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
+    await web.TCPSite(runner, settings.pana.host, settings.pana.port, reuse_port=reuse_port or None).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
     started: list[Channel] = []
     try:
