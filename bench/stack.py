@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.nlu.auth import new_server_secret
 from bot.nlu.project import RasaProject
 from bot.nlu.server import server_ready
 from bot.settings import DatabaseSettings, RasaSettings
@@ -116,6 +117,7 @@ class RasaServer:
             raise RuntimeError(f"something already answers at {self.url}; choose another --rasa-port")
         project = RasaProject(self.settings.project_dir)
         command = project.serve_command(self.settings)
+        secret = new_server_secret(self.settings)  # as `pana nlu serve`: the launcher reads it from stdin
         with self.log_path.open("w") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *command,
@@ -123,9 +125,13 @@ class RasaServer:
                 env=project.environment(),
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
+        if self.process.stdin is not None:
+            self.process.stdin.write(secret.encode() + b"\n")
+            await self.process.stdin.drain()
+            self.process.stdin.close()
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
             if self.process.returncode is not None:
