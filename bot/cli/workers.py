@@ -63,7 +63,9 @@ async def run_workers(settings: Settings, count: int) -> int:
         await nlu.__aenter__()
     except NluProjectError as error:  # an external Rasa may come up later; workers answer with menus meanwhile
         log.warning("No NLU server: %s", error)
-    metrics_dir = private_dir(settings.pana.var_dir / "metrics" / f"serve-{os.getpid()}")
+    metrics_dir = settings.pana.var_dir / "metrics" / f"serve-{os.getpid()}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # a crashed run with the same pid must not add its counts
+    private_dir(metrics_dir)
     try:
         return await Supervisor(count, metrics_dir).run(stop)
     finally:

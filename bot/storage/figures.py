@@ -31,7 +31,9 @@ class SqlQueueFigures:
                         .where(RelayRow.status.in_((RelayStatus.PENDING.value, RelayStatus.FAILED.value)))
                         .group_by(RelayRow.status)
                     )
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
         waited = (self._clock() - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
         return {
