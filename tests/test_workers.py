@@ -39,8 +39,8 @@ SECRET = "workers-secret_1"
 PEOPLE = 24
 MESSAGES_EACH = 3
 AT_ONCE = 8
-ATTEMPTS = 8  # deliveries of one update, at most (Telegram retries for much longer)
-BURST_LIMIT = 150.0  # seconds for the whole burst, at most
+ATTEMPTS = 10  # deliveries of one update, at most, within about a minute (Telegram retries for much longer)
+BURST_LIMIT = 180.0  # seconds for the whole burst, at most
 QUESTIONS = (
     "Как получить статус беженца в Казахстане?",
     "How do I apply for asylum?",
@@ -245,7 +245,7 @@ async def _burst(port: int, api: FakeBotApi, supervisor: int, replica: NluServer
                         break
             except (aiohttp.ClientError, TimeoutError):
                 delivery.first_unanswered |= delivery.attempts == 1
-            await asyncio.sleep(0.2 * delivery.attempts)  # Telegram waits before it delivers again
+            await asyncio.sleep(min(0.5 * 2**delivery.attempts, 10))  # Telegram waits longer after each failure
         sent = [c for c in api.sent() if c.get("chat_id") == str(delivery.chat_id)]
         delivery.replies = [c["text"] for c in sent[before:]]
 

@@ -13,7 +13,10 @@ from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-CLAIM_TTL_SECONDS = 15 * 60
+# Longer than any turn (two Rasa timeouts and a few queries), so a concurrent redelivery is skipped; short,
+# because a worker that dies holding a claim keeps the platform's redelivery from being answered until then.
+# A redelivery racing a turn that outlived it waits on the person's lock and is then a stored duplicate.
+CLAIM_TTL_SECONDS = 30
 T = TypeVar("T")
 
 

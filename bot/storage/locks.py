@@ -17,9 +17,9 @@ from redis.exceptions import LockError, RedisError
 log = logging.getLogger(__name__)
 
 # A worker killed while holding a person's lock must not hold them for long; a turn takes far less.
-LOCK_SECONDS = 30.0
+LOCK_SECONDS = 10.0
 # How long a message waits for the same person's previous one before it fails (the platform redelivers it).
-WAIT_SECONDS = 30.0
+WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.005
 
 
