@@ -43,6 +43,8 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
+    # aiogram logs every handled update at INFO: a line per turn through the redaction, and nothing news.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     app = await create_app(settings)
     try:
         channels = create_channels(settings, app)

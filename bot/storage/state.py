@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 
@@ -51,10 +51,10 @@ class RedisStateStore:
 
     async def get(self, key: str) -> dict[str, Any] | None:
         raw = await self._redis.get(self._prefix + key)
-        return json.loads(raw) if raw else None
+        return orjson.loads(raw) if raw else None
 
     async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(self._prefix + key, json.dumps(value), ex=ttl_seconds)
+        await self._redis.set(self._prefix + key, orjson.dumps(value), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
