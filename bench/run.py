@@ -35,6 +35,7 @@ from bench.stack import (
     worker_environment,
 )
 from bench.standins import BenchBotApi, BenchTwilioApi
+from bot.nlu.auth import auth_headers
 from bot.nlu.client import MAX_PARSE_CHARS
 from bot.nlu.normalize import normalize
 from bot.nlu.testset import Example, load_test_set
@@ -111,7 +112,12 @@ async def drive(
 
 
 async def parse_alone(
-    session: aiohttp.ClientSession, rasa_url: str, texts: list[str], *, concurrency: int, limit: float
+    session: aiohttp.ClientSession,
+    rasa: RasaSettings,
+    texts: list[str],
+    *,
+    concurrency: int,
+    limit: float,
 ) -> tuple[list[float], int, float]:
     """The texts Pana classified, normalised as Pana sends them, posted straight to /model/parse."""
     queue = [normalize(t)[-MAX_PARSE_CHARS:] for t in texts]
@@ -126,7 +132,10 @@ async def parse_alone(
             started = time.monotonic()
             try:
                 async with session.post(
-                    f"{rasa_url}/model/parse", json={"text": queue[index]}, timeout=aiohttp.ClientTimeout(total=limit)
+                    f"{rasa.base_url}/model/parse",
+                    json={"text": queue[index]},
+                    headers=auth_headers(rasa),  # signed per request, as Pana's client does
+                    timeout=aiohttp.ClientTimeout(total=limit),
                 ) as response:
                     await response.read()
                     ok = response.status == 200
@@ -237,7 +246,7 @@ async def run_backends(
                     cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     texts = [o.text for o in outcomes if o.text]
                     parses, parse_failed, parse_wall = await parse_alone(
-                        session, rasa.url, texts, concurrency=concurrency, limit=options.request_timeout
+                        session, rasa.settings, texts, concurrency=concurrency, limit=options.request_timeout
                     )
                     figures = level_figures(
                         [asdict(o) for o in outcomes],

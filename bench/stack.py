@@ -117,6 +117,7 @@ class RasaServer:
             raise RuntimeError(f"something already answers at {self.url}; choose another --rasa-port")
         project = RasaProject(self.settings.project_dir)
         command = project.serve_command(self.settings)
+        secret = new_server_secret(self.settings)  # as `pana nlu serve`: the launcher reads it from stdin
         with self.log_path.open("w") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *command,
@@ -130,7 +131,7 @@ class RasaServer:
         # Rasa is locked down (bot/nlu/auth.py): the launcher reads the API's JWT secret from stdin.
         if self.process.stdin is None:  # cannot happen with stdin=PIPE; keeps the type checker honest
             raise RuntimeError("no stdin to hand Rasa its secret")
-        self.process.stdin.write(new_server_secret(self.settings).encode() + b"\n")
+        self.process.stdin.write(secret.encode() + b"\n")
         await self.process.stdin.drain()
         self.process.stdin.close()
         deadline = time.monotonic() + self.settings.start_timeout

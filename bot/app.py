@@ -12,14 +12,17 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.locks import KeyedLocks
 from bot.channels.recovery import Recovery
 from bot.clock import Clock, utc_now
 from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
+from bot.core.ordering import LayeredLocks, OrderedDialogue, PersonLocks
 from bot.core.outage import OutageAnswers
 from bot.core.policy import Thresholds
+from bot.core.ports import Dialogue
 from bot.handoff.announce import Announcer
 from bot.handoff.availability import LawyerAvailabilityNote
 from bot.handoff.cards import CaseCards
@@ -32,14 +35,17 @@ from bot.handoff.worker import HandoffWorker
 from bot.hours import WorkingHours
 from bot.i18n import Translations
 from bot.keys import Keyring, load_keyring
-from bot.nlu.client import RasaClient
+from bot.metrics import MeteredClassifier, MeteredDialogue
+from bot.nlu.replicas import create_classifier
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, is_database_outage, migrate, session_factory
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.expiry import SqlExpiry
+from bot.storage.figures import SqlQueueFigures
 from bot.storage.lawyers import SqlLawyerStore
+from bot.storage.locks import RedisLease, RedisPersonLocks
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
@@ -63,8 +69,11 @@ class App:
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
     recovery: Recovery  # started by `pana serve`, once the channels registered how to replay a message
-    dialogue: OutageAnswers  # what channels call: the conversation, or the static reply while the record is down
+    # What channels call: the conversation, one turn per person at a time, timed, or the static reply while
+    # the record is down.
+    dialogue: Dialogue
     keyring: Keyring
+    queue_figures: SqlQueueFigures  # for /metrics
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -149,8 +158,19 @@ def create_core_config(settings: Settings) -> CoreConfig:
     )
 
 
+def create_person_locks(redis: Redis | None) -> PersonLocks:
+    """In-process locks, layered over Redis locks when several workers share a Redis."""
+    local = KeyedLocks()
+    return local if redis is None else LayeredLocks(local, RedisPersonLocks(redis))
+
+
 def create_handoff(
-    settings: Settings, engine: AsyncEngine, catalog: ContentCatalog, translations: Translations, clock: Clock
+    settings: Settings,
+    engine: AsyncEngine,
+    catalog: ContentCatalog,
+    translations: Translations,
+    clock: Clock,
+    redis: Redis | None = None,
 ) -> HandoffServices:
     """The case queue, the lawyers' desk, the relay outbox and their background worker."""
     config = settings.lawyers
@@ -210,13 +230,17 @@ def create_handoff(
         interval_seconds=config.sweep_seconds,
         clock=clock,
         withdrawals=Withdrawals(SqlRemoteErasures(session_factory(engine)), outbox, translations),
+        lease=RedisLease(redis) if redis is not None else None,
     )
     return HandoffServices(queue=queue, desk=desk, outbox=outbox, worker=worker, lawyers=lawyers, cases=cases)
 
 
-def create_retention(settings: Settings, engine: AsyncEngine, store: SqlConversationStore, clock: Clock) -> Retention:
+def create_retention(
+    settings: Settings, engine: AsyncEngine, store: SqlConversationStore, clock: Clock, redis: Redis | None = None
+) -> Retention:
     """The sweep that keeps the promise of /privacy and README (a channel registers its own records too)."""
-    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock)
+    lease = RedisLease(redis) if redis is not None else None
+    retention = Retention(dt.timedelta(days=settings.pana.message_retention_days), clock, lease)
     expiry = SqlExpiry(session_factory(engine))
     retention.register("messages deleted", store.purge_older_than)
     retention.register("conversations deleted", expiry.delete_idle_conversations)
@@ -241,17 +265,17 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     store = SqlConversationStore(
         session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
     )
-    handoff = create_handoff(settings, engine, catalog, translations, clock)
-    resources.push_async_callback(handoff.worker.stop)
-    retention = create_retention(settings, engine, store, clock)
-    resources.push_async_callback(retention.stop)
-    classifier = RasaClient.from_settings(settings.rasa)
-    resources.push_async_callback(classifier.close)
     redis = create_redis(settings, resources)
+    handoff = create_handoff(settings, engine, catalog, translations, clock, redis)
+    resources.push_async_callback(handoff.worker.stop)
+    retention = create_retention(settings, engine, store, clock, redis)
+    resources.push_async_callback(retention.stop)
+    classifier = create_classifier(settings.rasa)
+    resources.push_async_callback(classifier.close)
     state = create_state_store(redis, keyring)
     detector = detector or LanguageDetector()
     conversation = Conversation(
-        classifier=classifier,
+        classifier=MeteredClassifier(classifier),
         store=store,
         state=state,
         catalog=catalog,
@@ -272,14 +296,16 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         clock=clock,
     )
     resources.push_async_callback(recovery.stop)
+    ordered = OrderedDialogue(MeteredDialogue(conversation), create_person_locks(redis), keyring.blind)
     dialogue = OutageAnswers(
-        conversation,
+        ordered,
         is_outage=is_database_outage,
         catalog=catalog,
         translator=translations,
         detector=detector or LanguageDetector(),
         default_language=settings.pana.default_language,
     )
+    figures = SqlQueueFigures(session_factory(engine), clock)
     return App(
         settings,
         conversation,
@@ -295,4 +321,5 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         recovery,
         dialogue,
         keyring,
+        figures,
     )

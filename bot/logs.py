@@ -7,8 +7,10 @@ formatted and redacted here too: exception messages are where database parameter
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -95,3 +97,30 @@ def uninstall_redaction() -> None:
     if _installed is not None:
         logging.setLogRecordFactory(_installed)
         _installed = None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for log collectors; the record was redacted when it was made (above)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def log_formatter(kind: str) -> logging.Formatter:
+    """`text` (the default, for people) or `json` (PANA_LOG_FORMAT=json, for collectors)."""
+    if kind == "json":
+        formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+        return formatter
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -73,7 +73,18 @@ class RasaSettings(_Section):
 
     @property
     def base_url(self) -> str:
-        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
+        """The first (or only) server: the one `pana serve` starts when none answers."""
+        return self.replica_urls[0]
+
+    @property
+    def replica_urls(self) -> tuple[str, ...]:
+        """RASA_URL may list several replicas, comma-separated; the client balances over them."""
+        urls = tuple(url.strip().rstrip("/") for url in self.url.split(",") if url.strip())
+        return urls or (f"http://{self.host}:{self.port}",)
+
+    def replica(self, url: str) -> RasaSettings:
+        """These settings for one replica (its own secret file, by port, when RASA_TOKEN is unset)."""
+        return self.model_copy(update={"url": url})
 
 
 class PolicySettings(_Section):
@@ -132,6 +143,11 @@ class PanaSettings(_Section):
         default=20.0, ge=0, description="free-text turns per second per process before a 'busy' reply (0: no limit)"
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, redacted")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token for /metrics from other hosts; unset: loopback peers only"
+    )
+    workers: int = Field(default=1, ge=1, le=64, description="`pana serve` processes sharing the port")
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
 
     @field_validator("public_url")

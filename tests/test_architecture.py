@@ -32,6 +32,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "keys": frozenset({"private_files"}),  # encryption at rest: the key list, sealing, keyed hashes
     "hours": frozenset({"i18n"}),
     "web": frozenset(),  # the HTTP host: channels install their routes into it
+    "metrics": frozenset({"core"}),  # Prometheus: the timed Dialogue and classifier, and /metrics
     "records": frozenset({"languages"}),
     "settings": frozenset({"languages", "hours", "i18n"}),
     "i18n": frozenset({"languages"}),
@@ -51,13 +52,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
-        | {"keys", "settings", "storage", "web"}
+        | {"keys", "metrics", "settings", "storage", "web"}
     ),
     # which channels exist, wired to the app
     "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"keys", "nlu", "records", "registry", "settings", "storage", "web"}
+        | {"keys", "metrics", "nlu", "private_files", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -12,8 +12,8 @@ from bot.cli.keys import add_parser as add_keys_parser
 from bot.cli.lawyers import add_parser as add_lawyers_parser
 from bot.errors import PanaError
 from bot.languages import LANGUAGES
-from bot.logs import install_redaction
-from bot.settings import load_settings
+from bot.logs import install_redaction, log_formatter
+from bot.settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,12 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("classify", help="classify input lines; prints JSON, stores nothing")
     add_lawyers_parser(commands)
     add_keys_parser(commands)
-    commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
+    serve = commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
+    serve.add_argument("--workers", type=int, metavar="N", help="processes sharing the port (default PANA_WORKERS)")
+    serve.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # started by --workers
 
     nlu = commands.add_parser("nlu", help="the Rasa NLU project").add_subparsers(dest="nlu_command", required=True)
     train = nlu.add_parser("train", help="train when the data or config changed")
     train.add_argument("--force", action="store_true", help="train even if the fingerprint matches")
-    nlu.add_parser("serve", help="run the Rasa HTTP server")
+    nlu_serve = nlu.add_parser("serve", help="run the Rasa HTTP server")
+    nlu_serve.add_argument("--replicas", type=int, default=1, metavar="N", help="servers on RASA_PORT, +1, … +N-1")
     test = nlu.add_parser("test", help="evaluate on the held-out set in nlu/tests/")
     test.add_argument("--check-floors", action="store_true", help="exit 1 below the floors in nlu/floors.yml")
     test.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -61,11 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     install_redaction()  # before anything logs: no phone number, token or message text reaches a log
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.pana.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(log_formatter(settings.pana.log_format))
+    logging.basicConfig(level=settings.pana.log_level.upper(), handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter is not news
     try:
         if args.command == "content":
@@ -89,9 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_keys(args, settings))
         if args.command == "serve":
-            from bot.cli.serve import run_serve
-
-            return asyncio.run(run_serve(settings))
+            return _serve(args, settings)
         from bot.cli.chat import run_chat
 
         return asyncio.run(run_chat(args, settings))
@@ -100,3 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """One process, or a supervisor of several; on uvloop, the faster event loop (see docs/performance.md)."""
+    import uvloop
+
+    from bot.cli.serve import run_serve
+    from bot.cli.workers import run_workers
+
+    count = args.workers or settings.pana.workers
+    if args.as_worker or count == 1:
+        return uvloop.run(run_serve(settings, as_worker=args.as_worker))
+    if count < 1:
+        raise PanaError("--workers must be at least 1")
+    return uvloop.run(run_workers(settings, count))

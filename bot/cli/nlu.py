@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
             print("The model is up to date with nlu/data and nlu/config.yml; nothing to train.", file=sys.stderr)
         return 0
     if args.nlu_command == "serve":
+        if args.replicas > 1:
+            return asyncio.run(_serve_replicas(settings, project, args.replicas))
         return _serve(settings, project)
     if args.nlu_command == "compare":
         return asyncio.run(_compare(settings, project))
@@ -61,6 +64,26 @@ def _serve(settings: Settings, project: RasaProject) -> int:
     print(f"Rasa API on {settings.rasa.base_url}; requests need a JWT signed with the secret", file=sys.stderr)
     process = subprocess.run(command, cwd=project.root, env=project.environment(), input=secret + "\n", text=True)
     return process.returncode
+
+
+async def _serve_replicas(settings: Settings, project: RasaProject, count: int) -> int:
+    """N Rasa servers on RASA_PORT, RASA_PORT+1, …: for RASA_URL=http://host:port,http://host:port+1,…"""
+    if not is_loopback(settings.rasa.host) and not settings.rasa.token:
+        raise NluProjectError(f"refusing to serve the Rasa API on {settings.rasa.host} without RASA_TOKEN")
+    project.require_venv()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    replicas = [settings.rasa.model_copy(update={"port": settings.rasa.port + i, "url": ""}) for i in range(count)]
+    servers = [NluServer(replica, project, log_name=f"server-{replica.port}.log") for replica in replicas]
+    try:
+        await asyncio.gather(*(server.start() for server in servers))
+        urls = ",".join(replica.base_url for replica in replicas)
+        print(f"{count} Rasa replicas ready; point the bot at RASA_URL={urls}", file=sys.stderr)
+        await stop.wait()
+    finally:
+        await asyncio.gather(*(server.stop() for server in servers))
+    return 0
 
 
 async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:

@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.channels.base import Channel
 from bot.errors import NluProjectError
+from bot.metrics import MetricsRoutes
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.registry import create_channels
@@ -20,11 +21,15 @@ from bot.web import Readiness, create_web_app
 log = logging.getLogger(__name__)
 
 
-async def run_serve(settings: Settings) -> int:
+async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
+    """One process; `as_worker`: one of `pana serve --workers N` (shares the port; Rasa is the supervisor's)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if as_worker:
+        await _serve(settings, stop, reuse_port=True)
+        return 0
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
         await nlu.__aenter__()
@@ -37,7 +42,9 @@ async def run_serve(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, stop: asyncio.Event) -> None:
+async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
+    # aiogram logs every handled update at INFO: a line per turn through the redaction, and nothing news.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     app = await create_app(settings)
     try:
         channels = create_channels(settings, app)
@@ -45,9 +52,13 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
         await app.close()
         raise
     readiness = Readiness()  # /readyz: 503 until the channels run
-    runner = web.AppRunner(create_web_app(app, *channels, readiness=readiness))
+    token = settings.pana.metrics_token
+    metrics = MetricsRoutes(
+        token=token.get_secret_value() if token else None, figures=app.queue_figures, health=app.health
+    )
+    runner = web.AppRunner(create_web_app(app, *channels, metrics, readiness=readiness))
     await runner.setup()
-    await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
+    await web.TCPSite(runner, settings.pana.host, settings.pana.port, reuse_port=reuse_port or None).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
     started: list[Channel] = []
     try:

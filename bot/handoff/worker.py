@@ -17,7 +17,7 @@ from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.handoff.withdrawal import Withdrawals
 from bot.i18n import Translator, bound
-from bot.periodic import Periodic
+from bot.periodic import Lease, Periodic
 from bot.records.cases import RelayKind
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class HandoffWorker:
         interval_seconds: float,
         clock: Clock,
         withdrawals: Withdrawals | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self._cases = cases
         self._lawyers = lawyers
@@ -45,7 +46,7 @@ class HandoffWorker:
         self._idle_return_after = idle_return_after
         self._clock = clock
         self._withdrawals = withdrawals
-        self._loop = Periodic("handoff sweep", self.run_once, interval_seconds)
+        self._loop = Periodic("handoff sweep", self.run_once, interval_seconds, lease)
 
     async def run_once(self) -> None:
         """One sweep; each step's failure is logged and does not stop the others."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import orjson
 
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
@@ -68,7 +69,7 @@ class RasaClient:
             async with self._session.post(self._url, json={"text": cleaned}, headers=self._auth()) as response:
                 if response.status != 200:
                     raise NluUnavailable(f"Rasa answered HTTP {response.status}")
-                body = await response.json(content_type=None)
+                body = await response.json(content_type=None, loads=orjson.loads)
         except (TimeoutError, aiohttp.ClientError, ValueError) as error:
             raise NluUnavailable(f"Rasa did not answer: {type(error).__name__}") from error
         return parse_response(body)

@@ -34,8 +34,11 @@ async def server_ready(settings: RasaSettings, *, wait: float = 2.0) -> bool:
 class NluServer:
     """`async with NluServer(...)`: a ready Rasa server inside the block."""
 
-    def __init__(self, settings: RasaSettings, project: RasaProject, *, quiet: bool = False) -> None:
+    def __init__(
+        self, settings: RasaSettings, project: RasaProject, *, quiet: bool = False, log_name: str = "server.log"
+    ) -> None:
         self._settings = settings
+        self._log_name = log_name
         self._project = project
         self._quiet = quiet
         self._process: asyncio.subprocess.Process | None = None
@@ -58,7 +61,7 @@ class NluServer:
     async def start(self) -> None:
         command = self._project.serve_command(self._settings)
         self._project.log_dir.mkdir(exist_ok=True)
-        log_path = self._project.log_dir / "server.log"
+        log_path = self._project.log_dir / self._log_name
         if not self._quiet:
             print(f"Starting the NLU server at {self._settings.base_url} ...", file=sys.stderr)
         started = time.monotonic()

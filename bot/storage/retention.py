@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.periodic import Periodic
+from bot.periodic import Lease, Periodic
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +19,11 @@ SWEEP_SECONDS = 3600
 
 
 class Retention:
-    def __init__(self, keep: dt.timedelta, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, keep: dt.timedelta, clock: Callable[[], dt.datetime], lease: Lease | None = None) -> None:
         self._keep = keep
         self._clock = clock
         self._purges: list[tuple[str, Purge, dt.timedelta]] = []
-        self._loop = Periodic("retention sweep", self.run_once, SWEEP_SECONDS)
+        self._loop = Periodic("retention sweep", self.run_once, SWEEP_SECONDS, lease)
 
     def register(self, what: str, purge: Purge, *, keep: dt.timedelta | None = None) -> None:
         """Each store that keeps personal data registers how to delete what is too old (in this order)."""

@@ -8,12 +8,12 @@ per-process meanwhile, which is worse for several processes but far better than 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -107,10 +107,10 @@ class RedisStateStore:
 
     async def get(self, key: str) -> dict[str, Any] | None:
         raw = await self._redis.get(self._key(key))
-        return json.loads(raw) if raw else None
+        return orjson.loads(raw) if raw else None
 
     async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(self._key(key), json.dumps(value), ex=ttl_seconds)
+        await self._redis.set(self._key(key), orjson.dumps(value), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._key(key))

@@ -1,0 +1,72 @@
+"""What several workers share through Redis: per-person locks and the leases of the periodic sweeps.
+
+Both only order or save work; neither is what makes a step safe. So when Redis does not answer, a turn
+goes ahead unlocked and a sweep runs anyway (each of its steps claims rows with a conditional UPDATE).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+from redis.exceptions import LockError, RedisError
+
+log = logging.getLogger(__name__)
+
+# A worker killed while holding a person's lock must not hold them for long; a turn takes far less.
+LOCK_SECONDS = 10.0
+# How long a message waits for the same person's previous one before it fails (the platform redelivers it).
+WAIT_SECONDS = 15.0
+POLL_SECONDS = 0.005
+
+
+class PersonBusy(Exception):
+    """The person's previous message was still being handled after WAIT_SECONDS."""
+
+
+class RedisPersonLocks:
+    def __init__(self, redis: Redis, *, prefix: str = "pana:person:", wait_seconds: float = WAIT_SECONDS) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._wait = wait_seconds
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._redis.lock(
+            self._prefix + key, timeout=LOCK_SECONDS, sleep=POLL_SECONDS, blocking_timeout=self._wait
+        )
+        try:
+            acquired = await lock.acquire()
+        except RedisError:
+            log.warning("Redis unavailable for a person's lock; this turn is not ordered across workers")
+            yield
+            return
+        if not acquired:
+            raise PersonBusy("the person's previous message is still being handled")
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except (LockError, RedisError):  # expired meanwhile, or Redis went away: it expires on its own
+                log.warning("A person's lock could not be released; it expires in %.0f s", LOCK_SECONDS)
+
+
+class RedisLease:
+    """`acquire(name, seconds)`: True for one caller per `seconds` among every worker sharing this Redis."""
+
+    def __init__(self, redis: Redis, *, prefix: str = "pana:lease:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._holder = secrets.token_hex(8)
+
+    async def acquire(self, name: str, seconds: float) -> bool:
+        try:
+            taken = await self._redis.set(self._prefix + name, self._holder, nx=True, px=max(int(seconds * 1000), 1))
+        except RedisError:
+            log.warning("Redis unavailable for the %s lease; running it here too", name)
+            return True
+        return bool(taken)
