@@ -55,6 +55,7 @@ class App:
     resources: AsyncExitStack
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
+    clock: Clock = utc_now  # the one the handoff runs on (tests set it)
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -223,5 +224,5 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         ),
     )
     return App(
-        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention
+        settings, conversation, store, catalog, translations, state, engine, redis, resources, handoff, retention, clock
     )

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli.lawyers import add_parser as add_lawyers_parser
+from bot.cli.staff import add_parser as add_staff_parser
 from bot.errors import PanaError
 from bot.languages import LANGUAGES
 from bot.logs import install_redaction
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("classify", help="classify input lines; prints JSON, stores nothing")
     add_lawyers_parser(commands)
+    add_staff_parser(commands)
     commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
 
     nlu = commands.add_parser("nlu", help="the Rasa NLU project").add_subparsers(dest="nlu_command", required=True)
@@ -82,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli.lawyers import run_lawyers
 
             return asyncio.run(run_lawyers(args, settings))
+        if args.command == "staff":
+            from bot.cli.staff import run_staff
+
+            return asyncio.run(run_staff(args, settings))
         if args.command == "serve":
             from bot.cli.serve import run_serve
 

@@ -13,7 +13,7 @@ from bot.channels.base import Channel
 from bot.errors import NluProjectError
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
-from bot.registry import create_channels
+from bot.registry import create_channels, create_console
 from bot.settings import Settings
 from bot.web import create_web_app
 
@@ -44,10 +44,13 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
         await app.close()
         raise
-    runner = web.AppRunner(create_web_app(app, *channels))
+    console = [create_console(settings, app)] if settings.pana.console else []
+    runner = web.AppRunner(create_web_app(app, *channels, *console))
     await runner.setup()
     await web.TCPSite(runner, settings.pana.host, settings.pana.port).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
+    if console:
+        log.info("The staff console is at /console/")
     started: list[Channel] = []
     try:
         for channel in channels:
