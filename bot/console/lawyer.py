@@ -18,6 +18,7 @@ from bot.records.cases import CaseRecord, CaseStatus, LawyerRecord
 from bot.records.staff import Role, StaffSession
 
 MAX_REPLY = 4000
+WHATSAPP_WINDOW = dt.timedelta(hours=24)  # WhatsApp allows free-form messages this long after the person wrote
 MAX_OUTCOME = 500
 DONE = {  # what the page says after an act (the key travels in the URL: no personal data)
     "taken": N_("The case is yours. The person was told."),
@@ -113,9 +114,14 @@ async def case_page(request: web.Request) -> web.StreamResponse:
     if case.lawyer_id is not None:
         held_by = await console.lawyers.get(case.lawyer_id)
         holder_name = held_by.name if held_by else None
+    window_ends = None
+    if holder and case.channel == "whatsapp":
+        last = await console.queries.last_whatsapp_message(case.contact_id)
+        window_ends = last + WHATSAPP_WINDOW if last else now
     return console.render(
         request,
         "case.html",
+        window_ends=window_ends,
         case=case,
         holder=holder,
         holder_name=holder_name,

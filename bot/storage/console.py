@@ -18,7 +18,7 @@ from bot.records.staff import StaffRecord
 from bot.storage.cases import _cases, _record
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerRow, RelayRow
 from bot.storage.staff_tables import StaffRow
-from bot.storage.tables import MessageRow
+from bot.storage.tables import MessageRow, WhatsAppWindowRow
 
 VIEW_PREFIX = "viewed"  # audit actions of looking, not changing: they do not wake live pages
 WAITING_MESSAGES = 20  # the person's messages written while the case waited, shown to the lawyer who takes it
@@ -77,6 +77,12 @@ class SqlConsoleQueries:
                 entries.append(ThreadEntry(at, "pana", relay.text, None, relay.status))
         entries += [ThreadEntry(as_utc(note.created_at), "note", note.text, name) for note, name in notes]
         return sorted(entries, key=lambda entry: entry.at)
+
+    async def last_whatsapp_message(self, contact_id: int) -> dt.datetime | None:
+        """When the person last wrote on WhatsApp: free-form answers are allowed for 24 hours after it."""
+        async with self._sessions() as session:
+            row = await session.get(WhatsAppWindowRow, contact_id)
+            return as_utc(row.last_inbound_at) if row else None
 
     async def reassign(self, case_id: int, lawyer_id: int, by: StaffRecord, now: dt.datetime) -> bool:
         """A supervisor gives an open case to an active lawyer; False when it is closed or the lawyer inactive."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.console.passwords import hash_password
+from bot.records.cases import NewCase, Reason
 from bot.records.staff import Role
 from bot.storage.handoff_tables import AuditRow, RelayRow
+from bot.storage.tables import ContactRow, WhatsAppWindowRow
 from tests.conftest import record
 from tests.console.conftest import PASSWORD, ConsoleStack
 from tests.handoff.test_flow import open_case
@@ -81,6 +86,10 @@ async def test_sessions_end_when_idle_and_logout_everywhere_ends_them_all(consol
     for browser in (phone, laptop):
         await browser.get("/console/queue")
         assert "Sign in" in browser.page and 'name="password"' in browser.page
+    reset = await console_stack.staff("aigerim")
+    await console_stack.desk.staff.set_password("aigerim", hash_password(PASSWORD), console_stack.clock())
+    await reset.get("/console/queue")
+    assert 'name="password"' in reset.page, "a new password ends every session"
     again = await console_stack.staff("aigerim")
     console_stack.clock.advance(minutes=31)  # PANA_CONSOLE_IDLE_MINUTES=30
     await again.get("/console/queue")
@@ -161,3 +170,29 @@ async def test_supervisor_reassigns_and_exports_the_audit_log(console_stack: Con
 async def _relay_count(stack: ConsoleStack) -> int:
     async with record(stack.app)() as session:
         return int(await session.scalar(select(func.count()).select_from(RelayRow)) or 0)
+
+
+async def test_the_holder_sees_whether_the_whatsapp_window_is_open(console_stack: ConsoleStack) -> None:
+    stack = console_stack
+    await stack.add_staff("aigerim", Role.LAWYER)
+    async with record(stack.app)() as session:
+        contact = ContactRow(channel="whatsapp", platform_id="whatsapp:+77010000000", language="en")
+        session.add(contact)
+        await session.flush()
+        window = WhatsAppWindowRow(contact_id=contact.id, last_inbound_at=stack.clock() - dt.timedelta(hours=25))
+        session.add(window)
+        await session.commit()
+        contact_id = contact.id
+    new = NewCase(contact_id, "en", "asylum_apply", False, Reason.ASKED, "— help")
+    case = await stack.app.handoff.cases.open(new, stack.clock())
+    assert case is not None
+    aigerim = await stack.staff("aigerim")
+    await aigerim.post(f"/console/cases/{case.id}/take")
+    assert "has not written for 24 hours" in aigerim.page
+    async with record(stack.app)() as session:
+        row = await session.get(WhatsAppWindowRow, contact_id)
+        assert row is not None
+        row.last_inbound_at = stack.clock() - dt.timedelta(hours=1)
+        await session.commit()
+    await aigerim.get(f"/console/cases/{case.id}")
+    assert "answers go straight to the person until" in aigerim.page
