@@ -54,6 +54,9 @@ async def reassign(request: web.Request) -> web.StreamResponse:
     done = "refused"
     if lawyer_id is not None and await console.queries.reassign(case_id, lawyer_id, session.staff, console.clock()):
         done = "reassigned"
+        lawyer = await console.lawyers.get(lawyer_id)
+        if lawyer is not None:
+            await console.desk.handed_over(case_id, lawyer)
     raise web.HTTPSeeOther(f"/console/cases/{case_id}?done={done}")
 
 

@@ -234,6 +234,15 @@ class LawyerDesk:
         await self._outbox.to_user(case, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
         return TakeResult.TAKEN
 
+    async def handed_over(self, case_id: int, lawyer: LawyerRecord) -> None:
+        """A supervisor gave the case to this lawyer: the person learns who answers them now."""
+        case = await self._cases.get(case_id)
+        if case is None:
+            return
+        _ = bound(self._translator, case.language)
+        name = lawyer.name if self._show_lawyer_name else None
+        await self._outbox.to_user(case, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
+
     async def release(self, lawyer: LawyerRecord, case_id: int) -> bool:
         """Give a held case back to the queue; the person is told and the case announced again."""
         if not await self._cases.release(case_id, lawyer.id, self._clock()):

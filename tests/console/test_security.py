@@ -14,6 +14,7 @@ from bot.storage.handoff_tables import AuditRow, RelayRow
 from bot.storage.tables import ContactRow, WhatsAppWindowRow
 from tests.conftest import record
 from tests.console.conftest import PASSWORD, ConsoleStack
+from tests.handoff.conftest import USER
 from tests.handoff.test_flow import open_case
 
 pytestmark = pytest.mark.asyncio
@@ -160,6 +161,8 @@ async def test_supervisor_reassigns_and_exports_the_audit_log(console_stack: Con
     assert "The case was reassigned." in sara.page
     case = await stack.app.handoff.cases.get(1)
     assert case is not None and case.lawyer_id == lawyer.id and case.status.value == "assigned"
+    told = stack.text_to(USER)
+    assert "#1" in told and lawyer.name in told, "the person learns who answers them now"
     async with sara.http.get(stack.base_url + "/console/audit.csv?case=1") as response:
         body = await response.text()
         assert response.status == 200 and response.content_type == "text/csv"
