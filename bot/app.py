@@ -74,6 +74,7 @@ class App:
     dialogue: Dialogue
     keyring: Keyring
     queue_figures: SqlQueueFigures  # for /metrics
+    clock: Clock = utc_now  # the one the handoff runs on (tests set it)
 
     async def close(self) -> None:
         await self.resources.aclose()
@@ -322,4 +323,5 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         dialogue,
         keyring,
         figures,
+        clock,
     )

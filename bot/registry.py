@@ -22,6 +22,7 @@ __all__ = [
     "C",
     "ChannelEntry",
     "create_channels",
+    "create_console",
     "create_telegram",
     "create_whatsapp",
     "telegram_webhook_secret",
@@ -30,6 +31,7 @@ __all__ = [
 if TYPE_CHECKING:
     from bot.channels.telegram.runtime import TelegramRuntime
     from bot.channels.whatsapp.factory import WhatsAppRuntime
+    from bot.console.routes import ConsoleRoutes
 
 C = TypeVar("C", bound=Channel)
 
@@ -133,3 +135,35 @@ CHANNELS: tuple[ChannelEntry, ...] = (
 def create_channels(settings: Settings, app: App) -> list[Channel]:
     """Every channel the settings enable, wired to the app (SDKs load only for those)."""
     return [entry.create(settings, app) for entry in CHANNELS if entry.enabled(settings)]
+
+
+def create_console(settings: Settings, app: App) -> ConsoleRoutes:
+    """The staff web console (PANA_CONSOLE=1), on the app's record and its lawyers' desk."""
+    import datetime as dt
+
+    from bot.console.context import Console
+    from bot.console.routes import ConsoleRoutes
+    from bot.console.security import AddressLimiter
+    from bot.storage.console import SqlConsoleQueries
+    from bot.storage.reports import SqlReportSource
+    from bot.storage.staff import SqlStaffStore
+
+    sessions = session_factory(app.engine)
+    config = settings.console
+    console = Console(
+        settings=config,
+        secure_cookies=(settings.pana.public_url or "").startswith("https://"),
+        staff=SqlStaffStore(sessions),
+        queries=SqlConsoleQueries(sessions),
+        reports=SqlReportSource(sessions),
+        cases=app.handoff.cases,
+        lawyers=app.handoff.lawyers,
+        desk=app.handoff.desk,
+        catalog=app.catalog,
+        translations=app.translations,
+        answer_threshold=settings.policy.answer_threshold,
+        clock=app.clock,
+        limiter=AddressLimiter(config.address_attempts, dt.timedelta(minutes=config.lockout_minutes)),
+        timezone=settings.lawyers.timezone,
+    )
+    return ConsoleRoutes(console)

@@ -149,6 +149,7 @@ class PanaSettings(_Section):
     )
     workers: int = Field(default=1, ge=1, le=64, description="`pana serve` processes sharing the port")
     public_url: str | None = Field(default=None, description="the public base URL Twilio calls (signature checks)")
+    console: bool = Field(default=False, description="serve the staff web console under /console/ (off by default)")
 
     @field_validator("public_url")
     @classmethod
@@ -241,6 +242,19 @@ class LawyerSettings(_Section):
         return value
 
 
+class ConsoleSettings(_Section):
+    """The staff web console (on with PANA_CONSOLE=1): sessions, login limits, live updates, highlights."""
+
+    model_config = SettingsConfigDict(env_prefix="PANA_CONSOLE_")
+    idle_minutes: float = Field(default=30.0, gt=0, description="a session unused this long ends")
+    session_hours: float = Field(default=12.0, gt=0, description="a session ends this long after login, used or not")
+    login_attempts: int = Field(default=5, gt=0, description="wrong passwords in a row before the account locks")
+    lockout_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")
+    address_attempts: int = Field(default=30, gt=0, description="login attempts per address per lockout period")
+    poll_seconds: float = Field(default=2.0, gt=0, description="how often live pages look for changes")
+    overdue_hours: float = Field(default=4.0, gt=0, description="a case waiting longer than this is highlighted")
+
+
 class Settings(BaseModel):
     """The whole tree."""
 
@@ -253,6 +267,7 @@ class Settings(BaseModel):
     telegram: TelegramSettings
     twilio: TwilioSettings
     lawyers: LawyerSettings = Field(default_factory=LawyerSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @model_validator(mode="after")
     def _echo_only_in_development(self) -> Settings:
@@ -275,4 +290,5 @@ def load_settings() -> Settings:
         telegram=TelegramSettings(**kwargs),  # type: ignore[arg-type]
         twilio=TwilioSettings(**kwargs),  # type: ignore[arg-type]
         lawyers=LawyerSettings(**kwargs),  # type: ignore[arg-type]
+        console=ConsoleSettings(**kwargs),  # type: ignore[arg-type]
     )

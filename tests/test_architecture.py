@@ -50,15 +50,19 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"backoff", "clock", "core", "errors", "faults", "handoff", "i18n", "keys", "languages", "periodic"}
         | {"records", "settings", "web"}
     ),
+    # the staff web console under /console/: pages over the record and the lawyers' desk
+    "console": frozenset(
+        {"clock", "content", "core", "handoff", "i18n", "languages", "records", "settings", "storage"}
+    ),
     "app": frozenset(
         {"channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "nlu", "records"}
         | {"keys", "metrics", "settings", "storage", "web"}
     ),
     # which channels exist, wired to the app
-    "registry": frozenset({"app", "channels", "private_files", "settings", "storage"}),
+    "registry": frozenset({"app", "channels", "console", "private_files", "settings", "storage"}),
     "cli": frozenset(
         {"app", "channels", "clock", "content", "core", "errors", "handoff", "hours", "i18n", "languages", "logs"}
-        | {"keys", "metrics", "nlu", "private_files", "records", "registry", "settings", "storage", "web"}
+        | {"console", "keys", "metrics", "nlu", "private_files", "records", "registry", "settings", "storage", "web"}
     ),
     "__main__": frozenset({"cli"}),
 }

@@ -32,6 +32,7 @@ from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.figures import SqlQueueFigures
 from bot.storage.handoff_tables import CaseRow, RelayRow
 from bot.storage.locks import RedisLease, RedisPersonLocks
+from tests.keys import TEST_KEYRING
 
 WAIT_LIMIT = 10.0  # seconds any polling loop below may take, at most
 
@@ -207,7 +208,7 @@ async def test_replicas_share_the_load_and_fail_over(stand_ins: list[StandInRasa
 @pytest.fixture
 async def figures(database_url: str) -> AsyncIterator[SqlQueueFigures]:
     """Queue figures over a fresh database (SQLite, and PostgreSQL when DATABASE_URL names one)."""
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
     sessions = session_factory(engine)

@@ -26,6 +26,7 @@ from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import Base, MessageRow, WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
+from tests.keys import TEST_KEYRING
 
 LEASE = dt.timedelta(seconds=90)
 
@@ -43,7 +44,7 @@ class Record:
 
 @pytest.fixture
 async def rec(database_url: str) -> AsyncIterator[Record]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     yield Record(engine, SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24)))
     await engine.dispose()

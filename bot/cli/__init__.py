@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.cli.keys import add_parser as add_keys_parser
 from bot.cli.lawyers import add_parser as add_lawyers_parser
+from bot.cli.staff import add_parser as add_staff_parser
 from bot.errors import PanaError
 from bot.languages import LANGUAGES
 from bot.logs import install_redaction, log_formatter
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("classify", help="classify input lines; prints JSON, stores nothing")
     add_lawyers_parser(commands)
     add_keys_parser(commands)
+    add_staff_parser(commands)
     serve = commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
     serve.add_argument("--workers", type=int, metavar="N", help="processes sharing the port (default PANA_WORKERS)")
     serve.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # started by --workers
@@ -85,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli.lawyers import run_lawyers
 
             return asyncio.run(run_lawyers(args, settings))
+        if args.command == "staff":
+            from bot.cli.staff import run_staff
+
+            return asyncio.run(run_staff(args, settings))
         if args.command == "keys":
             from bot.cli.keys import run_keys
 

@@ -62,7 +62,7 @@ async def run_lawyers(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         for lawyer in await store.all():
             state = "active" if lawyer.active else "inactive"
-            print(f"{lawyer.telegram_id}\t{lawyer.name}\t{','.join(lawyer.languages)}\t{state}")
+            print(f"{lawyer.telegram_id or '-'}\t{lawyer.name}\t{','.join(lawyer.languages)}\t{state}")
         return 0
     finally:
         await engine.dispose()

@@ -14,7 +14,7 @@ from bot.errors import NluProjectError
 from bot.metrics import MetricsRoutes
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
-from bot.registry import create_channels
+from bot.registry import create_channels, create_console
 from bot.settings import Settings
 from bot.web import Readiness, create_web_app
 
@@ -51,15 +51,18 @@ async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = 
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
         await app.close()
         raise
+    console = [create_console(settings, app)] if settings.pana.console else []
     readiness = Readiness()  # /readyz: 503 until the channels run
     token = settings.pana.metrics_token
     metrics = MetricsRoutes(
         token=token.get_secret_value() if token else None, figures=app.queue_figures, health=app.health
     )
-    runner = web.AppRunner(create_web_app(app, *channels, metrics, readiness=readiness))
+    runner = web.AppRunner(create_web_app(app, *channels, *console, metrics, readiness=readiness))
     await runner.setup()
     await web.TCPSite(runner, settings.pana.host, settings.pana.port, reuse_port=reuse_port or None).start()
     log.info("Pana listens on http://%s:%d with %s", settings.pana.host, settings.pana.port, _names(channels))
+    if console:
+        log.info("The staff console is at /console/")
     started: list[Channel] = []
     try:
         for channel in channels:

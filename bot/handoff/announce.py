@@ -73,7 +73,8 @@ class Announcer:
             chats = [(self._group_chat_id, self._group_language)]
         else:
             lawyers = audience(await self._lawyers.active(), case.language)
-            chats = [(lawyer.telegram_id, lawyer.ui_language) for lawyer in lawyers]
+            # web-only lawyers see it in the console's queue, live
+            chats = [(lawyer.telegram_id, lawyer.ui_language) for lawyer in lawyers if lawyer.telegram_id is not None]
         if not chats:
             return False  # nobody to tell: a later sweep, once a lawyer is registered
         now = self._clock()

@@ -209,28 +209,83 @@ class LawyerDesk:
         await self._say(lawyer, self._("Your cases:", lawyer) + "\n\n" + "\n".join(lines))
 
     async def _release(self, lawyer: LawyerRecord, case_id: int) -> None:
-        if not await self._cases.release(case_id, lawyer.id, self._clock()):
+        if not await self.release(lawyer, case_id):
             await self._not_yours(lawyer, case_id)
             return
-        await self._forget_current(lawyer, case_id)
         await self._say(lawyer, self._("Case #{case} is back in the queue.", lawyer).format(case=case_id))
+
+    async def _close(self, lawyer: LawyerRecord, case_id: int, outcome: str) -> None:
+        if not await self.close(lawyer, case_id, outcome):
+            await self._not_yours(lawyer, case_id)
+            return
+        await self._say(lawyer, self._("Case #{case} is closed. Thank you.", lawyer).format(case=case_id))
+
+    # --- the same acts from the web console (bot/console/): answered on the page, not in Telegram ---------
+    async def claim(self, lawyer: LawyerRecord, case_id: int) -> TakeResult:
+        """Take a waiting case from the web: exactly one of several lawyers trying at once gets it."""
+        now = self._clock()
+        case = await self._cases.get(case_id)
+        if case is None or case.status is CaseStatus.CLOSED:
+            await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
+            return TakeResult.GONE
+        if not await self._cases.claim(case_id, lawyer.id, now):
+            if case.lawyer_id == lawyer.id:
+                return TakeResult.ALREADY_YOURS
+            await self._cases.audit("lawyer", "take_refused", now, lawyer_id=lawyer.id, case_id=case_id)
+            return TakeResult.TAKEN_BY_OTHER
+        log.info("Case %d taken by lawyer %d on the web", case_id, lawyer.id)
+        _ = bound(self._translator, case.language)
+        name = lawyer.name if self._show_lawyer_name else None
+        await self._outbox.to_user(case, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
+        return TakeResult.TAKEN
+
+    async def handed_over(self, case_id: int, lawyer: LawyerRecord) -> None:
+        """A supervisor gave the case to this lawyer: the person learns who answers them now."""
+        case = await self._cases.get(case_id)
+        if case is None:
+            return
+        _ = bound(self._translator, case.language)
+        name = lawyer.name if self._show_lawyer_name else None
+        await self._outbox.to_user(case, RelayKind.NOTICE, notices.taken(_, case_id, name), lawyer_id=lawyer.id)
+
+    async def release(self, lawyer: LawyerRecord, case_id: int) -> bool:
+        """Give a held case back to the queue; the person is told and the case announced again."""
+        if not await self._cases.release(case_id, lawyer.id, self._clock()):
+            return False
+        await self._forget_current(lawyer, case_id)
         case = await self._cases.get(case_id)
         if case is not None:
             _ = bound(self._translator, case.language)
             await self._outbox.to_user(case, RelayKind.NOTICE, notices.back_in_queue(_, case_id))
             await self._announcer.announce_new(case)
+        return True
 
-    async def _close(self, lawyer: LawyerRecord, case_id: int, outcome: str) -> None:
+    async def close(self, lawyer: LawyerRecord, case_id: int, outcome: str) -> bool:
+        """Close a held case with its outcome; the person is told and asked for a rating."""
         if not await self._cases.close(case_id, lawyer.id, outcome, self._clock()):
-            await self._not_yours(lawyer, case_id)
-            return
+            return False
         log.info("Case %d closed by lawyer %d", case_id, lawyer.id)
         await self._forget_current(lawyer, case_id)
-        await self._say(lawyer, self._("Case #{case} is closed. Thank you.", lawyer).format(case=case_id))
         case = await self._cases.get(case_id)
         if case is not None:
             text, _options = notices.closed(bound(self._translator, case.language), case_id)
             await self._outbox.to_user(case, RelayKind.CLOSED, text, lawyer_id=lawyer.id)
+        return True
+
+    async def add_note(self, lawyer: LawyerRecord, case_id: int, text: str) -> bool:
+        return bool(text.strip()) and await self._cases.add_note(case_id, lawyer.id, text.strip(), self._clock())
+
+    async def answer(self, lawyer: LawyerRecord, case_id: int, text: str) -> bool | None:
+        """A reply written on the web, through the same outbox as Telegram answers.
+
+        None when the case is not this lawyer's (or the text is empty); otherwise whether it went out now
+        (False: stored, retried by the worker).
+        """
+        case = await self._cases.get(case_id)
+        if case is None or case.status is not CaseStatus.ASSIGNED or case.lawyer_id != lawyer.id or not text.strip():
+            return None
+        await self._cases.lawyer_acted(case_id, lawyer.id, "replied", self._clock())
+        return await self._outbox.to_user(case, RelayKind.MESSAGE, text.strip(), lawyer_id=lawyer.id)
 
     async def _note(self, lawyer: LawyerRecord, case_id: int, text: str) -> None:
         if not text:
@@ -244,7 +299,7 @@ class LawyerDesk:
 
     # --- messages for the person -----------------------------------------------------------------------
     async def _reply_to_person(self, lawyer: LawyerRecord, message: LawyerInput) -> None:
-        if message.reply_to is not None:
+        if message.reply_to is not None and lawyer.telegram_id is not None:
             case_id = await self._relays.case_of_message(lawyer.telegram_id, message.reply_to)
             if case_id is None:  # never guess: a reply to an unrelated message must not reach a person
                 text = self._(

@@ -92,6 +92,8 @@ class Outbox:
 
     async def tell_lawyer(self, lawyer: LawyerRecord, reply: Reply, case_id: int | None = None) -> bool:
         """Write to a lawyer now (not stored: Pana's own messages to lawyers can be asked for again)."""
+        if lawyer.telegram_id is None:
+            return False  # works only on the web console, which shows the case itself
         if self.notifier is None:
             log.warning("No Telegram bot in this process: a message to lawyer %d was not sent", lawyer.id)
             return False
@@ -101,6 +103,8 @@ class Outbox:
         return bool(message_ids)
 
     async def _map(self, case_id: int, lawyer: LawyerRecord, message_ids: tuple[str, ...]) -> None:
+        if lawyer.telegram_id is None:
+            return
         for message_id in message_ids:
             await self._relays.map_message(case_id, lawyer.telegram_id, message_id, self._clock())
 
@@ -160,6 +164,8 @@ class Outbox:
         lawyer = await self._lawyers.get(holder_id) if holder_id is not None else None
         if lawyer is None or not lawyer.active:
             return False
+        if lawyer.telegram_id is None:
+            return True  # a web-only lawyer: the console reads it from the record, live
         message_ids = await self.notifier.send(lawyer.telegram_id, Reply(f"#{case.id}: {relay.text}"))
         await self._map(case.id, lawyer, message_ids)
         return bool(message_ids)

@@ -55,7 +55,7 @@ class RelayStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class LawyerRecord:
     id: int
-    telegram_id: int
+    telegram_id: int | None  # None: a lawyer who works only on the web console
     name: str
     languages: tuple[Language, ...]
     active: bool

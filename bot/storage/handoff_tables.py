@@ -24,7 +24,7 @@ class LawyerRow(Base):
     __tablename__ = "lawyers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # None: works only on the web console
     name: Mapped[str] = mapped_column(String(128))
     languages: Mapped[str] = mapped_column(String(CODES_LENGTH))  # "kk,ru": the first is the one Pana writes to them in
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -130,3 +130,4 @@ class AuditRow(Base):
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     action: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # the web console account behind it, if any

@@ -38,6 +38,7 @@ from bot.storage.lawyers import SqlLawyerStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import ContactRow, MessageRow
 from tests.conftest import PANA
+from tests.keys import TEST_KEY, TEST_KEYRING
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi, private_message
 
 pytestmark = pytest.mark.asyncio
@@ -126,7 +127,7 @@ class Telegram:
 
 async def _seed(database_url: str) -> int:
     """A lawyer holding the case of CLIENT_CHAT, before any process starts; the case id."""
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     sessions = session_factory(engine)
     now = dt.datetime.now(dt.UTC)
@@ -143,7 +144,7 @@ async def _seed(database_url: str) -> int:
 
 async def _settled(database_url: str) -> tuple[int, int]:
     """Inbound messages not answered yet, relays not sent yet."""
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     async with session_factory(engine)() as session:
         unanswered = await session.scalar(
             select(func.count())
@@ -158,7 +159,7 @@ async def _settled(database_url: str) -> tuple[int, int]:
 
 
 async def _outbound_by_chat(database_url: str) -> dict[int, int]:
-    engine = create_engine(DatabaseSettings(url=database_url))
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     async with session_factory(engine)() as session:
         rows = await session.execute(
             select(ContactRow.platform_id, func.count())
@@ -186,6 +187,7 @@ async def serve_env(
         DATABASE_URL=database_url,
         PANA_PORT=str(port),
         PANA_VAR_DIR=str(tmp_path),
+        PANA_ENCRYPTION_KEYS=TEST_KEY,  # the key the test seeds and reads the record with
         PANA_TURN_LEASE_SECONDS="5",
         PANA_CLAIM_SECONDS="3",
         PANA_RECOVERY_GRACE_SECONDS="1",

@@ -111,7 +111,15 @@ async def test_a_case_from_request_to_rating(stack: HandoffStack) -> None:
         ("lawyer", "closed"),
         ("user", "rated"),
     ]
-    assert {c.name for c in AuditRow.__table__.columns} == {"id", "at", "actor", "lawyer_id", "action", "case_id"}
+    assert {c.name for c in AuditRow.__table__.columns} == {
+        "id",
+        "at",
+        "actor",
+        "lawyer_id",
+        "action",
+        "case_id",
+        "staff_id",
+    }
 
 
 async def test_asking_again_shows_the_open_case(stack: HandoffStack) -> None:

@@ -5,14 +5,14 @@ announces the case; if the process dies, the lease expires and the next sweep an
 `announced_at` was set first and a crash left an urgent case unannounced until working hours).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,222 @@
+"""Numbers for reports: aggregates only, no text, and every count under five people hidden.
+
+Questions per week by language and channel, per topic, the unmet needs (out of scope or not
+understood), handoffs, waiting and closing times, ratings. Charts are drawn here as SVG, on the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from aiohttp import web
+from markupsafe import Markup
+
+from bot.console.context import page_language
+from bot.console.supervisor import _csv_response, overseer
+from bot.i18n import bound
+from bot.storage.reports import CaseFact, QuestionFact
+
+WEEKS = 12
+SMALLEST_SHOWN = 5  # a cell counting fewer people could point at someone: hidden
+OUT_OF_SCOPE = "out_of_scope"
+
+Cell = int | None  # None: hidden (fewer than SMALLEST_SHOWN)
+
+
+def shown(count: int) -> Cell:
+    return count if count >= SMALLEST_SHOWN else None
+
+
+def week_of(moment: dt.datetime) -> dt.date:
+    """The Monday of the moment's ISO week."""
+    day = moment.date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Cell, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Durations:
+    count: Cell
+    p50_hours: float | None
+    p90_hours: float | None
+
+
+def _by(weeks: Sequence[dt.date], facts: Iterable[tuple[dt.date, str]]) -> Table:
+    counts = Counter(facts)
+    columns = tuple(sorted({key for _week, key in counts}))
+    rows = tuple((week.isoformat(), tuple(shown(counts[(week, c)]) for c in columns)) for week in weeks)
+    return Table("", columns, rows)
+
+
+def durations(values: Sequence[dt.timedelta]) -> Durations:
+    if len(values) < SMALLEST_SHOWN:
+        return Durations(None, None, None)
+    hours = sorted(value.total_seconds() / 3600 for value in values)
+    deciles = statistics.quantiles(hours, n=10, method="inclusive")
+    return Durations(len(hours), round(statistics.median(hours), 1), round(deciles[8], 1))
+
+
+@dataclass(frozen=True)
+class Report:
+    weeks: tuple[dt.date, ...]
+    per_week: tuple[Cell, ...]
+    by_language: Table
+    by_channel: Table
+    by_topic: tuple[tuple[str, Cell], ...]
+    unmet: tuple[tuple[Cell, Cell, float | None], ...]  # per week: out of scope, not understood, share of all
+    handoffs: tuple[Cell, ...]
+    waiting: Durations
+    to_close: Durations
+    ratings: tuple[tuple[int, Cell], ...]
+    rating_average: float | None
+
+
+def build(
+    questions: Sequence[QuestionFact], cases: Sequence[CaseFact], answer_threshold: float, today: dt.date
+) -> Report:
+    this_week = today - dt.timedelta(days=today.weekday())
+    weeks = tuple(this_week - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1))
+    asked = [q for q in questions if week_of(q.at) in weeks]
+    per_week = Counter(week_of(q.at) for q in asked)
+    topics = Counter(q.intent for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
+    out_of_scope = Counter(week_of(q.at) for q in asked if q.intent == OUT_OF_SCOPE)
+    not_understood = Counter(
+        week_of(q.at)
+        for q in asked
+        if q.intent != OUT_OF_SCOPE and (q.confidence is None or q.confidence < answer_threshold)
+    )
+    unmet = []
+    for week in weeks:
+        total, outside, unclear = per_week[week], out_of_scope[week], not_understood[week]
+        share = (
+            round(100 * (outside + unclear) / total, 1)
+            if total >= SMALLEST_SHOWN and outside + unclear >= SMALLEST_SHOWN
+            else None
+        )
+        unmet.append((shown(outside), shown(unclear), share))
+    opened = Counter(week_of(case.created_at) for case in cases)
+    waits = [case.assigned_at - case.created_at for case in cases if case.assigned_at is not None]
+    closes = [case.closed_at - case.created_at for case in cases if case.closed_at is not None]
+    rated = [case.rating for case in cases if case.rating is not None]
+    ratings = Counter(rated)
+    return Report(
+        weeks=weeks,
+        per_week=tuple(shown(per_week[week]) for week in weeks),
+        by_language=_by(weeks, ((week_of(q.at), q.language or "?") for q in asked)),
+        by_channel=_by(weeks, ((week_of(q.at), q.channel) for q in asked)),
+        by_topic=tuple((topic, shown(count)) for topic, count in topics.most_common()),
+        unmet=tuple(unmet),
+        handoffs=tuple(shown(opened[week]) for week in weeks),
+        waiting=durations(waits),
+        to_close=durations(closes),
+        ratings=tuple((score, shown(ratings[score])) for score in range(1, 6)),
+        rating_average=round(statistics.mean(rated), 2) if len(rated) >= SMALLEST_SHOWN else None,
+    )
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[Cell], title: str) -> Markup:
+    """A bar chart as inline SVG (attributes only: the CSP allows no inline style). Hidden cells draw no bar."""
+    width, height, left, bottom = 640, 220, 40, 40
+    top = max((v for v in values if v is not None), default=0) or 1
+    step = (width - left) / max(len(values), 1)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#444"/>',
+        f'<text x="{left - 6}" y="14" text-anchor="end" font-size="11" fill="#222">{top}</text>',
+    ]
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        x = left + index * step + step * 0.15
+        bar_width = step * 0.7
+        if value is not None:
+            bar_height = (height - bottom - 20) * value / top
+            y = height - bottom - bar_height
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" height="{bar_height:.1f}" fill="#1f5f8b">'
+                f"<title>{escape(label)}: {value}</title></rect>"
+            )
+        else:
+            parts.append(
+                f'<text x="{x + bar_width / 2:.1f}" y="{height - bottom - 4}" text-anchor="middle" font-size="10" '
+                f'fill="#555">&lt;5</text>'
+            )
+        parts.append(
+            f'<text x="{x + bar_width / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10" '
+            f'fill="#222">{escape(label[5:])}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every value above is escaped or a number)
+
+
+async def _report(request: web.Request) -> Report:
+    console, _session = overseer(request)
+    now = console.clock()
+    since = dt.datetime.combine(now.date() - dt.timedelta(weeks=WEEKS), dt.time(), tzinfo=dt.UTC)
+    return build(
+        await console.reports.questions(since), await console.reports.cases(since), console.answer_threshold, now.date()
+    )
+
+
+async def reports(request: web.Request) -> web.StreamResponse:
+    console, session = overseer(request)
+    await console.staff.audit(session.staff, "viewed_reports", console.clock())
+    report = await _report(request)
+    labels = [week.isoformat() for week in report.weeks]
+    _ = bound(console.translations, page_language(request))
+    return console.render(
+        request,
+        "reports.html",
+        report=report,
+        smallest=SMALLEST_SHOWN,
+        questions_chart=bar_chart(labels, report.per_week, _("Questions per week")),
+        handoffs_chart=bar_chart(labels, report.handoffs, _("Lawyer requests per week")),
+    )
+
+
+def _csv_cell(value: Cell | float) -> str:
+    return f"<{SMALLEST_SHOWN}" if value is None else str(value)
+
+
+async def reports_csv(request: web.Request) -> web.StreamResponse:
+    console, session = overseer(request)
+    await console.staff.audit(session.staff, "exported_reports", console.clock())
+    report = await _report(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["measure", "week", "key", "value"])
+    for monday, count, handoffs, (outside, unclear, share) in zip(
+        report.weeks, report.per_week, report.handoffs, report.unmet, strict=True
+    ):
+        week = monday.isoformat()
+        writer.writerow(["questions", week, "", _csv_cell(count)])
+        writer.writerow(["handoffs_opened", week, "", _csv_cell(handoffs)])
+        writer.writerow(["out_of_scope", week, "", _csv_cell(outside)])
+        writer.writerow(["not_understood", week, "", _csv_cell(unclear)])
+        writer.writerow(["unmet_share_percent", week, "", _csv_cell(share)])
+    for table, measure in ((report.by_language, "questions_by_language"), (report.by_channel, "questions_by_channel")):
+        for label, cells in table.rows:
+            for key, cell in zip(table.columns, cells, strict=True):
+                writer.writerow([measure, label, key, _csv_cell(cell)])
+    for topic, cell in report.by_topic:
+        writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell)])
+    for name, figures in (("waiting_hours", report.waiting), ("time_to_close_hours", report.to_close)):
+        writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count)])
+        writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours)])
+        writer.writerow([f"{name}_p90", "", "", _csv_cell(figures.p90_hours)])
+    for score, cell in report.ratings:
+        writer.writerow(["ratings", "", str(score), _csv_cell(cell)])
+    writer.writerow(["rating_average", "", "", _csv_cell(report.rating_average)])
+    return _csv_response(out.getvalue(), "pana-numbers.csv")

@@ -1,0 +1,50 @@
+"""What the web console reads from the record (storage hands these out, never ORM rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.records.cases import CaseRecord
+
+__all__ = ["AuditEntry", "CaseOverview", "LawyerLoad", "ThreadEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEntry:
+    """One line of a case as its lawyer reads it: the person, a lawyer, Pana's notice, or an internal note."""
+
+    at: dt.datetime
+    author: str  # "person", "lawyer", "pana", "note"
+    text: str
+    lawyer_name: str | None = None
+    delivery: str | None = None  # to the person: pending, sent, failed
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOverview:
+    """A case for the supervisor's list: its state and timing, never the person's words."""
+
+    case: CaseRecord
+    lawyer_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    case_id: int | None
+    lawyer_name: str | None
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LawyerLoad:
+    lawyer_id: int
+    name: str
+    active: bool
+    held: int
+    oldest_assigned_at: dt.datetime | None
+    closed_last_30_days: int

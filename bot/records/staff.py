@@ -1,0 +1,46 @@
+"""The values of the web console's accounts that cross layers (storage hands these out, never ORM rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.languages import Language
+
+__all__ = ["LoginResult", "Role", "StaffRecord", "StaffSession"]
+
+
+class Role(StrEnum):
+    LAWYER = "lawyer"  # the queue and the cases they hold
+    SUPERVISOR = "supervisor"  # every case's state (never the words), reassigning, the audit log, numbers, content
+    ADMIN = "admin"  # what a supervisor sees; accounts are managed with `pana staff`
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRecord:
+    id: int
+    username: str
+    name: str
+    role: Role
+    lawyer_id: int | None  # the lawyers row of a lawyer: the same person on Telegram and on the web
+    ui_language: Language
+    active: bool
+
+    @property
+    def oversees(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    staff: StaffRecord
+    csrf: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+
+
+class LoginResult(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"  # unknown name, wrong password or disabled account: one answer for all three
+    LOCKED = "locked"

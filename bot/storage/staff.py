@@ -1,0 +1,253 @@
+"""Staff accounts of the web console and their server-side sessions (`pana staff ...`, the console's login).
+
+One identity: a lawyer's account points at their `lawyers` row, the one the Telegram desk uses, so a
+lawyer registered with `pana lawyers add` keeps working there and sees the same cases on the web.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import as_utc
+from bot.languages import Language, known_or_fallback
+from bot.records.cases import CaseStatus
+from bot.records.staff import Role, StaffRecord, StaffSession
+from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
+from bot.storage.staff_tables import StaffRow, StaffSessionRow
+
+
+def _record(row: StaffRow) -> StaffRecord:
+    return StaffRecord(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        role=Role(row.role),
+        lawyer_id=row.lawyer_id,
+        ui_language=known_or_fallback(row.ui_language),
+        active=row.active,
+    )
+
+
+class StaffExists(ValueError):
+    """The username is taken (accounts are never deleted, so also by a disabled one)."""
+
+
+class SqlStaffStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # --- accounts --------------------------------------------------------------------------------------
+    async def add(
+        self,
+        *,
+        username: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        languages: tuple[Language, ...],
+        telegram_id: int | None,
+        now: dt.datetime,
+    ) -> StaffRecord:
+        """Create an account; a lawyer's is linked to their lawyers row (found by Telegram id, or made)."""
+        async with self._sessions() as session:
+            if (await session.execute(select(StaffRow.id).where(StaffRow.username == username))).first():
+                raise StaffExists(username)
+            lawyer_id = None
+            if role is Role.LAWYER:
+                lawyer = None
+                if telegram_id is not None:
+                    query = select(LawyerRow).where(LawyerRow.telegram_id == telegram_id)
+                    lawyer = (await session.execute(query)).scalar()
+                if lawyer is None:
+                    lawyer = LawyerRow(telegram_id=telegram_id, name=name, languages=",".join(languages), active=True)
+                    session.add(lawyer)
+                    await session.flush()
+                    session.add(AuditRow(at=now, actor="admin", lawyer_id=lawyer.id, action="lawyer_added"))
+                lawyer.active = True
+                lawyer_id = lawyer.id
+            row = StaffRow(
+                username=username,
+                name=name,
+                role=role.value,
+                password_hash=password_hash,
+                lawyer_id=lawyer_id,
+                ui_language=languages[0],
+                active=True,
+                failed_logins=0,
+                created_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=lawyer_id, action="staff_added"))
+            await session.commit()
+            return _record(row)
+
+    async def all(self) -> list[StaffRecord]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(StaffRow).order_by(StaffRow.id))).scalars().all()
+            return [_record(row) for row in rows]
+
+    async def get(self, staff_id: int) -> StaffRecord | None:
+        async with self._sessions() as session:
+            row = await session.get(StaffRow, staff_id)
+            return _record(row) if row else None
+
+    async def by_username(self, username: str) -> StaffRecord | None:
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            return _record(row) if row else None
+
+    async def credentials(self, username: str) -> tuple[StaffRecord, str, dt.datetime | None] | None:
+        """The account, its password hash and its lock, for a login attempt."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            return (_record(row), row.password_hash, as_utc(row.locked_until)) if row else None
+
+    async def login_failed(self, staff_id: int, now: dt.datetime, limit: int, lockout: dt.timedelta) -> bool:
+        """Count a wrong password; at `limit` in a row the account is locked for `lockout`. True when locked."""
+        async with self._sessions() as session:
+            row = await session.get(StaffRow, staff_id)
+            if row is None:
+                return False
+            row.failed_logins += 1
+            locked = row.failed_logins >= limit
+            if locked:
+                row.locked_until, row.failed_logins = now + lockout, 0
+                session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_locked"))
+            session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_failed"))
+            await session.commit()
+            return locked
+
+    async def set_password(self, username: str, password_hash: str, now: dt.datetime) -> StaffRecord | None:
+        """A new password ends every session of the account and lifts a lock."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
+            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="password_reset"))
+            await session.commit()
+            return _record(row)
+
+    async def rehash(self, staff_id: int, password_hash: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(password_hash=password_hash))
+            await session.commit()
+
+    async def disable(self, username: str, now: dt.datetime) -> tuple[StaffRecord, list[int]] | None:
+        """Disable an account at once: its sessions end; a lawyer's held cases go back to the queue.
+
+        Returns the account and the cases that went back (their people are told by the caller).
+        """
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            row.active = False
+            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            session.add(
+                AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=row.lawyer_id, action="staff_disabled")
+            )
+            returned: list[int] = []
+            if row.lawyer_id is not None:
+                lawyer = await session.get(LawyerRow, row.lawyer_id)
+                if lawyer is not None:
+                    lawyer.active, lawyer.current_case_id = False, None
+                held = select(CaseRow.id).where(
+                    CaseRow.lawyer_id == row.lawyer_id, CaseRow.status == CaseStatus.ASSIGNED.value
+                )
+                returned = list((await session.execute(held)).scalars().all())
+                await session.execute(
+                    update(CaseRow)
+                    .where(CaseRow.id.in_(returned))
+                    .values(status=CaseStatus.WAITING.value, lawyer_id=None, assigned_at=None, announced_at=None)
+                )
+                for case_id in returned:
+                    session.add(
+                        AuditRow(
+                            at=now, actor="admin", lawyer_id=row.lawyer_id, action="returned_removed", case_id=case_id
+                        )
+                    )
+            await session.commit()
+            return _record(row), returned
+
+    async def set_language(self, staff_id: int, language: Language) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(ui_language=language))
+            await session.commit()
+
+    # --- sessions --------------------------------------------------------------------------------------
+    async def start_session(self, staff_id: int, token_hash: str, csrf: str, now: dt.datetime) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
+            )
+            session.add(StaffSessionRow(id=token_hash, staff_id=staff_id, csrf=csrf, created_at=now, last_seen_at=now))
+            session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
+            await session.commit()
+
+    async def session(
+        self, token_hash: str, now: dt.datetime, *, idle: dt.timedelta, lifetime: dt.timedelta, touch: bool = True
+    ) -> StaffSession | None:
+        """The live session with this token: None when unknown, idle too long, too old, or the account disabled.
+
+        Checked on every request, so disabling an account (or ending its sessions) signs it out at once.
+        """
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(StaffSessionRow, StaffRow)
+                    .join(StaffRow, StaffRow.id == StaffSessionRow.staff_id)
+                    .where(StaffSessionRow.id == token_hash)
+                )
+            ).first()
+            if found is None:
+                return None
+            row, staff = found
+            created, seen = as_utc(row.created_at), as_utc(row.last_seen_at)
+            if not staff.active or created + lifetime <= now or seen + idle <= now:
+                await session.delete(row)
+                await session.commit()
+                return None
+            if touch:  # a page left open (its live stream) must not keep an idle session alive
+                row.last_seen_at = now
+                await session.commit()
+            return StaffSession(staff=_record(staff), csrf=row.csrf, created_at=created, last_seen_at=seen)
+
+    async def end_session(self, token_hash: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.id == token_hash))
+            await session.commit()
+
+    async def end_all_sessions(self, staff_id: int) -> int:
+        async with self._sessions() as session:
+            result = await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))
+            await session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # --- the trail ---------------------------------------------------------------------------------------
+    async def audit(
+        self,
+        staff: StaffRecord,
+        action: str,
+        now: dt.datetime,
+        *,
+        case_id: int | None = None,
+    ) -> None:
+        """A view or an action in the console; never any text, never anything that names a person."""
+        async with self._sessions() as session:
+            session.add(
+                AuditRow(
+                    at=now,
+                    actor=staff.role.value,
+                    staff_id=staff.id,
+                    lawyer_id=staff.lawyer_id,
+                    action=action,
+                    case_id=case_id,
+                )
+            )
+            await session.commit()

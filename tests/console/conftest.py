@@ -1,0 +1,146 @@
+"""The console on the whole system: real web app (Telegram webhook + console), aiogram against the Bot API
+stand-in, real Rasa and database. `Staff` is one signed-in browser session driven over HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.clock import utc_now
+from bot.console.context import Console
+from bot.console.passwords import hash_password
+from bot.core.language import LanguageDetector
+from bot.languages import Language
+from bot.nlu.server import NluServer
+from bot.records.staff import Role, StaffRecord
+from bot.registry import create_console, create_telegram
+from bot.settings import ConsoleSettings, LawyerSettings, RasaSettings, TelegramSettings
+from bot.web import create_web_app
+from tests.conftest import make_settings
+from tests.handoff.conftest import ALWAYS_OPEN, SECRET, Clock, HandoffStack
+from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi
+
+PASSWORD = "correct horse battery staple"
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class ConsoleStack(HandoffStack):
+    console: Console | None = None
+    base_url: str = ""
+    signed_in: list[Staff] = field(default_factory=list)
+
+    @property
+    def desk(self) -> Console:
+        assert self.console is not None
+        return self.console
+
+    async def add_staff(
+        self,
+        username: str,
+        role: Role,
+        *,
+        telegram_id: int | None = None,
+        languages: tuple[Language, ...] = ("en",),
+        name: str | None = None,
+    ) -> StaffRecord:
+        return await self.desk.staff.add(
+            username=username,
+            name=name or username.capitalize(),
+            role=role,
+            password_hash=hash_password(PASSWORD),
+            languages=languages,
+            telegram_id=telegram_id,
+            now=utc_now(),
+        )
+
+    async def staff(self, username: str, password: str = PASSWORD) -> Staff:
+        """A new browser session, signed in (or refused: see `Staff.last`)."""
+        browser = Staff(self.base_url, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+        self.signed_in.append(browser)
+        await browser.login(username, password)
+        return browser
+
+
+@dataclass
+class Staff:
+    base_url: str
+    http: aiohttp.ClientSession
+    status: int = 0
+    page: str = ""
+    csrf: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def get(self, path: str) -> str:
+        async with self.http.get(self.base_url + path) as response:
+            self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+        found = CSRF.search(self.page)
+        self.csrf = found.group(1) if found else self.csrf
+        return self.page
+
+    async def post(self, path: str, *, csrf: str | None = None, **form: Any) -> str:
+        data = {"csrf": self.csrf if csrf is None else csrf, **form}
+        async with self.http.post(self.base_url + path, data=data) as response:
+            self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+        found = CSRF.search(self.page)
+        self.csrf = found.group(1) if found else self.csrf
+        return self.page
+
+    async def login(self, username: str, password: str) -> None:
+        page = await self.get("/console/login?lang=en")
+        token = FORM_TOKEN.search(page)
+        assert token is not None
+        async with self.http.post(
+            self.base_url + "/console/login",
+            data={"form_token": token.group(1), "username": username, "password": password},
+        ) as response:
+            self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+        found = CSRF.search(self.page)
+        self.csrf = found.group(1) if found else ""
+
+    def cookie(self, name: str) -> Any:
+        return next((c for c in self.http.cookie_jar if c.key == name), None)
+
+
+@pytest.fixture
+async def console_stack(
+    bot_api: FakeBotApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> AsyncIterator[ConsoleStack]:
+    settings = make_settings(database_url, rasa_settings).model_copy(
+        update={
+            "telegram": TelegramSettings(
+                bot_token=SecretStr(TOKEN),
+                api_base=bot_api.base_url,
+                webhook_url=WEBHOOK_URL,
+                webhook_secret=SecretStr(SECRET),
+            ),
+            "lawyers": LawyerSettings(hours=ALWAYS_OPEN),
+            "console": ConsoleSettings(poll_seconds=0.2, login_attempts=3),
+        }
+    )
+    clock = Clock(utc_now())
+    app = await create_app(settings, detector=detector, clock=clock)
+    telegram = create_telegram(settings, app)
+    routes = create_console(settings, app)
+    client = TestClient(TestServer(create_web_app(app, telegram, routes), host="127.0.0.1"))
+    await client.start_server()
+    stack = ConsoleStack(app, telegram, client, bot_api, clock, console=routes.console)
+    stack.base_url = str(client.make_url("")).rstrip("/")
+    yield stack
+    for browser in stack.signed_in:
+        await browser.http.close()
+    await client.close()
+    await app.close()

@@ -1,0 +1,213 @@
+"""End to end in a real browser (Debian's chromium, driven by selenium through chromedriver; nothing downloaded).
+
+A person asks for a lawyer on Telegram (the Bot API stand-in); a lawyer signs in on the web, sees the case
+appear live, takes it, replies; the reply reaches the person; the person answers; the lawyer sees it live;
+a supervisor sees the case and the audit entries; a second lawyer cannot open it; a disabled account is
+signed out at once. Screenshots of each page, desktop and phone width, go to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from bot.records.staff import Role
+from tests.conftest import _backends
+from tests.console.conftest import PASSWORD, ConsoleStack
+from tests.handoff.conftest import USER
+from tests.handoff.test_flow import open_case
+
+pytestmark = pytest.mark.asyncio
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+DESKTOP, PHONE = (1280, 900), (390, 844)
+WAIT = 15.0  # seconds for anything the page should show (live updates poll every 0.2 s here)
+QUESTION = "Мне отказали в статусе беженца, как обжаловать?"
+REPLY = "Здравствуйте! Приходите завтра в 10:00 <с документами>"
+ANSWER = "Спасибо, приду. Нужен ли паспорт?"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[WebDriver]:
+    """One headless Chromium for the whole session."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+async def until(check: Callable[[], object], what: str, timeout: float = WAIT) -> None:
+    """Wait (bounded) for something the page or the stand-in should show; the event loop keeps serving."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if await asyncio.to_thread(check):
+                return
+        except WebDriverException:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not seen within {timeout} s: {what}")
+
+
+class Page:
+    """The browser, driven from a thread so the server under test (same event loop) keeps answering."""
+
+    def __init__(self, driver: WebDriver, base_url: str) -> None:
+        self.driver = driver
+        self.base_url = base_url
+
+    async def run(self, action: Callable[[], object]) -> object:
+        return await asyncio.to_thread(action)
+
+    async def open(self, path: str) -> None:
+        await self.run(lambda: self.driver.get(self.base_url + path))
+
+    def text(self) -> str:
+        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+
+    async def sign_in(self, username: str) -> None:
+        self.driver.delete_all_cookies()
+        await self.open("/console/login?lang=en")
+
+        def fill() -> None:
+            self.driver.find_element(By.ID, "username").send_keys(username)
+            self.driver.find_element(By.ID, "password").send_keys(PASSWORD)
+            self.driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+
+        await self.run(fill)
+        await until(lambda: "Sign out" in self.text(), f"{username} signed in")
+
+    async def click(self, selector: str) -> None:
+        await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, selector).click())
+
+    async def type(self, selector: str, text: str) -> None:
+        await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, selector).send_keys(text))
+
+    async def shoot(self, name: str) -> None:
+        """Desktop and phone screenshots of the page as it is (full height)."""
+
+        def take() -> None:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
+                self.driver.set_window_size(width, height)
+                full = self.driver.execute_script("return document.documentElement.scrollHeight")
+                self.driver.set_window_size(width, min(max(int(full) + 120, height), 4000))
+                self.driver.save_screenshot(str(SCREENSHOTS / f"{name}-{label}.png"))
+            self.driver.set_window_size(*DESKTOP)
+
+        await self.run(take)
+
+
+@pytest.mark.parametrize("database_url", [_backends()[-1]], indirect=True)
+async def test_a_case_from_telegram_to_the_web_console_and_back(
+    console_stack: ConsoleStack, browser: WebDriver
+) -> None:
+    stack = console_stack
+    await stack.add_staff("aigerim", Role.LAWYER, languages=("en", "ru"), name="Aigerim")
+    await stack.add_staff("dana", Role.LAWYER, name="Dana")
+    await stack.add_staff("sara", Role.SUPERVISOR, name="Sara")
+    page = Page(browser, stack.base_url)
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+
+    await page.open("/console/login?lang=en")
+    await page.shoot("login")
+    await page.sign_in("aigerim")
+    assert "No cases are waiting." in page.text()
+    await page.shoot("queue-empty")
+
+    # The person asks on Telegram; the open queue page shows the case without a reload.
+    await stack.write(QUESTION)
+    await open_case(stack)
+    await until(lambda: "#1" in browser.find_element(By.ID, "live").text, "the new case in the queue, live")
+    assert QUESTION not in page.text(), "the queue never shows the person's words"
+    await page.shoot("queue")
+
+    await page.click("a.case-link")
+    await until(lambda: "Take this case" in page.text(), "the waiting case")
+    await page.shoot("case-waiting")
+    await page.click("form[action$='/take'] button")
+    await until(lambda: "Reply to the person" in page.text(), "the taken case")
+    assert QUESTION in page.text(), "the lawyer who took it sees the consented history"
+    taken = stack.text_to(USER)
+    assert "#1" in taken and "Aigerim" in taken, "the person is told who took the case"
+
+    await page.type("#reply", REPLY)
+    await page.click("form.reply button")
+    await until(lambda: "Sent to the person." in page.text(), "the reply sent")
+    await until(
+        lambda: (
+            REPLY.replace("<", "&lt;").replace(">", "&gt;") in stack.text_to(USER)
+            or REPLY.replace("<", "&lt;").replace(">", "&gt;") in _all_to(stack)
+        ),
+        "the reply on Telegram",
+    )
+    assert "sent" in browser.find_element(By.CSS_SELECTOR, ".entry.lawyer .delivery").text
+
+    await stack.write(ANSWER)
+    await until(lambda: ANSWER in browser.find_element(By.ID, "live").text, "the person's answer, live")
+    await page.shoot("case-holder")
+
+    # A second lawyer cannot open it by URL.
+    await page.sign_in("dana")
+    await page.open("/console/cases/1")
+    assert "Not available" in page.text() and QUESTION not in page.text() and ANSWER not in page.text()
+    await page.shoot("case-refused")
+
+    # The supervisor sees the case and the audit entries, not the words.
+    await page.sign_in("sara")
+    await until(lambda: "#1" in page.text() and "Aigerim" in page.text(), "the case on the supervisor's list")
+    await page.shoot("cases")
+    await page.open("/console/cases/1")
+    assert "Reassign to" in page.text() and QUESTION not in page.text() and ANSWER not in page.text()
+    await page.shoot("case-supervisor")
+    await page.open("/console/audit?case=1")
+    audit = page.text()
+    assert "took" in audit and "opened" in audit, audit
+    assert "viewed_refused" in audit and "replied" in audit
+    await page.shoot("audit")
+    await page.open("/console/content")
+    assert "asylum_apply" in page.text()
+    await page.shoot("content")
+    await page.open("/console/reports")
+    assert "Questions per week" in page.text() and browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    await page.shoot("reports")
+
+    # A disabled account is signed out at once: its open page goes to the login form by itself.
+    await page.sign_in("aigerim")
+    await page.open("/console/cases/1")
+    await until(lambda: "Reply to the person" in page.text(), "the holder's case page")
+    await stack.desk.staff.disable("aigerim", stack.clock())
+    await until(lambda: "/console/login" in browser.current_url, "the disabled lawyer's page signed out")
+    await page.open("/console/queue")
+    assert "Sign in" in page.text() and "Password" in page.text()
+
+
+def _all_to(stack: ConsoleStack) -> str:
+    return "\n".join(params["text"] for _, params in stack.messages_to(USER))

@@ -1,0 +1,63 @@
+"""`pana staff add|list|disable|reset-password` as an administrator runs them (the password on stdin)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import PANA
+
+PASSWORD = "a long enough password"
+
+
+def _pana(tmp_path: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "LAWYER_", "PANA_CONSOLE"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'staff.db'}"
+    return subprocess.run(
+        [*PANA, *args],
+        input=(password + "\n") if password is not None else "",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_staff_accounts_share_the_lawyers_identity(tmp_path: Path) -> None:
+    added = _pana(tmp_path, "lawyers", "add", "--telegram-id", "5001", "--name", "Aigerim", "--languages", "kk")
+    assert added.returncode == 0
+    lawyer = _pana(
+        tmp_path,
+        "staff",
+        "add",
+        "--username",
+        "aigerim",
+        "--role",
+        "lawyer",
+        "--telegram-id",
+        "5001",
+        "--languages",
+        "kk,ru",
+        password=PASSWORD,
+    )
+    assert lawyer.returncode == 0, lawyer.stderr
+    assert "lawyer #1" in lawyer.stdout and PASSWORD not in lawyer.stdout + lawyer.stderr
+    web_only = _pana(tmp_path, "staff", "add", "--username", "dana", "--role", "lawyer", password=PASSWORD)
+    assert web_only.returncode == 0 and "lawyer #2" in web_only.stdout
+    disabled = _pana(tmp_path, "staff", "disable", "--username", "aigerim")
+    assert disabled.returncode == 0 and "0 case(s)" in disabled.stdout
+    assert _pana(tmp_path, "staff", "list").stdout.splitlines() == [
+        "aigerim\taigerim\tlawyer\tlawyer #1\tkk\tdisabled",
+        "dana\tdana\tlawyer\tlawyer #2\tru\tactive",
+    ]
+    lawyers = _pana(tmp_path, "lawyers", "list").stdout.splitlines()
+    assert lawyers == ["5001\tAigerim\tkk\tinactive", "-\tdana\tru\tactive"], "one identity: off on Telegram too"
+
+
+def test_weak_and_taken_are_refused(tmp_path: Path) -> None:
+    weak = _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password="short")
+    assert weak.returncode == 1 and "12 characters" in weak.stderr
+    assert _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD).returncode == 0
+    taken = _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD)
+    assert taken.returncode == 1 and "taken" in taken.stderr

@@ -1,0 +1,69 @@
+"""The console's pure parts: small cells hidden in the report numbers, the SVG chart, the login limiter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.console.reports import SMALLEST_SHOWN, bar_chart, build, durations
+from bot.console.security import AddressLimiter, same_token, token_hash
+from bot.storage.reports import CaseFact, QuestionFact
+
+pytestmark = pytest.mark.fast
+
+MONDAY = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+
+
+def _questions(count: int, intent: str | None, *, language: str = "ru", confidence: float = 0.9) -> list[QuestionFact]:
+    return [QuestionFact(MONDAY, intent, language, "telegram", confidence) for _ in range(count)]
+
+
+def test_cells_under_five_people_are_hidden_and_the_rest_counted() -> None:
+    questions = (
+        _questions(7, "asylum_apply")
+        + _questions(4, "birth_registration", language="kk")
+        + _questions(5, "out_of_scope", confidence=0.95)
+        + _questions(3, "asylum_apply", confidence=0.1)
+    )
+    report = build(questions, [], answer_threshold=0.65, today=MONDAY.date())
+    assert report.weeks[-1] == MONDAY.date() and len(report.weeks) == 12
+    assert report.per_week[-1] == 19 and report.per_week[0] is None
+    assert dict(report.by_topic) == {"asylum_apply": 10, "birth_registration": None}
+    languages = dict(zip(report.by_language.columns, report.by_language.rows[-1][1], strict=True))
+    assert languages == {"kk": None, "ru": 15}
+    outside, unclear, share = report.unmet[-1]
+    assert (outside, unclear) == (5, None), "three not understood are hidden"
+    assert share == round(100 * 8 / 19, 1)
+
+
+def test_durations_and_ratings_need_five_cases() -> None:
+    few = [CaseFact(MONDAY, MONDAY + dt.timedelta(hours=1), None, 5) for _ in range(SMALLEST_SHOWN - 1)]
+    report = build([], few, answer_threshold=0.65, today=MONDAY.date())
+    assert report.waiting.count is None and report.rating_average is None
+    assert all(cell is None for _, cell in report.ratings)
+    hours = [dt.timedelta(hours=h) for h in (1, 2, 3, 4, 10)]
+    figures = durations(hours)
+    assert figures.count == 5 and figures.p50_hours == 3.0 and figures.p90_hours == pytest.approx(7.6)
+
+
+def test_the_chart_escapes_labels_and_draws_no_bar_for_hidden_cells() -> None:
+    svg = str(bar_chart(["2026-11-23", "2026-11-30"], [None, 12], 'weeks <script>"'))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert svg.count("<rect") == 1 and "&lt;5" in svg
+    assert "style=" not in svg, "the CSP allows no inline style"
+
+
+def test_the_address_limiter_slides_and_stays_bounded() -> None:
+    limiter = AddressLimiter(2, dt.timedelta(minutes=1), max_addresses=3)
+    assert limiter.allow("a", MONDAY) and limiter.allow("a", MONDAY)
+    assert not limiter.allow("a", MONDAY + dt.timedelta(seconds=30))
+    assert limiter.allow("a", MONDAY + dt.timedelta(minutes=1, seconds=1))
+    for address in ("b", "c", "d", "e"):
+        limiter.allow(address, MONDAY)
+    assert len(limiter._attempts) == 3
+
+
+def test_tokens_are_stored_hashed_and_compared_in_constant_time() -> None:
+    assert token_hash("abc") != "abc" and len(token_hash("abc")) == 64
+    assert same_token("x" * 10, "x" * 10) and not same_token("x", None) and not same_token("x", "y")
