@@ -82,8 +82,8 @@ KAZAKH_CYRILLIC_SUFFIXES = (
     "тери",
 )
 
-# Kazakh endings as typed in Latin (first person, polite second person, past tense, possessive accusative,
-# ablative): they tell Latin-script Kazakh from Russian and English where no listed word does.
+# Kazakh endings as typed in Latin (first person, polite second person, possessive accusative and genitive,
+# ablative, "for"): they tell Latin-script Kazakh from Russian and English where no listed word does.
 KAZAKH_LATIN_SUFFIXES = (
     "myn",
     "min",
@@ -127,10 +127,9 @@ RUSSIAN_LATIN_CUES = _words(
     svidetelstvo rozhdenii rojdenii kuda kogda pochemu skolko esli ili eto vy ya on ona oni moy moya moi
     net da ochen srochno u v na ne s k o po ot dlya pri bez cherez posle mogu hochu mozhet mozhete mne
     sdelat poluchit podat podati status statusa vid zhitelstvo zhitelstva prodlit prodlenie otkazali
-    otkaz pomosch pomoshch pomosh chto-to kakie kakoy kakaya nas nam vas vam ih ego ee uzhe eshe tozhe ty tebe
-    tebya
-    iz za delat li est kto chelovek vse vsem idti oformit otkryt zdes hotyat kakoe yurista dannye jdat
-    prohodit deystvuet zakonchilas daet granicu granicy vyehat privezti rodilsya rebenku inostranca
+    otkaz pomosch pomoshch pomosh chto-to kakie kakoy kakaya nas nam vas vam ih ego ee uzhe eshe tozhe
+    ty tebe tebya iz za delat li est kto chelovek vse vsem idti oformit otkryt zdes hotyat kakoe yurista
+    dannye jdat prohodit deystvuet zakonchilas daet granicu granicy vyehat privezti rodilsya rebenku inostranca
     inostrancu nedelyu schet brak razvod snyat zalog vizy priehali priehal hozyain zaregistrirovat
     """
 )
