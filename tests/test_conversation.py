@@ -301,12 +301,7 @@ async def test_a_message_stored_before_a_crash_is_answered_when_it_comes_again(s
             "Очень боимся, что нас вернут обратно. Куда нам обратиться?",
             "ru",
         ),
-        pytest.param(
-            "zdravstvuite, my iz afganistana, v almaty 5 dnei, vizy net, boimsya deportacii. chto nam delat?",
-            "ru",
-            # Known gap (nlu/README.md): Latin-script Russian arrival stories still rank `help` first.
-            marks=pytest.mark.xfail(strict=True, reason="the v2 model misses Latin-script Russian arrival stories"),
-        ),
+        ("zdravstvuite, my iz afganistana, v almaty 5 dnei, vizy net, boimsya deportacii. chto nam delat?", "ru"),
         (
             "Hello. My family and I got to Almaty from Afghanistan six days ago and we have no visa. "
             "We are scared they will send us back. Where should we go?",

@@ -21,6 +21,13 @@ pytestmark = pytest.mark.fast  # no Rasa, no database, no network
         ("gde podat na status bejenca", "ru"),
         ("how can i apply for asylum", "en"),
         ("i am refugee how i can work here", "en"),
+        # Latin-script Kazakh told by its endings when no listed word is there (first person, polite imperative)
+        ("otinishimdi qabyldanyz", "kk"),
+        ("jumysymnan shygardy", "kk"),
+        # Latin-script Russian told by its endings
+        ("situatsiya slozhnaya", "ru"),
+        # English words that end like Kazakh ones stay English
+        ("admin of kazakhstan migration", "en"),
     ],
 )
 def test_detects_the_language(detector: LanguageDetector, text: str, expected: str) -> None:

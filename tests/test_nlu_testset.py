@@ -12,7 +12,7 @@ from bot.content.intents import load_intents
 from bot.core.policy import Thresholds
 from bot.core.ports import Classification, IntentScore
 from bot.nlu.evaluate import Intents, Outcome, build_report
-from bot.nlu.testset import Example, load_test_set
+from bot.nlu.testset import Example, load_test_set, overlap, training_rows
 from tests.conftest import REPO
 
 LANGUAGES = ("kk", "ru", "en")
@@ -84,6 +84,17 @@ def test_style_tags_match_the_text(held_out: list[Example]) -> None:
         or (e.style == "long" and len(re.findall(r"[.!?]+(?:\s|$)", e.text)) < 2)
     ]
     assert wrong == []
+
+
+def test_no_held_out_row_is_in_the_training_data(held_out: list[Example]) -> None:
+    training = training_rows(REPO / "nlu" / "data")
+    assert len(training) > 5000
+    assert [(e.intent, e.text) for e in overlap(held_out, training)] == []
+
+
+def test_overlap_ignores_case_and_punctuation_only() -> None:
+    held = [Example("Hello!", "greet", "en", "short"), Example("Hello there", "greet", "en", "short")]
+    assert overlap(held, [("hello", "greet")]) == held[:1]
 
 
 def _write(folder: Path, body: str) -> Path:

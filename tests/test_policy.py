@@ -54,6 +54,19 @@ def test_asylum_on_top_but_unsure_is_answered_at_once_with_detention_offered() -
     assert "family_reunification" in d.also
 
 
+def test_asylum_answer_offers_detention_first_even_when_it_is_a_lower_guess() -> None:
+    guesses = (
+        ("asylum_apply", 0.3),
+        ("family_reunification", 0.1),
+        ("detention_deportation", 0.09),
+        ("education", 0.08),
+    )
+    d = decided(*guesses)
+    assert (d.action, d.intent) == (Action.ANSWER, "asylum_apply")
+    assert d.also[0] == "detention_deportation"
+    assert d.also.count("detention_deportation") == 1
+
+
 def test_asylum_below_the_top_leads_with_the_deadline_options() -> None:
     d = decided(("family_reunification", 0.3), ("asylum_apply", 0.25), ("education", 0.2))
     assert (d.action, d.intent) == (Action.URGENT, "asylum_apply")

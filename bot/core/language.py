@@ -82,6 +82,23 @@ KAZAKH_CYRILLIC_SUFFIXES = (
     "тери",
 )
 
+# Kazakh endings as typed in Latin (first person, polite second person, possessive accusative and genitive,
+# ablative, "for"): they tell Latin-script Kazakh from Russian and English where no listed word does.
+KAZAKH_LATIN_SUFFIXES = (
+    "myn",
+    "min",
+    "myz",
+    "miz",
+    "nyz",
+    "niz",
+    "ymdy",
+    "imdi",
+    "ymnyn",
+    "imnin",
+    "ushin",
+    "nan",
+    "dan",
+)
 KAZAKH_LATIN_CUES = _words(
     """
     salem salemetsiz salemetsizbe rahmet rakhmet raqmet qalay kalay qalai kalai qayda kayda qaida kaida
@@ -91,6 +108,12 @@ KAZAKH_LATIN_CUES = _words(
     auruhana zhumys jumys tirkeu isteu isteimin isteymin bola bolady ala alam alamyn qazaqsha kazaksha
     qazaqstan kazakstan qazaqstanda kazakstanda komek komektesiniz otinish suraq jane nemese kualik kuälik
     qazir kazir kerekpe bolama ma me ba be pa pe dep edi eken ghoy goy turaly boiynsha zhane
+    alu adam jatyr beriledi merzimi tegin qaidan kaidan baramyn ketti pasportym beremin bitti keledi degen
+    keiin jauap otyr baru bermedi martebe martebem martebesin martebemdi alyp adammyn tanu tirkelu ustap
+    bosqynmyn kelgen keldim keldik jazamyn sau kop soilesu jeke kim almatyda telefonym shagym uzartu
+    uzartamyn isteuge beredi kualigin bitip eski tek berdim jol apatridpin balany alamyz jasalady bermei
+    aldy isteimiz bara mektepke tabamyn nomiri bosqyndar qamap tez jedel qauip munda osynda neke boldy
+    uy iesi kepil deidi endi apta aqsha aksha otbasy otbasym otbasymyz
     """
 )
 RUSSIAN_LATIN_CUES = _words(
@@ -105,6 +128,9 @@ RUSSIAN_LATIN_CUES = _words(
     net da ochen srochno u v na ne s k o po ot dlya pri bez cherez posle mogu hochu mozhet mozhete mne
     sdelat poluchit podat podati status statusa vid zhitelstvo zhitelstva prodlit prodlenie otkazali
     otkaz pomosch pomoshch pomosh chto-to kakie kakoy kakaya nas nam vas vam ih ego ee uzhe eshe tozhe
+    ty tebe tebya iz za delat li est kto chelovek vse vsem idti oformit otkryt zdes hotyat kakoe yurista
+    dannye jdat prohodit deystvuet zakonchilas daet granicu granicy vyehat privezti rodilsya rebenku inostranca
+    inostrancu nedelyu schet brak razvod snyat zalog vizy priehali priehal hozyain zaregistrirovat
     """
 )
 ENGLISH_CUES = _words(
@@ -120,6 +146,8 @@ ENGLISH_CUES = _words(
     """
 )
 _RU_ONLY_LETTERS = frozenset("щъэё")
+# Russian endings as typed in Latin, which neither English nor Kazakh words have.
+RUSSIAN_LATIN_SUFFIXES = ("iya", "ogo", "aya", "itsya", "atsya", "ovat", "stvo", "eniye", "enie")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +227,10 @@ def _vote_latin(word: str, votes: dict[Language, float]) -> None:
         votes["kk"] += 1.0
     elif word in RUSSIAN_LATIN_CUES:
         votes["ru"] += 1.0
+    elif len(word) > 5 and word.endswith(KAZAKH_LATIN_SUFFIXES):
+        votes["kk"] += 0.5
+    elif len(word) > 5 and word.endswith(RUSSIAN_LATIN_SUFFIXES):
+        votes["ru"] += 0.5
 
 
 def choose_language(

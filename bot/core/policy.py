@@ -98,9 +98,10 @@ def _is_pressing(score: IntentScore, thresholds: Thresholds, is_urgent: IsIntent
 
 
 def _with_companion(decision: Decision) -> Decision:
-    if decision.action is not Action.ANSWER or decision.intent != ASYLUM_APPLY or ASYLUM_COMPANION in decision.also:
+    """An asylum answer offers detention/deportation first: a newcomer's next fear is being sent back."""
+    if decision.action is not Action.ANSWER or decision.intent != ASYLUM_APPLY:
         return decision
-    also = (ASYLUM_COMPANION, *decision.also)[:MAX_SUGGESTIONS]
+    also = (ASYLUM_COMPANION, *(name for name in decision.also if name != ASYLUM_COMPANION))[:MAX_SUGGESTIONS]
     return Decision(decision.action, decision.intent, decision.confidence, decision.suggestions, also)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,35 @@ def load_test_set(folder: Path) -> list[Example]:
                     seen[key] = f"{path.name} {intent}"
                     examples.append(Example(str(text), intent, language, style))
     return examples
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def row_key(text: str) -> str:
+    """A row as words only, case-folded: "Hello!" and "hello" are the same row for the overlap check."""
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
+def training_rows(folder: Path) -> list[tuple[str, str]]:
+    """(text, intent) of every example in the Rasa training files (nlu/data/*.yml)."""
+    rows = []
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu", []):
+            if "intent" not in block:
+                continue
+            for line in str(block.get("examples", "")).splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    rows.append((line[2:].strip(), str(block["intent"])))
+    return rows
+
+
+def overlap(held_out: list[Example], training: list[tuple[str, str]]) -> list[Example]:
+    """Held-out rows that the training data also has: each one makes the held-out figures flatter than they are."""
+    trained = {row_key(text) for text, _ in training}
+    return [e for e in held_out if row_key(e.text) in trained]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
