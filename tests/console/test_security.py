@@ -179,7 +179,10 @@ async def test_the_holder_sees_whether_the_whatsapp_window_is_open(console_stack
     stack = console_stack
     await stack.add_staff("aigerim", Role.LAWYER)
     async with record(stack.app)() as session:
-        contact = ContactRow(channel="whatsapp", platform_id="whatsapp:+77010000000", language="en")
+        number = "whatsapp:+77010000000"
+        contact = ContactRow(
+            channel="whatsapp", platform_id=number, platform_hash=stack.app.keyring.blind(number), language="en"
+        )
         session.add(contact)
         await session.flush()
         window = WhatsAppWindowRow(contact_id=contact.id, last_inbound_at=stack.clock() - dt.timedelta(hours=25))
