@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
+from bot.core.messages import IncomingMessage
 from bot.keys import KEY_FILE, Keyring, KeyringError, load_keyring, new_key
 from bot.settings import DatabaseSettings
 from bot.storage.database import alembic_config, create_engine, migrate, session_factory
@@ -153,12 +154,20 @@ async def test_migration_0007_encrypts_what_is_in_place_and_lookups_still_find_p
     await engine.dispose()
 
 
+def _incoming(channel: str, user_id: str, message_id: str) -> IncomingMessage:
+    return IncomingMessage(channel, user_id, MARKER, channel_message_id=message_id, payload="topic:asylum_apply")
+
+
+def _lease() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+
 async def test_rotation_reencrypts_and_rehashes_so_the_old_key_can_go(database_url: str) -> None:
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
     person = await store.get_or_create_contact("whatsapp", PHONE)
-    await store.record_inbound(person.id, MARKER, channel_message_id="SM1")
+    await store.record_inbound(person.id, _incoming("whatsapp", PHONE, "SM1"), MARKER, lease_until=_lease())
     await engine.dispose()
 
     newer = new_key()
@@ -190,7 +199,7 @@ async def test_tombstones_answer_for_a_deleted_person_until_they_expire(database
     store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
     person = await store.get_or_create_contact("telegram", CHAT)
     await store.set_language(person.id, "kk", chosen=True)
-    await store.record_inbound(person.id, MARKER, channel_message_id="msg-qzx")
+    await store.record_inbound(person.id, _incoming("telegram", CHAT, "msg-qzx"), MARKER, lease_until=_lease())
     assert await store.forgotten("telegram", "msg-qzx") is None, "alive: nothing buried"
     await store.delete_contact(person.id)
     assert await store.forgotten("telegram", "msg-qzx") == "kk"

@@ -33,7 +33,7 @@ from bot.settings import RasaSettings, Settings, TelegramSettings
 from bot.storage.tables import Base
 from bot.web import create_web_app
 from tests.conftest import make_settings, record
-from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message
+from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message, signed
 from tests.whatsapp.conftest import TEMPLATES, inbound_form, numbered, signature, whatsapp_settings
 from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, SENDER, FakeTwilioApi
 
@@ -186,7 +186,7 @@ async def test_telegram_leaves_no_trace(
         await _assert_nothing_clear(app, caplog, str(CHAT))
         assert await post(private_message(2, "/forget", chat_id=CHAT, language="en")) == 200
         bot_api.fail_next("sendMessage", status=400)  # the "Done" is refused: Telegram delivers the press again
-        confirm = button_press(3, "o|delete:yes", chat_id=CHAT, language="en")
+        confirm = button_press(3, signed("delete:yes", CHAT), chat_id=CHAT, language="en")
         assert await post(confirm) == 500
         bot_api.fail_next("answerCallbackQuery", status=400)
         assert await post(confirm) == 200

@@ -11,6 +11,7 @@ from bot.core import payloads
 from bot.core.language import LanguageDetector
 from bot.core.messages import IncomingMessage
 from bot.settings import PanaSettings, RasaSettings
+from bot.storage.burial import TOMBSTONE_LIFETIME
 from tests.conftest import REPO, make_settings
 
 # The words for "days" next to the number, per language; the number must be the setting's.
@@ -46,7 +47,9 @@ def test_readme_states_the_default_periods() -> None:
     assert f"`PANA_MESSAGE_RETENTION_DAYS` ({defaults.message_retention_days} days)" in privacy
     assert f"`PANA_AUDIT_RETENTION_DAYS` ({defaults.audit_retention_days} days)" in privacy
     stated = {int(n) for n in re.findall(r"(\d+) days", privacy)}
-    assert stated == {defaults.message_retention_days, defaults.audit_retention_days}
+    tombstone_days = TOMBSTONE_LIFETIME.days  # the keyed hashes a deletion leaves against replays
+    assert f"for {tombstone_days} days, keyed hashes" in privacy
+    assert stated == {defaults.message_retention_days, defaults.audit_retention_days, tombstone_days}
     security = (REPO / "SECURITY.md").read_text(encoding="utf-8")
     assert f"`PANA_MESSAGE_RETENTION_DAYS` ({defaults.message_retention_days})" in security
     assert f"`PANA_AUDIT_RETENTION_DAYS` ({defaults.audit_retention_days})" in security

@@ -79,7 +79,7 @@ def test_serve_refuses_a_public_host_without_a_token(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RASA_HOST", "0.0.0.0")
     monkeypatch.delenv("RASA_TOKEN", raising=False)
     with pytest.raises(NluProjectError, match="RASA_TOKEN"):
-        run_nlu(argparse.Namespace(nlu_command="serve"), load_settings())
+        run_nlu(argparse.Namespace(nlu_command="serve", replicas=1), load_settings())
 
 
 def test_configured_token_is_the_secret(tmp_path: Path) -> None:

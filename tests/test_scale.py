@@ -73,7 +73,11 @@ async def test_a_persons_turns_never_overlap_across_workers(redis: Redis) -> Non
     events: list[tuple[str, str]] = []
     prefix = f"pana-test-{uuid.uuid4().hex}:"
     workers = [
-        OrderedDialogue(SlowDialogue(events), LayeredLocks(KeyedLocks(), RedisPersonLocks(redis, prefix=prefix)))
+        OrderedDialogue(
+            SlowDialogue(events),
+            blind=TEST_KEYRING.blind,
+            locks=LayeredLocks(KeyedLocks(), RedisPersonLocks(redis, prefix=prefix)),
+        )
         for _ in range(2)
     ]
     messages = [_message("42", f"m{i}") for i in range(8)]
@@ -88,14 +92,14 @@ async def test_a_persons_turns_never_overlap_across_workers(redis: Redis) -> Non
 async def test_different_people_are_not_held_up_by_each_other(redis: Redis) -> None:
     events: list[tuple[str, str]] = []
     locks = RedisPersonLocks(redis, prefix=f"pana-test-{uuid.uuid4().hex}:")
-    dialogue = OrderedDialogue(SlowDialogue(events), locks)
+    dialogue = OrderedDialogue(SlowDialogue(events), blind=TEST_KEYRING.blind, locks=locks)
     await asyncio.wait_for(asyncio.gather(dialogue.handle(_message("1", "a")), dialogue.handle(_message("2", "b"))), 5)
     assert [kind for kind, _ in events][:2] == ["start", "start"]
 
 
 async def test_lock_keys_do_not_carry_the_persons_address(redis: Redis) -> None:
     prefix = f"pana-test-{uuid.uuid4().hex}:"
-    dialogue = OrderedDialogue(SlowDialogue([]), RedisPersonLocks(redis, prefix=prefix))
+    dialogue = OrderedDialogue(SlowDialogue([]), blind=TEST_KEYRING.blind, locks=RedisPersonLocks(redis, prefix=prefix))
     seen: list[bytes] = []
 
     async def watch() -> None:
@@ -113,7 +117,9 @@ async def test_without_redis_turns_go_ahead_unordered() -> None:
     """Redis away: the lock is skipped (logged), never the person's answer."""
     broken = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
     try:
-        turn = await OrderedDialogue(SlowDialogue([]), RedisPersonLocks(broken)).handle(_message("1", "a"))
+        turn = await OrderedDialogue(SlowDialogue([]), blind=TEST_KEYRING.blind, locks=RedisPersonLocks(broken)).handle(
+            _message("1", "a")
+        )
         assert turn.outcome is Outcome.ANSWERED
         assert await RedisLease(broken).acquire("sweep", 10) is True
     finally:
