@@ -30,6 +30,17 @@ def test_catalog_is_complete_and_not_fuzzy(language: str) -> None:
             assert not message.fuzzy, f"fuzzy in {language}: {message.id!r}"
 
 
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_no_translation_says_its_text_twice(language: str) -> None:
+    # A merge once glued a translation to itself ("…көрсетіледі.Тек сандар…"); people would read every word twice.
+    for message in _catalog(language):
+        text = message.string if isinstance(message.string, str) else ""
+        half = len(text) // 2
+        assert not (text and len(text) % 2 == 0 and text[:half] == text[half:]), (
+            f"doubled in {language}: {message.id!r}"
+        )
+
+
 def test_catalogs_match_the_strings_in_the_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
     pot = tmp_path / "messages.pot"
     subprocess.run(
