@@ -30,7 +30,7 @@ from bot.logs import install_redaction, uninstall_redaction
 from bot.nlu.server import NluServer
 from bot.registry import create_telegram, create_whatsapp
 from bot.settings import RasaSettings, Settings, TelegramSettings
-from bot.storage.tables import Base
+from bot.storage.schema import metadata
 from bot.web import create_web_app
 from tests.conftest import make_settings, record
 from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi, button_press, private_message, signed
@@ -111,7 +111,7 @@ async def _rows_decrypted(app: App) -> str:
     """Every row of every table as Pana reads it, encrypted columns opened."""
     lines = []
     async with record(app)() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             lines.extend(str(tuple(row)) for row in (await session.execute(select(table))).all())
     return "\n".join(lines)
 

@@ -24,7 +24,8 @@ from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import RelayRow
 from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
-from bot.storage.tables import Base, MessageRow, WhatsAppDeliveryRow
+from bot.storage.schema import metadata
+from bot.storage.tables import MessageRow, WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
 from tests.keys import TEST_KEYRING
 
@@ -172,7 +173,7 @@ async def test_whatsapp_replies_are_queued_once_per_message(rec: Record) -> None
 async def test_the_migrations_create_the_turn_columns_as_declared(rec: Record) -> None:
     def differences(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        return list(compare_metadata(context, metadata))
 
     async with rec.engine.connect() as connection:
         assert await connection.run_sync(differences) == []

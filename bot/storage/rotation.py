@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage import handoff_tables as _handoff_tables  # noqa: F401  (registers the handoff tables)
+from bot.storage.schema import metadata
 from bot.storage.sealing import Sealed, dialect_keyring
-from bot.storage.tables import Base
 
 BATCH = 500
 # Which keyed-hash column is computed from which sealed column.
@@ -33,7 +32,7 @@ def sealed_columns(table: Table) -> list[Column]:  # type: ignore[type-arg]
 async def rotate(engine: AsyncEngine) -> Rotated:
     keyring = dialect_keyring(engine.sync_engine.dialect)
     tables = rows = 0
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         columns = sealed_columns(table)
         if not columns:
             continue

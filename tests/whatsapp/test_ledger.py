@@ -17,7 +17,8 @@ from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
-from bot.storage.tables import Base, WhatsAppDeliveryRow
+from bot.storage.schema import metadata
+from bot.storage.tables import WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
 from tests.keys import TEST_KEYRING
 
@@ -46,7 +47,7 @@ def store(engine: AsyncEngine) -> SqlConversationStore:
 async def test_migration_creates_the_tables_as_declared(engine: AsyncEngine) -> None:
     def differences(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return [d for d in compare_metadata(context, Base.metadata) if "whatsapp" in repr(d)]
+        return [d for d in compare_metadata(context, metadata) if "whatsapp" in repr(d)]
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
