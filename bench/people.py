@@ -19,8 +19,9 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 
 from bench.standins import BenchBotApi, BenchTwilioApi
+from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
-from tests.telegram.fake_bot_api import button_press, private_message
+from tests.telegram.fake_bot_api import button_press, private_message, signed
 from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 
 Channel = Literal["telegram", "whatsapp"]
@@ -28,6 +29,7 @@ Kind = Literal["question", "option", "lawyer", "consent"]
 NUMBERED = re.compile(r"^\*(\d+)\.\* (.+)$", re.MULTILINE)
 CONSENT_LABEL = "Yes, share it with a lawyer"
 # Options a benchmark person never presses: they would delete the person or open a case outside the handoff share.
+# Pana's buttons carry "o|<payload>|<signature>", so a prefix of the packed data names the payload.
 SKIPPED_PAYLOADS = ("o|lawyer", "o|forget", "o|delete", "o|case:")
 
 
@@ -107,6 +109,11 @@ def consent_labels(locales_dir: Path) -> set[str]:
     return labels
 
 
+def lawyer_press(update_id: int, chat_id: int, language: str) -> dict[str, Any]:
+    """The "lawyer" button pressed, signed for this chat as Pana signs the buttons it sends (else refused)."""
+    return button_press(update_id, signed(LAWYER, chat_id), chat_id=chat_id, language=language)
+
+
 class TelegramPerson:
     """A Telegram user whose updates are posted to a worker's webhook, as Telegram posts them."""
 
@@ -137,7 +144,9 @@ class TelegramPerson:
                 )
             )
         if plan.handoff:
-            outcomes.append(await self._press("o|lawyer", chat_id, plan.language, "lawyer", limit))
+            outcomes.append(
+                await self._post(lawyer_press(next(self._update_ids), chat_id, plan.language), "lawyer", limit, None)
+            )
             consent = [d for d in self._last_buttons(chat_id) if d.startswith("o|case:consent")]
             if consent:
                 outcomes.append(await self._press(consent[0], chat_id, plan.language, "consent", limit))

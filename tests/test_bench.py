@@ -8,12 +8,16 @@ import random
 from typing import Any
 
 import pytest
+from aiogram.types import CallbackQuery
 
-from bench.people import Planner
+from bench.people import Planner, lawyer_press
 from bench.report import level_figures, markdown_table, text_table, turn_latency
 from bench.stack import require_loopback
 from bench.stats import percentile, summarize
+from bot.channels.telegram.callbacks import own_private_chat, verified_payload
+from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
+from tests.telegram.fake_bot_api import TOKEN
 
 
 def test_percentile_is_the_nearest_rank_of_measured_values() -> None:
@@ -124,3 +128,12 @@ def test_the_harness_refuses_anything_but_loopback(url: str) -> None:
     with pytest.raises(ValueError, match="loopback"):
         require_loopback(url)
     assert require_loopback("redis://127.0.0.1:6379/7") == "redis://127.0.0.1:6379/7"
+
+
+def test_the_bench_presses_the_lawyer_button_as_pana_signed_it() -> None:
+    """An unsigned button is refused like a forged one: the bench's handoffs must carry Pana's signature."""
+    query = CallbackQuery.model_validate(lawyer_press(7, chat_id=10_000_042, language="kk")["callback_query"])
+    assert verified_payload(TOKEN, query) == LAWYER
+    assert own_private_chat(query)
+    other_chat = CallbackQuery.model_validate(lawyer_press(8, chat_id=10_000_043, language="kk")["callback_query"])
+    assert verified_payload(TOKEN, other_chat.model_copy(update={"data": query.data})) is None
