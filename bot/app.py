@@ -12,14 +12,13 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.locks import KeyedLocks
+from bot.channels.locks import KeyedLocks, LayeredLocks, PersonLocks
 from bot.channels.recovery import Recovery
 from bot.clock import Clock, utc_now
 from bot.content.catalog import ContentCatalog
 from bot.content.loader import load_catalog
 from bot.core.conversation import Conversation, CoreConfig
 from bot.core.language import LanguageDetector
-from bot.core.ordering import LayeredLocks, OrderedDialogue, PersonLocks
 from bot.core.outage import OutageAnswers
 from bot.core.policy import Thresholds
 from bot.core.ports import Dialogue
@@ -69,11 +68,12 @@ class App:
     handoff: HandoffServices
     retention: Retention  # started by `pana serve` and `pana chat`
     recovery: Recovery  # started by `pana serve`, once the channels registered how to replay a message
-    # What channels call: the conversation, one turn per person at a time, timed, or the static reply while
-    # the record is down.
+    # What channels call: the conversation, timed, or the static reply while the record is down.
     dialogue: Dialogue
     keyring: Keyring
     queue_figures: SqlQueueFigures  # for /metrics
+    # One message per person at a time, across workers when they share Redis: the channels hold it.
+    person_locks: PersonLocks
     clock: Clock = utc_now  # the one the handoff runs on (tests set it)
 
     async def close(self) -> None:
@@ -126,11 +126,13 @@ def create_redis(settings: Settings, resources: AsyncExitStack) -> Redis | None:
     return redis
 
 
-def create_state_store(redis: Redis | None, keyring: Keyring) -> MemoryStateStore | FallbackStateStore:
+def create_state_store(
+    redis: Redis | None, keyring: Keyring, health: RedisHealth | None = None
+) -> MemoryStateStore | FallbackStateStore:
     """In-process without Redis; with it, Redis while it answers and in-process while it does not."""
     if redis is None:
         return MemoryStateStore()
-    return FallbackStateStore(RedisStateStore(redis, keyring), MemoryStateStore(), RedisHealth())
+    return FallbackStateStore(RedisStateStore(redis, keyring), MemoryStateStore(), health or RedisHealth())
 
 
 def create_keyring(settings: Settings) -> Keyring:
@@ -159,10 +161,10 @@ def create_core_config(settings: Settings) -> CoreConfig:
     )
 
 
-def create_person_locks(redis: Redis | None) -> PersonLocks:
-    """In-process locks, layered over Redis locks when several workers share a Redis."""
+def create_person_locks(redis: Redis | None, keyring: Keyring, health: RedisHealth) -> PersonLocks:
+    """In-process locks, layered over Redis locks (keyed hashes, skipped while Redis is away) with a Redis."""
     local = KeyedLocks()
-    return local if redis is None else LayeredLocks(local, RedisPersonLocks(redis))
+    return local if redis is None else LayeredLocks(local, RedisPersonLocks(redis, keyring.blind, health))
 
 
 def create_handoff(
@@ -273,7 +275,8 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
     resources.push_async_callback(retention.stop)
     classifier = create_classifier(settings.rasa)
     resources.push_async_callback(classifier.close)
-    state = create_state_store(redis, keyring)
+    redis_health = RedisHealth()  # one view of whether Redis answers, for the state and the locks
+    state = create_state_store(redis, keyring, redis_health)
     detector = detector or LanguageDetector()
     conversation = Conversation(
         classifier=MeteredClassifier(classifier),
@@ -297,9 +300,8 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         clock=clock,
     )
     resources.push_async_callback(recovery.stop)
-    ordered = OrderedDialogue(MeteredDialogue(conversation), create_person_locks(redis), keyring.blind)
     dialogue = OutageAnswers(
-        ordered,
+        MeteredDialogue(conversation),
         is_outage=is_database_outage,
         catalog=catalog,
         translator=translations,
@@ -323,5 +325,6 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         dialogue,
         keyring,
         figures,
+        create_person_locks(redis, keyring, redis_health),
         clock,
     )

@@ -120,6 +120,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         claims=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
         claim_seconds=settings.pana.claim_seconds,
+        locks=app.person_locks,  # held as "whatsapp:<id>": one message per person across workers
     )
     app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
     app.resources.push_async_callback(runtime.close)

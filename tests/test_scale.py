@@ -10,16 +10,18 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.channels.locks import KeyedLocks
+from bot.app import App, create_app
+from bot.channels.locks import KeyedLocks, LayeredLocks, PersonLocks
 from bot.core.messages import IncomingMessage, Outcome, Turn
-from bot.core.ordering import LayeredLocks, OrderedDialogue
 from bot.errors import NluUnavailable
 from bot.logs import install_redaction, log_formatter, uninstall_redaction
 from bot.metrics import MeteredClassifier, MeteredDialogue, MetricsRoutes
@@ -27,11 +29,13 @@ from bot.nlu.client import RasaClient
 from bot.nlu.replicas import RasaReplicas, Replica
 from bot.periodic import Periodic
 from bot.records.cases import CaseStatus, RelayStatus
-from bot.settings import DatabaseSettings
+from bot.settings import DatabaseSettings, RasaSettings
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.figures import SqlQueueFigures
 from bot.storage.handoff_tables import CaseRow, RelayRow
 from bot.storage.locks import RedisLease, RedisPersonLocks
+from bot.storage.state import RedisHealth
+from tests.conftest import make_settings
 from tests.keys import TEST_KEYRING
 
 WAIT_LIMIT = 10.0  # seconds any polling loop below may take, at most
@@ -68,17 +72,28 @@ def _message(user: str, text: str) -> IncomingMessage:
     return IncomingMessage(channel="telegram", user_id=user, text=text)
 
 
+class LockedTurns:
+    """What a channel does with the app's person locks: hold the person's lock around the turn."""
+
+    def __init__(self, inner: SlowDialogue, locks: PersonLocks) -> None:
+        self._inner = inner
+        self._locks = locks
+
+    async def handle(self, message: IncomingMessage) -> Turn:
+        async with self._locks.hold(f"{message.channel}:{message.user_id}"):
+            return await self._inner.handle(message)
+
+
+def _redis_locks(redis: Redis, prefix: str) -> RedisPersonLocks:
+    return RedisPersonLocks(redis, TEST_KEYRING.blind, RedisHealth(), prefix=prefix)
+
+
 async def test_a_persons_turns_never_overlap_across_workers(redis: Redis) -> None:
     """Two 'workers' (own clients, own in-process locks) given the same person's messages take them in turn."""
     events: list[tuple[str, str]] = []
     prefix = f"pana-test-{uuid.uuid4().hex}:"
     workers = [
-        OrderedDialogue(
-            SlowDialogue(events),
-            blind=TEST_KEYRING.blind,
-            locks=LayeredLocks(KeyedLocks(), RedisPersonLocks(redis, prefix=prefix)),
-        )
-        for _ in range(2)
+        LockedTurns(SlowDialogue(events), LayeredLocks(KeyedLocks(), _redis_locks(redis, prefix))) for _ in range(2)
     ]
     messages = [_message("42", f"m{i}") for i in range(8)]
     await asyncio.wait_for(
@@ -91,15 +106,15 @@ async def test_a_persons_turns_never_overlap_across_workers(redis: Redis) -> Non
 
 async def test_different_people_are_not_held_up_by_each_other(redis: Redis) -> None:
     events: list[tuple[str, str]] = []
-    locks = RedisPersonLocks(redis, prefix=f"pana-test-{uuid.uuid4().hex}:")
-    dialogue = OrderedDialogue(SlowDialogue(events), blind=TEST_KEYRING.blind, locks=locks)
+    locks = _redis_locks(redis, f"pana-test-{uuid.uuid4().hex}:")
+    dialogue = LockedTurns(SlowDialogue(events), locks)
     await asyncio.wait_for(asyncio.gather(dialogue.handle(_message("1", "a")), dialogue.handle(_message("2", "b"))), 5)
     assert [kind for kind, _ in events][:2] == ["start", "start"]
 
 
 async def test_lock_keys_do_not_carry_the_persons_address(redis: Redis) -> None:
     prefix = f"pana-test-{uuid.uuid4().hex}:"
-    dialogue = OrderedDialogue(SlowDialogue([]), blind=TEST_KEYRING.blind, locks=RedisPersonLocks(redis, prefix=prefix))
+    dialogue = LockedTurns(SlowDialogue([]), _redis_locks(redis, prefix))
     seen: list[bytes] = []
 
     async def watch() -> None:
@@ -117,13 +132,58 @@ async def test_without_redis_turns_go_ahead_unordered() -> None:
     """Redis away: the lock is skipped (logged), never the person's answer."""
     broken = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
     try:
-        turn = await OrderedDialogue(SlowDialogue([]), blind=TEST_KEYRING.blind, locks=RedisPersonLocks(broken)).handle(
-            _message("1", "a")
-        )
+        turn = await LockedTurns(SlowDialogue([]), _redis_locks(broken, "pana:person:")).handle(_message("1", "a"))
         assert turn.outcome is Outcome.ANSWERED
         assert await RedisLease(broken).acquire("sweep", 10) is True
     finally:
         await broken.aclose()
+
+
+@pytest.fixture
+async def two_workers(redis: Redis, tmp_path: Path, rasa_settings: RasaSettings) -> AsyncIterator[list[App]]:
+    """Two workers' apps as `pana serve --workers 2` builds them: one database, one Redis."""
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}", rasa_settings)
+    settings = settings.model_copy(
+        update={"redis": settings.redis.model_copy(update={"url": SecretStr(os.environ["REDIS_URL"])})}
+    )
+    apps = [await create_app(settings) for _ in range(2)]
+    yield apps
+    for app in apps:
+        await app.close()
+
+
+async def test_two_workers_apps_share_one_person_lock_under_a_keyed_hash(redis: Redis, two_workers: list[App]) -> None:
+    events: list[tuple[str, int]] = []
+    number = f"+7701{uuid.uuid4().int % 10**7:07d}"  # its own person: other tests may share this Redis db
+    key = f"whatsapp:{number}"  # what the WhatsApp channel holds
+    seen: list[int] = []
+    with_number: list[bytes] = []
+
+    async def turn(app: App, n: int) -> None:
+        async with app.person_locks.hold(key):
+            events.append(("start", n))
+            seen.append(await redis.exists(f"pana:person:{TEST_KEYRING.blind(key)}"))
+            with_number.extend(await redis.keys(f"*{number[1:]}*"))
+            for _ in range(5):
+                await asyncio.sleep(0.002)
+            events.append(("end", n))
+
+    await asyncio.wait_for(asyncio.gather(*(turn(two_workers[n % 2], n) for n in range(8))), WAIT_LIMIT)
+    assert [kind for kind, _ in events] == ["start", "end"] * 8, "one worker's turn overlapped the other's"
+    assert seen == [1] * 8, "every turn held the lock under the keyed hash of the person's address"
+    assert with_number == [], "no Redis key carries the number"
+
+
+async def test_while_redis_is_marked_away_the_person_lock_skips_it(redis: Redis) -> None:
+    prefix = f"pana-test-{uuid.uuid4().hex}:"
+    health = RedisHealth(retry_seconds=3600)
+    health.failed(ConnectionError("down"))  # as the state store marks it after a failed call
+    locks = RedisPersonLocks(redis, TEST_KEYRING.blind, health, prefix=prefix)
+    async with locks.hold("telegram:42"):
+        assert await redis.keys(prefix + "*") == [], "no Redis call while it is marked away"
+    health.succeeded()
+    async with locks.hold("telegram:42"):
+        assert len(await redis.keys(prefix + "*")) == 1
 
 
 async def test_one_worker_takes_each_round_of_a_sweep(redis: Redis) -> None:

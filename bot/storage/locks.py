@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
+
+from bot.storage.state import RedisHealth
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +30,43 @@ class PersonBusy(Exception):
 
 
 class RedisPersonLocks:
-    def __init__(self, redis: Redis, *, prefix: str = "pana:person:", wait_seconds: float = WAIT_SECONDS) -> None:
+    """A person's lock shared by every worker: keyed by a keyed hash of the person's address (`blind`), so no
+    phone number or chat id, nor a hash one could reverse by trying every number, becomes a Redis key.
+
+    While `health` says Redis is away, the turn goes ahead without it (no wait for a timeout per turn); the
+    in-process layer in front (`LayeredLocks`) still keeps a worker's own turns of a person in order.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        blind: Callable[[str], str],
+        health: RedisHealth,
+        *,
+        prefix: str = "pana:person:",
+        wait_seconds: float = WAIT_SECONDS,
+    ) -> None:
         self._redis = redis
+        self._blind = blind
+        self._health = health
         self._prefix = prefix
         self._wait = wait_seconds
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
+        if not self._health.worth_trying():
+            yield
+            return
         lock = self._redis.lock(
-            self._prefix + key, timeout=LOCK_SECONDS, sleep=POLL_SECONDS, blocking_timeout=self._wait
+            self._prefix + self._blind(key), timeout=LOCK_SECONDS, sleep=POLL_SECONDS, blocking_timeout=self._wait
         )
         try:
             acquired = await lock.acquire()
-        except RedisError:
-            log.warning("Redis unavailable for a person's lock; this turn is not ordered across workers")
+        except RedisError as error:
+            self._health.failed(error)  # warns once; later turns skip Redis until a retry is due
             yield
             return
+        self._health.succeeded()
         if not acquired:
             raise PersonBusy("the person's previous message is still being handled")
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from bot.channels.claims import BUSY_SECONDS, Claims, handle_once
-from bot.channels.locks import KeyedLocks
+from bot.channels.locks import KeyedLocks, PersonLocks
 from bot.channels.numbered import numbered_options
-from bot.channels.whatsapp.convert import InboundMessage, to_incoming
+from bot.channels.whatsapp.convert import CHANNEL, InboundMessage, to_incoming
 from bot.channels.whatsapp.options import OptionMemory
 from bot.channels.whatsapp.render import render_turn
 from bot.channels.whatsapp.sender import WhatsAppSender
@@ -37,19 +38,21 @@ class WhatsAppChannel:
         options: OptionMemory,
         claims: Claims,
         claim_seconds: int = BUSY_SECONDS,
+        locks: PersonLocks | None = None,
     ) -> None:
         self._claim_seconds = claim_seconds
         self._conversation = conversation
         self._sender = sender
         self._options = options
         self._claims = claims
-        self._contacts = KeyedLocks()  # one message per person at a time, so replies keep their order
+        # One message per person at a time (across workers when the lock is shared), so replies keep their order.
+        self._locks: PersonLocks = locks or KeyedLocks()
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
         """Record the message, decide the replies and put them in the outbox (or hand back the static reply)."""
 
         async def answer() -> Receipt:
-            async with self._contacts.hold(inbound.platform_id):
+            async with self._person(inbound.platform_id):
                 return await self._answer(inbound)
 
         key = f"whatsapp:in:{inbound.message_sid}"
@@ -67,9 +70,12 @@ class WhatsAppChannel:
 
     async def replay(self, message: IncomingMessage) -> None:
         """Answer a message stored before but not answered (the recovery sweep): as a redelivery would."""
-        async with self._contacts.hold(message.user_id):
+        async with self._person(message.user_id):
             await self._process(message.user_id, message)
         self._sender.drain_soon(message.user_id)
+
+    def _person(self, platform_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(f"{CHANNEL}:{platform_id}")
 
     async def _answer(self, inbound: InboundMessage) -> Receipt:
         platform_id = inbound.platform_id

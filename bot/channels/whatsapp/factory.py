@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.channels.claims import BUSY_SECONDS, Claims
+from bot.channels.locks import PersonLocks
 from bot.channels.whatsapp.api import TwilioMessages
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.convert import CHANNEL
@@ -74,6 +75,7 @@ def create_runtime(
     options_ttl_seconds: int,
     claim_seconds: int = BUSY_SECONDS,
     retry: RetryPolicy | None = None,
+    locks: PersonLocks | None = None,
 ) -> WhatsAppRuntime:
     if not (settings.account_sid and settings.auth_token and settings.whatsapp_from):
         raise ConfigurationError("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM must all be set")
@@ -94,6 +96,7 @@ def create_runtime(
         options=OptionMemory(state, ttl_seconds=options_ttl_seconds),
         claims=claims,
         claim_seconds=claim_seconds,
+        locks=locks,
     )
     webhook = WhatsAppWebhook(
         channel, sender, auth_token=token, public_url=public_url, connection_overrides=settings.connection_overrides
