@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.recovery import Recovery
@@ -177,3 +177,42 @@ async def test_the_migrations_create_the_turn_columns_as_declared(rec: Record) -
 
     async with rec.engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def test_a_turns_replies_are_written_together_in_order(rec: Record) -> None:
+    """One conversation lookup, one flush and one contact update per turn, however many replies it has."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async def recorded(replies: list[str], user: str) -> list[str]:
+        contact_id, message_id = await stored(
+            rec, IncomingMessage("telegram", user, "asylum?", channel_message_id=user)
+        )
+        statements.clear()
+        event.listen(rec.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            assert await rec.store.record_turn(
+                message_id, contact_id, TurnRecord("asylum_apply", 0.9, "en", replies, "{}")
+            )
+        finally:
+            event.remove(rec.engine.sync_engine, "before_cursor_execute", seen)
+        return list(statements)
+
+    one = await recorded(["only reply"], "7")
+    three = await recorded(["first", "second", "third"], "8")
+
+    def others(statements: list[str]) -> list[str]:  # SQLite inserts row by row; PostgreSQL batches them
+        return [s for s in statements if not s.lstrip().upper().startswith("INSERT INTO MESSAGES")]
+
+    assert len(others(three)) == len(others(one)), "only the inserts grow with the replies"
+    assert sum("conversations" in s and s.lstrip().upper().startswith("SELECT") for s in three) == 1
+    assert sum(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in three) == 1
+    query = (
+        select(MessageRow.text, MessageRow.conversation_id).where(MessageRow.direction == "out").order_by(MessageRow.id)
+    )
+    async with session_factory(rec.engine)() as session:
+        rows = (await session.execute(query)).all()
+    assert [text for text, _ in rows] == ["only reply", "first", "second", "third"]
+    assert len({conversation for _, conversation in rows[1:]}) == 1, "one conversation for the turn's replies"

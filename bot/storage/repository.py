@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -99,12 +99,24 @@ class SqlConversationStore:
         return conversation.id
 
     async def _add_message(self, session: AsyncSession, contact_id: int, now: dt.datetime, **values: object) -> int:
+        (message_id,) = await self._add_messages(session, contact_id, now, values)
+        return message_id
+
+    async def _add_messages(
+        self, session: AsyncSession, contact_id: int, now: dt.datetime, *messages: Mapping[str, object]
+    ) -> list[int]:
+        """Messages of one contact, in order: one conversation lookup, one flush, one contact update for all."""
+        if not messages:
+            return []
         conversation_id = await self._conversation_id(session, contact_id, now)
-        row = MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
-        session.add(row)
+        rows = [
+            MessageRow(conversation_id=conversation_id, contact_id=contact_id, created_at=now, **values)
+            for values in messages
+        ]
+        session.add_all(rows)
         await session.flush()
         await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now))
-        return row.id
+        return [row.id for row in rows]
 
     async def record_inbound(
         self, contact_id: int, message: IncomingMessage, text: str, *, lease_until: dt.datetime
@@ -175,16 +187,16 @@ class SqlConversationStore:
             if not result.rowcount:  # type: ignore[attr-defined]
                 await session.rollback()
                 return False
-            for text in record.replies:
-                await self._add_message(
-                    session,
-                    contact_id,
-                    now,
-                    direction="out",
-                    text=text[:MAX_STORED_CHARS],
-                    intent=record.intent,
-                    language=record.language,
-                )
+            replies = (
+                {
+                    "direction": "out",
+                    "text": text[:MAX_STORED_CHARS],
+                    "intent": record.intent,
+                    "language": record.language,
+                }
+                for text in record.replies
+            )
+            await self._add_messages(session, contact_id, now, *replies)
             await session.commit()
             return True
 
