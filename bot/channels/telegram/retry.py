@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiogram import Bot
@@ -10,6 +9,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.backoff import Backoff
 
@@ -30,15 +30,28 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        for attempt in range(1, self._attempts):
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as error:
-                if error.retry_after > self._max_delay:
-                    raise  # holding a webhook request for minutes helps nobody: redelivery or the outbox retry later
-                delay = float(error.retry_after)
-            except (TelegramNetworkError, TelegramServerError):
-                delay = self._backoff.delay(attempt)
-            log.warning("Telegram %s failed (try %d), retrying in %.1f s", method.__api_method__, attempt, delay)
-            await asyncio.sleep(delay)
-        return await make_request(bot, method)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            retry=retry_if_exception(self._worth_retrying),
+            wait=self._wait,
+            before_sleep=lambda state: log.warning(
+                "Telegram %s failed (try %d), retrying in %.1f s",
+                method.__api_method__,
+                state.attempt_number,
+                state.upcoming_sleep,
+            ),
+            reraise=True,  # the last error itself, not tenacity's RetryError: callers handle Telegram's errors
+        )
+        return await retrying(make_request, bot, method)
+
+    def _worth_retrying(self, error: BaseException) -> bool:
+        if isinstance(error, TelegramRetryAfter):
+            # Holding a webhook request for minutes helps nobody: redelivery or the outbox retry later.
+            return error.retry_after <= self._max_delay
+        return isinstance(error, (TelegramNetworkError, TelegramServerError))
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, TelegramRetryAfter):
+            return float(error.retry_after)
+        return self._backoff(state)

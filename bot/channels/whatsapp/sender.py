@@ -16,6 +16,8 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
 from bot.backoff import Backoff
 from bot.channels.locks import KeyedLocks
 from bot.channels.whatsapp.api import Accepted
@@ -61,8 +63,9 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
 
-    def delay(self, attempt: int) -> float:
-        return Backoff(self.base_delay, self.max_delay, jitter=True).delay(attempt)
+    @property
+    def wait(self) -> Backoff:
+        return Backoff(self.base_delay, self.max_delay, jitter=True)
 
 
 def window_open(window: Window, at: dt.datetime) -> bool:
@@ -193,23 +196,32 @@ class WhatsAppSender:
     async def _create(self, platform_id: str, delivery: Delivery) -> Accepted:
         """Hand a delivery to Twilio, retrying with backoff while Twilio says a retry can help."""
         callback = f"{self._status_url}?delivery={delivery.id}"  # ties early callbacks to this delivery
-        attempt = 1
-        while True:
-            try:
-                return await self._api.create(
-                    address(platform_id),
-                    status_callback=callback,
-                    body=delivery.body,
-                    content_sid=delivery.content_sid,
-                    content_variables=delivery.content_variables,
-                )
-            except DeliveryFailed as error:
-                if not error.retryable or attempt >= self._retry.attempts:
-                    raise
-                delay = self._retry.delay(attempt)
-                log.warning("WhatsApp delivery %d: %s (try %d), retry in %.1f s", delivery.id, error, attempt, delay)
-                await asyncio.sleep(delay)
-                attempt += 1
+
+        def warn(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            log.warning(
+                "WhatsApp delivery %d: %s (try %d), retry in %.1f s",
+                delivery.id,
+                error,
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.attempts),
+            retry=retry_if_exception(lambda error: isinstance(error, DeliveryFailed) and error.retryable),
+            wait=self._retry.wait,
+            before_sleep=warn,
+            reraise=True,  # the DeliveryFailed itself: its code decides between held and failed
+        )
+        return await retrying(
+            self._api.create,
+            address(platform_id),
+            status_callback=callback,
+            body=delivery.body,
+            content_sid=delivery.content_sid,
+            content_variables=delivery.content_variables,
+        )
 
     async def _invite(self, platform_id: str, language: str, window: Window) -> bool:
         """Queue the approved template asking the contact to reply; False when there is nothing to send."""
