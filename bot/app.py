@@ -256,15 +256,26 @@ def create_retention(
     return retention
 
 
-async def create_app(settings: Settings, *, detector: LanguageDetector | None = None, clock: Clock = utc_now) -> App:
-    """Build everything the assistant needs: storage (migrated), NLU client, content, the core."""
+async def create_app(
+    settings: Settings,
+    *,
+    detector: LanguageDetector | None = None,
+    clock: Clock = utc_now,
+    migrate_schema: bool = True,
+) -> App:
+    """Build everything the assistant needs: storage (migrated, unless the caller did), NLU client, content, the core.
+
+    `migrate_schema=False` is for the workers of `pana serve --workers`: their supervisor migrated before
+    starting them, and not loading Alembic saves each worker its memory.
+    """
     resources = AsyncExitStack()
     catalog = load_catalog(settings.pana.content_dir)
     translations = Translations(settings.pana.locales_dir)
     keyring = create_keyring(settings)
     engine = create_engine(settings.database, keyring)
     resources.push_async_callback(engine.dispose)
-    await migrate(engine)
+    if migrate_schema:
+        await migrate(engine)
     store = SqlConversationStore(
         session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
     )

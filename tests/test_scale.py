@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import logging
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -383,3 +385,13 @@ def test_json_logs_are_one_redacted_object_per_line() -> None:
     assert entry["level"] == "WARNING" and entry["logger"] == "bot.test"
     assert entry["message"] == "Sending to whatsapp:[redacted] failed"
     assert entry["time"].endswith("Z")
+
+
+def test_a_worker_does_not_load_the_migrations() -> None:
+    """Alembic is migration-only (~11 MB per process): `pana serve --as-worker` must not import it."""
+    probe = (
+        "import sys, bot.cli.serve, bot.registry; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert found.stdout.strip() == "[]"

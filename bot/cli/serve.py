@@ -28,7 +28,7 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if as_worker:
-        await _serve(settings, stop, reuse_port=True)
+        await _serve(settings, stop, reuse_port=True, migrated=True)  # the supervisor migrated before the workers
         return 0
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
@@ -42,10 +42,10 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     return 0
 
 
-async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
+async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False, migrated: bool = False) -> None:
     # aiogram logs every handled update at INFO: a line per turn through the redaction, and nothing news.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    app = await create_app(settings)
+    app = await create_app(settings, migrate_schema=not migrated)
     try:
         channels = create_channels(settings, app)
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping

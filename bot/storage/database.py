@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -16,6 +15,9 @@ from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
 from bot.storage.sealing import attach_keyring
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -85,6 +87,8 @@ def _private_sqlite_file(database: Path) -> None:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # migration-only (~11 MB): workers of `pana serve --workers` never load it
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -94,6 +98,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision."""
+
+    from alembic import command
 
     def upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), "head")
