@@ -50,6 +50,7 @@ from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
+from bot.storage.turnlimit import create_turn_limit
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0  # one health check of one dependency; what takes longer counts as unreachable
@@ -131,6 +132,11 @@ def create_state_store(redis: Redis | None, keyring: Keyring) -> MemoryStateStor
     if redis is None:
         return MemoryStateStore()
     return FallbackStateStore(RedisStateStore(redis, keyring), MemoryStateStore(), RedisHealth())
+
+
+def state_health(state: MemoryStateStore | FallbackStateStore) -> RedisHealth:
+    """One Redis health for everything that falls back: one warning when Redis goes, one line when it is back."""
+    return state.health if isinstance(state, FallbackStateStore) else RedisHealth()
 
 
 def create_keyring(settings: Settings) -> Keyring:
@@ -288,6 +294,7 @@ async def create_app(settings: Settings, *, detector: LanguageDetector | None = 
         availability=LawyerAvailabilityNote.from_schedule(
             settings.lawyers.hours, settings.lawyers.timezone, handoff.lawyers, translations, clock
         ),
+        turn_limit=create_turn_limit(redis, keyring, settings.pana.global_turns_per_second, clock, state_health(state)),
     )
     recovery = Recovery(
         store,

@@ -140,7 +140,7 @@ class PanaSettings(_Section):
         default=24.0, gt=0, description="older unanswered messages are left alone (a stale answer helps no one)"
     )
     global_turns_per_second: float = Field(
-        default=20.0, ge=0, description="free-text turns per second per process before a 'busy' reply (0: no limit)"
+        default=20.0, ge=0, description="free-text turns a second before a 'busy' reply, shared via Redis (0: off)"
     )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, redacted")

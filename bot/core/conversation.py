@@ -26,7 +26,7 @@ from bot.core.ports import (
     StateStore,
     TurnRecord,
 )
-from bot.core.ratelimit import GlobalRateLimit
+from bot.core.ratelimit import GlobalRateLimit, TurnLimit
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
@@ -98,6 +98,7 @@ class Conversation:
         config: CoreConfig,
         clock: Clock = utc_now,
         availability: LawyerAvailability | None = None,
+        turn_limit: TurnLimit | None = None,
     ) -> None:
         self._classifier = classifier
         self._store = store
@@ -110,7 +111,8 @@ class Conversation:
         self._clock = clock
         self._flood = FloodGuard(config.flood_limit, config.flood_window_seconds, clock)
         rate = config.global_turns_per_second
-        self._global = GlobalRateLimit(rate, max(1.0, 2 * rate), clock)
+        # Given when the limit is shared across processes (Redis); otherwise this process's own bucket.
+        self._global: TurnLimit = turn_limit or GlobalRateLimit(rate, max(1.0, 2 * rate), clock)
         self._actions = Actions(
             store=store,
             handoff=handoff,
@@ -267,7 +269,7 @@ class Conversation:
     async def _understand(self, asked: Asked) -> Turn:
         """Free text: ask the NLU, then answer, suggest, say what Pana covers, or say it did not understand."""
         answers = asked.answers
-        if not self._global.allow():  # everyone together is over the limit: spare the NLU
+        if not await self._global.take():  # everyone together is over the limit: spare the NLU
             return Turn(asked.language, (answers.busy(),), "busy")
         try:
             result = await self._classifier.classify(asked.text)
