@@ -13,6 +13,7 @@ from bot.core.actions import Actions, Asked, handoff_turn
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
 from bot.core.dispatch import answer_intent, answer_payload
 from bot.core.flood import FloodGuard
+from bot.core.interrupted import note_stored
 from bot.core.language import Detection, LanguageDetector, choose_language
 from bot.core.messages import IncomingMessage, Outcome, Reply, Turn
 from bot.core.policy import Action, Thresholds, decide
@@ -147,8 +148,12 @@ class Conversation:
             message_id = earlier  # stored, but the process stopped before deciding: decide now
         try:
             return await self._decide(contact, message, text, message_id)
-        except Exception:
-            await self._store.release(message_id)  # a redelivery or the recovery sweep may try again at once
+        except Exception as error:
+            note_stored(error, message_id)  # an outage reply for it settles the message (bot/core/outage.py)
+            try:
+                await self._store.release(message_id)  # a redelivery or the recovery sweep may try again at once
+            except Exception as release_error:  # the record is away too: its lease ends by itself
+                log.warning("Could not release message %d (%s)", message_id, type(release_error).__name__)
             raise
 
     async def progress(self, turn: Turn, parts_sent: int) -> None:

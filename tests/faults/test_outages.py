@@ -223,3 +223,46 @@ async def test_postgresql_stopped_whatsapp_gets_the_static_reply_in_the_webhook_
         await stack.client.close()
         await stack.app.close()
         await proxy.close()
+
+
+@pytest.mark.postgres
+async def test_postgresql_lost_mid_turn_the_static_reply_is_the_one_answer(
+    build: Build, database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings
+) -> None:
+    """Stored, then the database goes while Rasa reads it: the static reply now, no second answer later."""
+    url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the database outage is played on PostgreSQL (behind a proxy)")
+    database = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    rasa = TcpProxy("127.0.0.1", rasa_settings.port)
+    await database.start()
+    await rasa.start()
+    try:
+        proxied = url.set(host="127.0.0.1", port=database.port).render_as_string(hide_password=False)
+        proxied_rasa = rasa_settings.model_copy(update={"url": f"http://127.0.0.1:{rasa.port}"})
+        settings = make_settings(proxied, proxied_rasa)
+        # The sweep may take any unanswered message at once: without the fix it would answer 791 a second time.
+        pana = settings.pana.model_copy(update={"recovery_grace_seconds": 0.0, "turn_lease_seconds": 0.001})
+        stack = await build(settings.model_copy(update={"pana": pana}))
+        assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=790)).lower()
+
+        rasa.on_request = database.cut  # the message is stored by now; the decision never will be
+        static = await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=791)
+        assert EMERGENCY in static and stack.app.dialogue.static_replies == 1
+
+        await database.restore()
+        assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=792)).lower()
+        async with record(stack.app)() as session:
+            unanswered = await session.scalar(
+                select(func.count())
+                .select_from(MessageRow)
+                .where(MessageRow.direction == "in", MessageRow.answered_at.is_(None))
+            )
+        assert unanswered == 0, "the static reply answered it: the recovery sweep has nothing to send"
+        assert await stack.app.recovery.run_once() == 0, "the sweep (Telegram's replay registered) sends nothing"
+        assert await inbound_count(stack.app) == 3, "all three are in the record"
+        to_791 = [params["text"] for params in stack.api.sent() if params["chat_id"] == "791"]
+        assert "\n".join(to_791) == static, "one answer: the static reply, nothing after it"
+    finally:
+        await rasa.close()
+        await database.close()
