@@ -182,7 +182,8 @@ def create_handoff(
     """The case queue, the lawyers' desk, the relay outbox and their background worker."""
     config = settings.lawyers
     sessions = session_factory(engine)
-    cases, lawyers, relays = SqlCaseStore(sessions), SqlLawyerStore(sessions), SqlRelayStore(sessions)
+    cases, lawyers = SqlCaseStore(sessions), SqlLawyerStore(sessions)
+    relays = SqlRelayStore(sessions, lease=dt.timedelta(seconds=config.relay_lease_seconds))
     hours = WorkingHours.parse(config.hours, config.timezone)
     cards = CaseCards(catalog, translations, hours)
     outbox = Outbox(
@@ -203,6 +204,7 @@ def create_handoff(
         group_language=settings.pana.default_language,
         reannounce_after=dt.timedelta(minutes=config.reannounce_minutes),
         clock=clock,
+        lease=dt.timedelta(seconds=config.announce_lease_seconds),
     )
     queue = HandoffQueue(
         cases=cases,

@@ -219,6 +219,12 @@ class LawyerSettings(_Section):
     group_chat_id: int | None = Field(default=None, description="announce new cases in this Telegram group")
     show_name: bool = Field(default=True, description="sign relayed replies with the lawyer's name")
     reannounce_minutes: float = Field(default=60.0, gt=0, description="a waiting case is announced again after this")
+    relay_lease_seconds: float = Field(
+        default=900.0, gt=0, description="a process that died while sending a relay leaves it to others after this"
+    )
+    announce_lease_seconds: float = Field(
+        default=900.0, gt=0, description="a process that died while announcing leaves the case to others after this"
+    )
     idle_return_hours: float = Field(default=48.0, gt=0, description="an assigned case with no lawyer activity returns")
     sweep_seconds: float = Field(default=10.0, gt=0, description="how often undelivered relays and timers are checked")
     summary_messages: int = Field(default=5, ge=0, le=20, description="the user's last messages shown to the lawyer")
