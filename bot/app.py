@@ -49,6 +49,7 @@ from bot.storage.relays import SqlRelayStore
 from bot.storage.repository import SqlConversationStore
 from bot.storage.retention import Retention
 from bot.storage.state import FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
+from bot.storage.turnlimit import create_turn_limit
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0  # one health check of one dependency; what takes longer counts as unreachable
@@ -135,6 +136,11 @@ def create_state_store(
     return FallbackStateStore(RedisStateStore(redis, keyring), MemoryStateStore(), health or RedisHealth())
 
 
+def state_health(state: MemoryStateStore | FallbackStateStore) -> RedisHealth:
+    """One Redis health for everything that falls back: one warning when Redis goes, one line when it is back."""
+    return state.health if isinstance(state, FallbackStateStore) else RedisHealth()
+
+
 def create_keyring(settings: Settings) -> Keyring:
     keys = settings.pana.encryption_keys
     return load_keyring(keys.get_secret_value() if keys else None, settings.pana.var_dir)
@@ -178,7 +184,8 @@ def create_handoff(
     """The case queue, the lawyers' desk, the relay outbox and their background worker."""
     config = settings.lawyers
     sessions = session_factory(engine)
-    cases, lawyers, relays = SqlCaseStore(sessions), SqlLawyerStore(sessions), SqlRelayStore(sessions)
+    cases, lawyers = SqlCaseStore(sessions), SqlLawyerStore(sessions)
+    relays = SqlRelayStore(sessions, lease=dt.timedelta(seconds=config.relay_lease_seconds))
     hours = WorkingHours.parse(config.hours, config.timezone)
     cards = CaseCards(catalog, translations, hours)
     outbox = Outbox(
@@ -199,6 +206,7 @@ def create_handoff(
         group_language=settings.pana.default_language,
         reannounce_after=dt.timedelta(minutes=config.reannounce_minutes),
         clock=clock,
+        lease=dt.timedelta(seconds=config.announce_lease_seconds),
     )
     queue = HandoffQueue(
         cases=cases,
@@ -302,6 +310,7 @@ async def create_app(
         availability=LawyerAvailabilityNote.from_schedule(
             settings.lawyers.hours, settings.lawyers.timezone, handoff.lawyers, translations, clock
         ),
+        turn_limit=create_turn_limit(redis, keyring, settings.pana.global_turns_per_second, clock, state_health(state)),
     )
     recovery = Recovery(
         store,

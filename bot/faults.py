@@ -17,6 +17,9 @@ POINTS = (
     "after_record_turn",  # the decision is committed, nothing sent
     "after_part_sent",  # a reply part is sent and marked, the next not
     "before_answered",  # every part is sent, the message not yet marked answered
+    "claim_taken",  # a delivery's claim is taken (busy), nothing handled yet
+    "before_claim_done",  # the delivery was handled, its claim still busy
+    "announcing",  # a waiting case's announcement lease is taken, nothing sent
 )
 _POINT = os.environ.get("PANA_FAULT_POINT") or None
 

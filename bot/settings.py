@@ -140,7 +140,7 @@ class PanaSettings(_Section):
         default=24.0, gt=0, description="older unanswered messages are left alone (a stale answer helps no one)"
     )
     global_turns_per_second: float = Field(
-        default=20.0, ge=0, description="free-text turns per second per process before a 'busy' reply (0: no limit)"
+        default=20.0, ge=0, description="free-text turns a second before a 'busy' reply, shared via Redis (0: off)"
     )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line, redacted")
@@ -219,6 +219,12 @@ class LawyerSettings(_Section):
     group_chat_id: int | None = Field(default=None, description="announce new cases in this Telegram group")
     show_name: bool = Field(default=True, description="sign relayed replies with the lawyer's name")
     reannounce_minutes: float = Field(default=60.0, gt=0, description="a waiting case is announced again after this")
+    relay_lease_seconds: float = Field(
+        default=900.0, gt=0, description="a process that died while sending a relay leaves it to others after this"
+    )
+    announce_lease_seconds: float = Field(
+        default=900.0, gt=0, description="a process that died while announcing leaves the case to others after this"
+    )
     idle_return_hours: float = Field(default=48.0, gt=0, description="an assigned case with no lawyer activity returns")
     sweep_seconds: float = Field(default=10.0, gt=0, description="how often undelivered relays and timers are checked")
     summary_messages: int = Field(default=5, ge=0, le=20, description="the user's last messages shown to the lawyer")

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol, TypeVar
 
 from bot.errors import InFlight
+from bot.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ async def handle_once(
             log.info("Delivery %s came again after it was handled; skipped", key)
             return None
         raise InFlight(f"delivery {key} is being handled")
+    crash_point("claim_taken")
     renewing = asyncio.create_task(_keep_busy(claims, key, busy_seconds))
     try:
         result = await work()
@@ -64,6 +66,7 @@ async def handle_once(
         await claims.release(key)  # let the platform's retry try again
         raise
     await _stop(renewing)
+    crash_point("before_claim_done")
     await claims.finish(key, DONE_SECONDS)
     return result
 

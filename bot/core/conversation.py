@@ -13,6 +13,7 @@ from bot.core.actions import Actions, Asked, handoff_turn
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
 from bot.core.dispatch import answer_intent, answer_payload
 from bot.core.flood import FloodGuard
+from bot.core.interrupted import note_stored
 from bot.core.language import Detection, LanguageDetector, choose_language
 from bot.core.messages import IncomingMessage, Outcome, Reply, Turn
 from bot.core.policy import Action, Thresholds, decide
@@ -26,7 +27,7 @@ from bot.core.ports import (
     StateStore,
     TurnRecord,
 )
-from bot.core.ratelimit import GlobalRateLimit
+from bot.core.ratelimit import GlobalRateLimit, TurnLimit
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
@@ -98,6 +99,7 @@ class Conversation:
         config: CoreConfig,
         clock: Clock = utc_now,
         availability: LawyerAvailability | None = None,
+        turn_limit: TurnLimit | None = None,
     ) -> None:
         self._classifier = classifier
         self._store = store
@@ -110,7 +112,8 @@ class Conversation:
         self._clock = clock
         self._flood = FloodGuard(config.flood_limit, config.flood_window_seconds, clock)
         rate = config.global_turns_per_second
-        self._global = GlobalRateLimit(rate, max(1.0, 2 * rate), clock)
+        # Given when the limit is shared across processes (Redis); otherwise this process's own bucket.
+        self._global: TurnLimit = turn_limit or GlobalRateLimit(rate, max(1.0, 2 * rate), clock)
         self._actions = Actions(
             store=store,
             handoff=handoff,
@@ -145,8 +148,12 @@ class Conversation:
             message_id = earlier  # stored, but the process stopped before deciding: decide now
         try:
             return await self._decide(contact, message, text, message_id)
-        except Exception:
-            await self._store.release(message_id)  # a redelivery or the recovery sweep may try again at once
+        except Exception as error:
+            note_stored(error, message_id)  # an outage reply for it settles the message (bot/core/outage.py)
+            try:
+                await self._store.release(message_id)  # a redelivery or the recovery sweep may try again at once
+            except Exception as release_error:  # the record is away too: its lease ends by itself
+                log.warning("Could not release message %d (%s)", message_id, type(release_error).__name__)
             raise
 
     async def progress(self, turn: Turn, parts_sent: int) -> None:
@@ -267,7 +274,7 @@ class Conversation:
     async def _understand(self, asked: Asked) -> Turn:
         """Free text: ask the NLU, then answer, suggest, say what Pana covers, or say it did not understand."""
         answers = asked.answers
-        if not self._global.allow():  # everyone together is over the limit: spare the NLU
+        if not await self._global.take():  # everyone together is over the limit: spare the NLU
             return Turn(asked.language, (answers.busy(),), "busy")
         try:
             result = await self._classifier.classify(asked.text)

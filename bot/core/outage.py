@@ -4,14 +4,23 @@ Wraps the conversation (the `Dialogue` port). A database outage, as the composit
 ends the turn with what someone in danger needs (the emergency numbers and the legal-aid organisations
 from the content) and an honest word that this message was not kept. The channel sends it without
 storing anything (Outcome.UNSTORED).
+
+An outage can also start mid-turn, after the message was stored. The person still gets the static reply
+at once (someone in danger needs the numbers now, not after the outage), and that reply is their answer:
+once it went out, the message is marked answered as soon as the record is back (before this process
+handles anything else, and before its recovery sweep replays anything), so the sweep does not send a second,
+different answer to a message the person was told to write again. Had the static reply not gone out, the
+message stays unanswered and the recovery sweep answers it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.core.answers import Answers
+from bot.core.interrupted import stored_message_id
 from bot.core.language import LanguageDetector, choose_language
 from bot.core.messages import IncomingMessage, Outcome, Reply, Turn
 from bot.core.ports import ContentCatalog, Dialogue
@@ -41,16 +50,35 @@ class OutageAnswers:
         self._detector = detector
         self._default_language = default_language
         self.static_replies = 0  # since start, for the tests and the log
+        self._to_settle: set[int] = set()  # stored messages answered by a static reply, not yet marked
 
     async def handle(self, message: IncomingMessage) -> Turn:
+        await self.settle()
         try:
             return await self._conversation.handle(message)
         except Exception as error:
             if not self._is_outage(error):
                 raise
             self.static_replies += 1
-            log.warning("The record is unreachable (%s): static reply, nothing stored", type(error).__name__)
-            return self.static_turn(message)
+            stored = stored_message_id(error)
+            log.warning(
+                "The record is unreachable (%s): static reply, %s",
+                type(error).__name__,
+                "the message was stored before" if stored is not None else "nothing stored",
+            )
+            return replace(self.static_turn(message), message_id=stored)
+
+    async def settle(self) -> None:
+        """Mark answered the stored messages a static reply answered, once the record is reachable again."""
+        for message_id in sorted(self._to_settle):
+            try:
+                await self._conversation.delivered(Turn(self._default_language, (), message_id=message_id))
+            except Exception as error:
+                if not self._is_outage(error):
+                    raise
+                return  # still away: the next message, or the next recovery sweep, tries again
+            self._to_settle.discard(message_id)
+            log.info("Message %d was answered by the static reply during the outage; marked answered", message_id)
 
     async def progress(self, turn: Turn, parts_sent: int) -> None:
         if turn.outcome is not Outcome.UNSTORED:
@@ -63,6 +91,9 @@ class OutageAnswers:
     async def delivered(self, turn: Turn) -> None:
         if turn.outcome is not Outcome.UNSTORED:
             await self._conversation.delivered(turn)
+        elif turn.message_id is not None:  # the static reply answered a message stored before the outage
+            self._to_settle.add(turn.message_id)
+            await self.settle()
 
     def static_turn(self, message: IncomingMessage) -> Turn:
         language = choose_language(

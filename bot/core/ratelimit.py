@@ -1,14 +1,22 @@
 """The global limit on free-text turns: beyond it people are asked to come back, and Rasa is not called.
 
-A token bucket per process (each `pana serve` process has its own; the limit is per process): `rate`
-turns a second on average, bursts up to `burst`. Menus, buttons and messages for a lawyer never count.
+`TurnLimit` is what the core asks. `GlobalRateLimit` is a token bucket in this process: `rate` turns a
+second on average, bursts up to `burst`. With Redis, `bot/storage/turnlimit.py` shares one limit across
+every worker. Menus, buttons and messages for a lawyer never count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.clock import Clock
+
+
+class TurnLimit(Protocol):
+    async def take(self) -> bool:
+        """Count one free-text turn; False when everyone together is over the limit right now."""
+        ...
 
 
 @dataclass(slots=True)
@@ -34,3 +42,6 @@ class GlobalRateLimit:
             return False
         self._tokens -= 1
         return True
+
+    async def take(self) -> bool:
+        return self.allow()

@@ -8,6 +8,7 @@ import logging
 
 from bot.clock import Clock
 from bot.core.messages import Reply
+from bot.faults import crash_point
 from bot.handoff.cards import CaseCards
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
@@ -41,6 +42,7 @@ class Announcer:
         group_language: Language,
         reannounce_after: dt.timedelta,
         clock: Clock,
+        lease: dt.timedelta = ANNOUNCE_LEASE,
     ) -> None:
         self._cases = cases
         self._lawyers = lawyers
@@ -51,6 +53,7 @@ class Announcer:
         self._group_language = group_language
         self._reannounce_after = reannounce_after
         self._clock = clock
+        self._lease = lease
 
     async def announce_new(self, case: CaseRecord) -> bool:
         """Announce a case that was never announced (or was put back in the queue)."""
@@ -78,8 +81,9 @@ class Announcer:
         if not chats:
             return False  # nobody to tell: a later sweep, once a lawyer is registered
         now = self._clock()
-        if not await self._cases.claim_announcement(case.id, again_before, now, now + ANNOUNCE_LEASE):
+        if not await self._cases.claim_announcement(case.id, again_before, now, now + self._lease):
             return False  # another process is announcing it or just did, or it was taken
+        crash_point("announcing")
         # All at once: the person who just consented waits for this, and one slow chat must not hold the others.
         sent = await asyncio.gather(*(notifier.send(chat, self._reply(case, language)) for chat, language in chats))
         if any(sent):

@@ -37,8 +37,9 @@ def _record(row: RelayRow) -> RelayRecord:
 
 
 class SqlRelayStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, lease: dt.timedelta = LEASE) -> None:
         self._sessions = sessions
+        self._lease = lease
 
     async def add(
         self,
@@ -86,7 +87,7 @@ class SqlRelayStore:
                     RelayRow.status == RelayStatus.PENDING.value,
                     RelayRow.next_attempt_at <= now,
                 )
-                .values(next_attempt_at=now + LEASE, attempts=RelayRow.attempts + 1)
+                .values(next_attempt_at=now + self._lease, attempts=RelayRow.attempts + 1)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 await session.rollback()

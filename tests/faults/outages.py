@@ -2,7 +2,9 @@
 
 `TcpProxy` sits on 127.0.0.1 in front of PostgreSQL or Rasa: `cut()` stops listening and drops every
 open connection (what a crashed or unreachable server looks like to Pana), `restore()` listens again on
-the same port. `PrivateRedis` is a redis-server process of the test's own, killed and started again.
+the same port. `on_request`, when set, runs once before the next bytes a client sends are passed on (to
+take another dependency away at an exact step of a turn). `PrivateRedis` is a redis-server process of
+the test's own, killed and started again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 START_TIMEOUT = 10.0
@@ -30,6 +33,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._pumps: set[asyncio.Task[None]] = set()
+        self.on_request: Callable[[], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -41,14 +45,17 @@ class TcpProxy:
             writer.close()
             return
         self._writers |= {writer, upstream_writer}
-        for source, sink in ((reader, upstream_writer), (upstream_reader, writer)):
-            task = asyncio.create_task(self._pump(source, sink))
+        for source, sink, upstream in ((reader, upstream_writer, True), (upstream_reader, writer, False)):
+            task = asyncio.create_task(self._pump(source, sink, upstream=upstream))
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
 
-    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, upstream: bool) -> None:
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await source.read(65536):
+                if upstream and (hook := self.on_request) is not None:
+                    self.on_request = None
+                    await hook()
                 sink.write(data)
                 await sink.drain()
         sink.close()

@@ -7,6 +7,7 @@ shared servers are never stopped.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -223,3 +224,109 @@ async def test_postgresql_stopped_whatsapp_gets_the_static_reply_in_the_webhook_
         await stack.client.close()
         await stack.app.close()
         await proxy.close()
+
+
+@pytest.mark.postgres
+async def test_postgresql_lost_mid_turn_the_static_reply_is_the_one_answer(
+    build: Build, database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings
+) -> None:
+    """Stored, then the database goes while Rasa reads it: the static reply now, no second answer later."""
+    url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the database outage is played on PostgreSQL (behind a proxy)")
+    database = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    rasa = TcpProxy("127.0.0.1", rasa_settings.port)
+    await database.start()
+    await rasa.start()
+    try:
+        proxied = url.set(host="127.0.0.1", port=database.port).render_as_string(hide_password=False)
+        proxied_rasa = rasa_settings.model_copy(update={"url": f"http://127.0.0.1:{rasa.port}"})
+        settings = make_settings(proxied, proxied_rasa)
+        # The sweep may take any unanswered message at once: without the fix it would answer 791 a second time.
+        pana = settings.pana.model_copy(update={"recovery_grace_seconds": 0.0, "turn_lease_seconds": 0.001})
+        stack = await build(settings.model_copy(update={"pana": pana}))
+        assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=790)).lower()
+
+        rasa.on_request = database.cut  # the message is stored by now; the decision never will be
+        static = await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=791)
+        assert EMERGENCY in static and stack.app.dialogue.static_replies == 1
+
+        await database.restore()
+        assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=792)).lower()
+        async with record(stack.app)() as session:
+            unanswered = await session.scalar(
+                select(func.count())
+                .select_from(MessageRow)
+                .where(MessageRow.direction == "in", MessageRow.answered_at.is_(None))
+            )
+        assert unanswered == 0, "the static reply answered it: the recovery sweep has nothing to send"
+        assert await stack.app.recovery.run_once() == 0, "the sweep (Telegram's replay registered) sends nothing"
+        assert await inbound_count(stack.app) == 3, "all three are in the record"
+        to_791 = [params["text"] for params in stack.api.sent() if params["chat_id"] == "791"]
+        assert "\n".join(to_791) == static, "one answer: the static reply, nothing after it"
+    finally:
+        await rasa.close()
+        await database.close()
+
+
+async def test_bot_api_failing_for_a_while_each_reply_arrives_once_after_retry_after(
+    build: Build, database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings
+) -> None:
+    """The Bot API answers 500, 502, 503, then 429 (retry after 2 s), then recovers, while someone writes."""
+    stack = await build(make_settings(database_url, rasa_settings))
+    stack.api.outage("sendMessage", 500, 502, 503, 429, retry_after=2)
+    response = await stack.client.post(
+        "/telegram/webhook",
+        json=private_message(next(_updates), "How do I apply for asylum in Kazakhstan?", chat_id=793),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
+    assert response.status == 200, "answered within the webhook request, after the retries"
+    attempts = [call for call in stack.api.calls if call.method == "sendMessage"]
+    assert [call.status for call in attempts[:5]] == [500, 502, 503, 429, 200]
+    assert attempts[4].at - attempts[3].at >= 2, "the 429's retry_after was waited out, not cut short"
+    delivered = [params["text"] for params in stack.api.delivered() if params["chat_id"] == "793"]
+    assert delivered and "asylum" in delivered[0].lower()
+    assert len(delivered) == len(set(delivered)), "nothing sent twice"
+    async with record(stack.app)() as session:
+        outbound = await session.scalar(
+            select(func.count()).select_from(MessageRow).where(MessageRow.direction == "out")
+        )
+        unanswered = await session.scalar(
+            select(func.count())
+            .select_from(MessageRow)
+            .where(MessageRow.direction == "in", MessageRow.answered_at.is_(None))
+        )
+    assert (outbound, unanswered) == (len(delivered), 0), "every stored reply went out once; nothing left over"
+
+
+async def test_twilio_failing_for_a_while_each_reply_arrives_once(
+    twilio_api: FakeTwilioApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> None:
+    """Twilio answers 503, 500, 503, then 429, then recovers: the sender's backoff carries every reply through."""
+    stack = await start_stack(
+        whatsapp_settings(make_settings(database_url, rasa_settings), twilio_api, **TEMPLATES), twilio_api, detector
+    )
+    try:
+        for status, code in ((503, 20500), (500, 20500), (503, 20500), (429, 20429)):
+            twilio_api.fail_next(status, code)
+        response = await stack.send("How do I apply for asylum in Kazakhstan?")
+        assert response.status == 200
+        bodies = await stack.replies(1)
+        deliveries = []
+        for _ in range(200):  # bounded: until every stored reply left the ledger's queue
+            deliveries = await stack.deliveries()
+            if deliveries and all(d.status not in ("ready", "submitting") for d in deliveries):
+                break
+            await asyncio.sleep(0.1)
+        assert deliveries and all(d.status == "queued" for d in deliveries), "each one accepted by Twilio"
+        bodies = [m.get("Body", "") for m in twilio_api.messages]
+        assert len(bodies) == len(deliveries) and len(set(bodies)) == len(bodies), "each reply sent exactly once"
+        assert "asylum" in " ".join(bodies).lower()
+        assert len(twilio_api.attempts) == len(bodies) + 4, "four refusals, then one accepted try per reply"
+    finally:
+        await stack.client.close()
+        await stack.app.close()

@@ -25,6 +25,8 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None  # what the stand-in answered (e.g. the sent Message, with its message_id)
+    at: float = field(default_factory=time.monotonic)  # when it arrived: how long a client waited between tries
+    status: int = 200
 
 
 @dataclass
@@ -55,10 +57,20 @@ class FakeBotApi:
             await self._server.close()
 
     def fail_next(self, method: str, status: int = 429, retry_after: int = 1) -> None:
-        body = {"ok": False, "error_code": status, "description": "Too Many Requests: retry later"}
+        description = "Too Many Requests: retry later" if status == 429 else f"Error {status}"
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if status == 429:
             body["parameters"] = {"retry_after": retry_after}
         self.failures.setdefault(method, []).append((status, body))
+
+    def outage(self, method: str, *statuses: int, retry_after: int = 1) -> None:
+        """The next calls of `method` fail with these statuses in turn (a 429 asks to wait `retry_after`)."""
+        for status in statuses:
+            self.fail_next(method, status, retry_after)
+
+    def delivered(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """What the stand-in accepted (failed attempts left out)."""
+        return [c.params for c in self.calls if c.method == method and c.status == 200]
 
     def queue_update(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
@@ -91,6 +103,7 @@ class FakeBotApi:
         self.calls.append(call)
         if self.failures.get(method):
             status, body = self.failures[method].pop(0)
+            call.status = status
             return web.json_response(body, status=status)
         if (
             method == "deleteMessage"

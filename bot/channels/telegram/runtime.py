@@ -113,9 +113,16 @@ class TelegramRuntime:
             return
         await self.bot.delete_webhook(drop_pending_updates=False)  # polling does not work while a webhook is set
         log.info("Telegram long polling started")
+        # One update at a time, handled before the next getUpdates confirms it: aiogram's default (a task per
+        # update) confirms an update while it is still being handled, so a crash before the message was stored
+        # lost it for good. Handled first, a killed process's update comes again to the next one.
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
-                self.bot, handle_signals=False, close_bot_session=False, allowed_updates=updates
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=updates,
+                handle_as_tasks=False,
             )
         )
 
