@@ -99,7 +99,7 @@ class Console:
             language=language,
             languages=LANGUAGE_NAMES,
             session=session,
-            me=session.staff if session else None,
+            me=session.staff if session and not session.awaiting_code else None,  # no menu before the code
             csrf=session.csrf if session else "",
             path=request.path,
             now=now,

@@ -26,6 +26,7 @@ class StaffRecord:
     lawyer_id: int | None  # the lawyers row of a lawyer: the same person on Telegram and on the web
     ui_language: Language
     active: bool
+    has_totp: bool = False  # enrolled with `pana staff totp`: signing in asks for a one-time code
 
     @property
     def oversees(self) -> bool:
@@ -38,9 +39,12 @@ class StaffSession:
     csrf: str
     created_at: dt.datetime
     last_seen_at: dt.datetime
+    awaiting_code: bool = False  # the password was right; the one-time code is still to come
 
 
 class LoginResult(StrEnum):
     OK = "ok"
     WRONG = "wrong"  # unknown name, wrong password or disabled account: one answer for all three
     LOCKED = "locked"
+    CODE_NEEDED = "code_needed"  # right password; the account's one-time code comes next
+    ENROL = "enrol"  # right password, but this role must use one-time codes and has none yet

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc
@@ -28,7 +28,11 @@ def _record(row: StaffRow) -> StaffRecord:
         lawyer_id=row.lawyer_id,
         ui_language=known_or_fallback(row.ui_language),
         active=row.active,
+        has_totp=row.totp_secret is not None,
     )
+
+
+CODE_WINDOW = dt.timedelta(minutes=5)  # how long a right password waits for its one-time code
 
 
 class StaffExists(ValueError):
@@ -107,7 +111,9 @@ class SqlStaffStore:
             return (_record(row), row.password_hash, as_utc(row.locked_until)) if row else None
 
     async def login_failed(self, staff_id: int, now: dt.datetime, limit: int, lockout: dt.timedelta) -> bool:
-        """Count a wrong password; at `limit` in a row the account is locked for `lockout`. True when locked."""
+        """Count a wrong password or one-time code; at `limit` in a row the account is locked for `lockout`.
+
+        True when locked."""
         async with self._sessions() as session:
             row = await session.get(StaffRow, staff_id)
             if row is None:
@@ -116,6 +122,12 @@ class SqlStaffStore:
             locked = row.failed_logins >= limit
             if locked:
                 row.locked_until, row.failed_logins = now + lockout, 0
+                # a sign-in waiting for its code ends too: the lock must not be outlived by a half-open door
+                await session.execute(
+                    delete(StaffSessionRow).where(
+                        StaffSessionRow.staff_id == staff_id, StaffSessionRow.awaiting_code.is_(True)
+                    )
+                )
                 session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_locked"))
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_failed"))
             await session.commit()
@@ -175,20 +187,97 @@ class SqlStaffStore:
             await session.commit()
             return _record(row), returned
 
+    async def enrol_totp(self, username: str, secret: str, now: dt.datetime) -> StaffRecord | None:
+        """Give the account a new one-time-code secret; codes of an earlier one stop working, its sessions end."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            row.totp_secret, row.totp_last_step = secret, None
+            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="totp_enrolled"))
+            await session.commit()
+            return _record(row)
+
+    async def totp_secret(self, staff_id: int) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(StaffRow, staff_id)
+            return row.totp_secret if row else None
+
+    async def claim_totp_step(self, staff_id: int, step: int) -> bool:
+        """Mark the step's code used. False when it (or a later one) already was: a replay.
+
+        One conditional UPDATE, so two requests racing with the same code cannot both win.
+        """
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(StaffRow)
+                .where(
+                    StaffRow.id == staff_id,
+                    or_(StaffRow.totp_last_step.is_(None), StaffRow.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+            )
+            await session.commit()
+            return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
     async def set_language(self, staff_id: int, language: Language) -> None:
         async with self._sessions() as session:
             await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(ui_language=language))
             await session.commit()
 
     # --- sessions --------------------------------------------------------------------------------------
-    async def start_session(self, staff_id: int, token_hash: str, csrf: str, now: dt.datetime) -> None:
+    async def start_session(
+        self, staff_id: int, token_hash: str, csrf: str, now: dt.datetime, *, awaiting_code: bool = False
+    ) -> None:
+        """A signed-in browser; one `awaiting_code` opens nothing until `confirm_session`.
+
+        Failed attempts are forgiven only once the sign-in is complete: otherwise a known password would
+        reset the count before every guessed code.
+        """
         async with self._sessions() as session:
+            if not awaiting_code:
+                await session.execute(
+                    update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
+                )
+                session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
+            session.add(
+                StaffSessionRow(
+                    id=token_hash,
+                    staff_id=staff_id,
+                    csrf=csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                    awaiting_code=awaiting_code,
+                )
+            )
+            await session.commit()
+
+    async def confirm_session(self, token_hash: str, new_token_hash: str, now: dt.datetime) -> bool:
+        """The one-time code was right: the session opens, under a new token (the waiting one is spent)."""
+        async with self._sessions() as session:
+            row = await session.get(StaffSessionRow, token_hash)
+            if row is None or not row.awaiting_code:
+                return False
+            staff_id, csrf = row.staff_id, row.csrf
+            await session.delete(row)
+            await session.flush()
+            session.add(
+                StaffSessionRow(
+                    id=new_token_hash,
+                    staff_id=staff_id,
+                    csrf=csrf,
+                    created_at=now,
+                    last_seen_at=now,
+                    awaiting_code=False,
+                )
+            )
             await session.execute(
                 update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
             )
-            session.add(StaffSessionRow(id=token_hash, staff_id=staff_id, csrf=csrf, created_at=now, last_seen_at=now))
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
             await session.commit()
+            return True
 
     async def session(
         self, token_hash: str, now: dt.datetime, *, idle: dt.timedelta, lifetime: dt.timedelta, touch: bool = True
@@ -209,14 +298,21 @@ class SqlStaffStore:
                 return None
             row, staff = found
             created, seen = as_utc(row.created_at), as_utc(row.last_seen_at)
-            if not staff.active or created + lifetime <= now or seen + idle <= now:
+            waited_too_long = row.awaiting_code and created + CODE_WINDOW <= now
+            if not staff.active or created + lifetime <= now or seen + idle <= now or waited_too_long:
                 await session.delete(row)
                 await session.commit()
                 return None
             if touch:  # a page left open (its live stream) must not keep an idle session alive
                 row.last_seen_at = now
                 await session.commit()
-            return StaffSession(staff=_record(staff), csrf=row.csrf, created_at=created, last_seen_at=seen)
+            return StaffSession(
+                staff=_record(staff),
+                csrf=row.csrf,
+                created_at=created,
+                last_seen_at=seen,
+                awaiting_code=row.awaiting_code,
+            )
 
     async def end_session(self, token_hash: str) -> None:
         async with self._sessions() as session:
