@@ -333,9 +333,23 @@ class SqlStaffStore:
         now: dt.datetime,
         *,
         case_id: int | None = None,
+        unless_within: dt.timedelta | None = None,
     ) -> None:
-        """A view or an action in the console; never any text, never anything that names a person."""
+        """A view or an action in the console; never any text, never anything that names a person.
+
+        With `unless_within`, nothing is written when the account's same entry (action and case) is that
+        recent: an open page refreshing itself is one view, not one row per refresh.
+        """
         async with self._sessions() as session:
+            if unless_within is not None:
+                recent = select(AuditRow.id).where(
+                    AuditRow.staff_id == staff.id,
+                    AuditRow.action == action,
+                    AuditRow.case_id.is_(None) if case_id is None else AuditRow.case_id == case_id,
+                    AuditRow.at > now - unless_within,
+                )
+                if (await session.execute(recent.limit(1))).first() is not None:
+                    return
             session.add(
                 AuditRow(
                     at=now,
