@@ -46,9 +46,7 @@ async def require_session(request: web.Request, handler: Handler) -> web.StreamR
     token = request.cookies.get(SESSION_COOKIE)
     session = None
     if token:
-        session = await console.staff.session(
-            token_hash(token), console.clock(), idle=console.idle, lifetime=console.lifetime
-        )
+        session = await console.sessions.current(token_hash(token), console.clock())
     if session is None:
         if request.path == "/console/events":
             raise web.HTTPUnauthorized()
@@ -123,7 +121,7 @@ async def _check(console: Console, username: str, password: str, now: dt.datetim
     if needs_rehash(stored_hash):
         await console.staff.rehash(staff.id, await hash_in_thread(password))
     token = new_token()
-    await console.staff.start_session(staff.id, token_hash(token), new_token(), now, awaiting_code=staff.has_totp)
+    await console.sessions.start(staff, token_hash(token), now, awaiting_code=staff.has_totp)
     if staff.has_totp:
         return LoginResult.CODE_NEEDED, token
     log.info("Staff account %d signed in to the console", staff.id)
@@ -151,15 +149,13 @@ async def confirm_code(request: web.Request) -> web.StreamResponse:
         if locked or await console.staff.login_failed(
             staff.id, now, console.settings.login_attempts, dt.timedelta(minutes=console.settings.lockout_minutes)
         ):
-            await console.staff.end_session(token_hash(request.cookies.get(SESSION_COOKIE, "")))
+            await console.sessions.end(token_hash(request.cookies.get(SESSION_COOKIE, "")))
             response = _refused(console, request, LoginResult.LOCKED, staff.username)
             response.del_cookie(SESSION_COOKIE, path="/console/")
             return response
         return console.render(request, "code.html", status=401, error="wrong")
     token = new_token()
-    if not await console.staff.confirm_session(
-        token_hash(request.cookies.get(SESSION_COOKIE, "")), token_hash(token), now
-    ):
+    if not await console.sessions.confirm(token_hash(request.cookies.get(SESSION_COOKIE, "")), token_hash(token), now):
         raise web.HTTPSeeOther(login_url())
     log.info("Staff account %d signed in to the console with a one-time code", staff.id)
     response = web.HTTPSeeOther("/console/")
@@ -185,7 +181,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session: StaffSession = request[SESSION_KEY]
     token = request.cookies.get(SESSION_COOKIE, "")
-    await console.staff.end_session(token_hash(token))
+    await console.sessions.end(token_hash(token))
     await console.staff.audit(session.staff, "logout", console.clock())
     response = web.HTTPSeeOther(login_url())
     response.del_cookie(SESSION_COOKIE, path="/console/")
@@ -195,7 +191,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session: StaffSession = request[SESSION_KEY]
-    await console.staff.end_all_sessions(session.staff.id)
+    await console.sessions.end_all(session.staff.id)
     await console.staff.audit(session.staff, "logout_everywhere", console.clock())
     response = web.HTTPSeeOther(login_url())
     response.del_cookie(SESSION_COOKIE, path="/console/")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import as_utc
 from bot.languages import Language, known_or_fallback
 from bot.records.cases import CaseStatus
-from bot.records.staff import Role, StaffRecord, StaffSession
+from bot.records.staff import Role, StaffRecord
 from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
 from bot.storage.staff_tables import StaffRow, StaffSessionRow
 
@@ -29,10 +29,15 @@ def _record(row: StaffRow) -> StaffRecord:
         ui_language=known_or_fallback(row.ui_language),
         active=row.active,
         has_totp=row.totp_secret is not None,
+        session_epoch=row.session_epoch,
     )
 
 
-CODE_WINDOW = dt.timedelta(minutes=5)  # how long a right password waits for its one-time code
+async def _sign_out_everywhere(session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        update(StaffRow).where(StaffRow.id == staff_id).values(session_epoch=StaffRow.session_epoch + 1)
+    )
+    await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))  # tidy, if kept here
 
 
 class StaffExists(ValueError):
@@ -140,7 +145,7 @@ class SqlStaffStore:
             if row is None:
                 return None
             row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            await _sign_out_everywhere(session, row.id)
             session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="password_reset"))
             await session.commit()
             return _record(row)
@@ -160,7 +165,7 @@ class SqlStaffStore:
             if row is None:
                 return None
             row.active = False
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            await _sign_out_everywhere(session, row.id)
             session.add(
                 AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=row.lawyer_id, action="staff_disabled")
             )
@@ -194,7 +199,7 @@ class SqlStaffStore:
             if row is None:
                 return None
             row.totp_secret, row.totp_last_step = secret, None
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            await _sign_out_everywhere(session, row.id)
             session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="totp_enrolled"))
             await session.commit()
             return _record(row)
@@ -226,104 +231,22 @@ class SqlStaffStore:
             await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(ui_language=language))
             await session.commit()
 
-    # --- sessions --------------------------------------------------------------------------------------
-    async def start_session(
-        self, staff_id: int, token_hash: str, csrf: str, now: dt.datetime, *, awaiting_code: bool = False
-    ) -> None:
-        """A signed-in browser; one `awaiting_code` opens nothing until `confirm_session`.
-
-        Failed attempts are forgiven only once the sign-in is complete: otherwise a known password would
-        reset the count before every guessed code.
-        """
+    # --- sign-in ---------------------------------------------------------------------------------------
+    async def signed_in(self, staff_id: int, now: dt.datetime) -> None:
+        """The sign-in is complete (password, and code when enrolled): failed attempts are forgiven only now,
+        or a known password would reset the count before every guessed code."""
         async with self._sessions() as session:
-            if not awaiting_code:
-                await session.execute(
-                    update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
-                )
-                session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
-            session.add(
-                StaffSessionRow(
-                    id=token_hash,
-                    staff_id=staff_id,
-                    csrf=csrf,
-                    created_at=now,
-                    last_seen_at=now,
-                    awaiting_code=awaiting_code,
-                )
-            )
-            await session.commit()
-
-    async def confirm_session(self, token_hash: str, new_token_hash: str, now: dt.datetime) -> bool:
-        """The one-time code was right: the session opens, under a new token (the waiting one is spent)."""
-        async with self._sessions() as session:
-            row = await session.get(StaffSessionRow, token_hash)
-            if row is None or not row.awaiting_code:
-                return False
-            staff_id, csrf = row.staff_id, row.csrf
-            await session.delete(row)
-            await session.flush()
-            session.add(
-                StaffSessionRow(
-                    id=new_token_hash,
-                    staff_id=staff_id,
-                    csrf=csrf,
-                    created_at=now,
-                    last_seen_at=now,
-                    awaiting_code=False,
-                )
-            )
             await session.execute(
                 update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
             )
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
             await session.commit()
-            return True
 
-    async def session(
-        self, token_hash: str, now: dt.datetime, *, idle: dt.timedelta, lifetime: dt.timedelta, touch: bool = True
-    ) -> StaffSession | None:
-        """The live session with this token: None when unknown, idle too long, too old, or the account disabled.
-
-        Checked on every request, so disabling an account (or ending its sessions) signs it out at once.
-        """
+    async def end_all_sessions(self, staff_id: int) -> None:
+        """Every session of the account stops opening, wherever it is kept (see StaffRow.session_epoch)."""
         async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(StaffSessionRow, StaffRow)
-                    .join(StaffRow, StaffRow.id == StaffSessionRow.staff_id)
-                    .where(StaffSessionRow.id == token_hash)
-                )
-            ).first()
-            if found is None:
-                return None
-            row, staff = found
-            created, seen = as_utc(row.created_at), as_utc(row.last_seen_at)
-            waited_too_long = row.awaiting_code and created + CODE_WINDOW <= now
-            if not staff.active or created + lifetime <= now or seen + idle <= now or waited_too_long:
-                await session.delete(row)
-                await session.commit()
-                return None
-            if touch:  # a page left open (its live stream) must not keep an idle session alive
-                row.last_seen_at = now
-                await session.commit()
-            return StaffSession(
-                staff=_record(staff),
-                csrf=row.csrf,
-                created_at=created,
-                last_seen_at=seen,
-                awaiting_code=row.awaiting_code,
-            )
-
-    async def end_session(self, token_hash: str) -> None:
-        async with self._sessions() as session:
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.id == token_hash))
+            await _sign_out_everywhere(session, staff_id)
             await session.commit()
-
-    async def end_all_sessions(self, staff_id: int) -> int:
-        async with self._sessions() as session:
-            result = await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))
-            await session.commit()
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     # --- the trail ---------------------------------------------------------------------------------------
     async def audit(

@@ -1,4 +1,4 @@
-"""Tables of the web console: staff accounts and their server-side sessions (migrations 0009, 0011)."""
+"""Tables of the web console: staff accounts and their server-side sessions (migrations 0009, 0011, 0012)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ class StaffRow(Base):
     totp_secret: Mapped[str | None] = mapped_column(Sealed)
     # The last step whose code was accepted: a code (or an earlier one) is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Raised by "sign out everywhere", a new password or TOTP secret, disabling: sessions begun under an
+    # earlier value stop opening, wherever they are kept (database or Redis).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StaffSessionRow(Base):
@@ -47,3 +50,4 @@ class StaffSessionRow(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # The password was right but the one-time code is still to come: such a session opens nothing else.
     awaiting_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)  # the account's session_epoch at sign-in
