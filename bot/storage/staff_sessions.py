@@ -6,6 +6,7 @@ opens (account active, same session epoch, not idle or too old) is decided by bo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -67,6 +68,19 @@ class SqlSessionStore:
             await session.commit()
 
 
+def _encode(entry: SessionEntry) -> bytes:
+    return orjson.dumps(
+        {
+            "staff_id": entry.staff_id,
+            "epoch": entry.epoch,
+            "csrf": entry.csrf,
+            "created_at": entry.created_at.isoformat(),
+            "last_seen_at": entry.last_seen_at.isoformat(),
+            "awaiting_code": entry.awaiting_code,
+        }
+    )
+
+
 class RedisSessionStore:
     """Sessions shared by every `pana serve` process through Redis, each key expiring with its session.
 
@@ -84,15 +98,7 @@ class RedisSessionStore:
         return self._prefix + self._keyring.blind(token_hash)
 
     async def put(self, token_hash: str, entry: SessionEntry, ttl: dt.timedelta) -> None:
-        value = {
-            "staff_id": entry.staff_id,
-            "epoch": entry.epoch,
-            "csrf": entry.csrf,
-            "created_at": entry.created_at.isoformat(),
-            "last_seen_at": entry.last_seen_at.isoformat(),
-            "awaiting_code": entry.awaiting_code,
-        }
-        await self._redis.set(self._key(token_hash), orjson.dumps(value), ex=max(math.ceil(ttl.total_seconds()), 1))
+        await self._redis.set(self._key(token_hash), _encode(entry), ex=max(math.ceil(ttl.total_seconds()), 1))
 
     async def get(self, token_hash: str) -> SessionEntry | None:
         raw = await self._redis.get(self._key(token_hash))
@@ -109,15 +115,16 @@ class RedisSessionStore:
         )
 
     async def touch(self, token_hash: str, now: dt.datetime) -> None:
-        """The new last-seen time, keeping the key's expiry (the session's absolute end)."""
+        """The new last-seen time, keeping the key's expiry (the session's absolute end).
+
+        Written only if the key still exists (XX): a sign-out landing between the read and this write must
+        not bring the session back.
+        """
         entry = await self.get(token_hash)
         if entry is None:
             return
-        ttl = await self._redis.pttl(self._key(token_hash))
-        if ttl is None or int(ttl) <= 0:
-            return
-        touched = SessionEntry(entry.staff_id, entry.epoch, entry.csrf, entry.created_at, now, entry.awaiting_code)
-        await self.put(token_hash, touched, dt.timedelta(milliseconds=int(ttl)))
+        touched = dataclasses.replace(entry, last_seen_at=now)
+        await self._redis.set(self._key(token_hash), _encode(touched), xx=True, keepttl=True)
 
     async def drop(self, token_hash: str) -> None:
         await self._redis.delete(self._key(token_hash))

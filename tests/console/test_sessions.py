@@ -16,9 +16,10 @@ from redis.asyncio import Redis
 
 from bot.console.security import token_hash
 from bot.console.sessions import ConsoleSessions
-from bot.records.staff import Role
+from bot.records.staff import Role, SessionEntry
 from bot.storage.staff_sessions import RedisSessionStore
 from tests.console.conftest import ConsoleStack
+from tests.keys import TEST_KEYRING
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -109,3 +110,37 @@ async def test_redis_keys_are_keyed_hashes_that_expire(stack: ConsoleStack) -> N
     ttl = await redis.ttl(keys[0])
     assert 0 < ttl <= dt.timedelta(hours=12).total_seconds(), "gone with the session's absolute end"
     assert token.encode() not in (await redis.get(keys[0]) or b"")
+
+
+class ReadBeforeTheSignOut(RedisSessionStore):
+    """A refresh that read the entry just before a sign-out dropped it (the interleaving, made certain)."""
+
+    stale: SessionEntry | None = None
+
+    async def get(self, token_hash: str) -> SessionEntry | None:
+        return self.stale if self.stale is not None else await super().get(token_hash)
+
+
+async def test_a_refresh_racing_a_sign_out_does_not_bring_the_session_back() -> None:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    redis = Redis.from_url(url)
+    store = ReadBeforeTheSignOut(redis, TEST_KEYRING, prefix=f"pana:test:{uuid.uuid4().hex}:")
+    now = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+    entry = SessionEntry(7, 0, "csrf", now, now, awaiting_code=False)
+    try:
+        await store.put("a" * 64, entry, dt.timedelta(hours=12))
+        assert await store.get("a" * 64) == entry
+        await store.touch("a" * 64, now + dt.timedelta(minutes=1))
+        touched = await store.get("a" * 64)
+        assert touched is not None and touched.last_seen_at == now + dt.timedelta(minutes=1)
+        ttl = await redis.ttl(store._key("a" * 64))
+        assert 0 < ttl <= 12 * 3600, "touching keeps the absolute end"
+        store.stale = touched
+        await store.drop("a" * 64)
+        await store.touch("a" * 64, now + dt.timedelta(minutes=2))
+        assert await redis.exists(store._key("a" * 64)) == 0, "the signed-out session stays gone"
+    finally:
+        await redis.delete(store._key("a" * 64))
+        await redis.aclose()
