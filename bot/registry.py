@@ -145,16 +145,22 @@ def create_console(settings: Settings, app: App) -> ConsoleRoutes:
     from bot.console.context import Console
     from bot.console.routes import ConsoleRoutes
     from bot.console.security import AddressLimiter
+    from bot.console.sessions import ConsoleSessions, SessionStore
     from bot.storage.console import SqlConsoleQueries
     from bot.storage.reports import SqlReportSource
     from bot.storage.staff import SqlStaffStore
+    from bot.storage.staff_sessions import RedisSessionStore, SqlSessionStore
 
     sessions = session_factory(app.engine)
     config = settings.console
+    staff = SqlStaffStore(sessions)
+    # Redis when configured (every process sees the same sessions; entries expire by themselves)
+    store: SessionStore = RedisSessionStore(app.redis, app.keyring) if app.redis else SqlSessionStore(sessions)
+    idle, lifetime = dt.timedelta(minutes=config.idle_minutes), dt.timedelta(hours=config.session_hours)
     console = Console(
         settings=config,
         secure_cookies=(settings.pana.public_url or "").startswith("https://"),
-        staff=SqlStaffStore(sessions),
+        staff=staff,
         queries=SqlConsoleQueries(sessions),
         reports=SqlReportSource(sessions),
         cases=app.handoff.cases,
@@ -165,6 +171,7 @@ def create_console(settings: Settings, app: App) -> ConsoleRoutes:
         answer_threshold=settings.policy.answer_threshold,
         clock=app.clock,
         limiter=AddressLimiter(config.address_attempts, dt.timedelta(minutes=config.lockout_minutes)),
+        sessions=ConsoleSessions(store, staff, idle=idle, lifetime=lifetime),
         timezone=settings.lawyers.timezone,
     )
     return ConsoleRoutes(console)

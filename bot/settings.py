@@ -259,6 +259,9 @@ class ConsoleSettings(_Section):
     address_attempts: int = Field(default=30, gt=0, description="login attempts per address per lockout period")
     poll_seconds: float = Field(default=2.0, gt=0, description="how often live pages look for changes")
     overdue_hours: float = Field(default=4.0, gt=0, description="a case waiting longer than this is highlighted")
+    require_totp: bool = Field(
+        default=True, description="supervisors and admins sign in only with a one-time code (pana staff totp)"
+    )
 
 
 class Settings(BaseModel):

@@ -11,12 +11,15 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
+from bot.console.totp import new_secret
 from bot.core.messages import IncomingMessage
 from bot.keys import KEY_FILE, Keyring, KeyringError, load_keyring, new_key
+from bot.records.staff import Role
 from bot.settings import DatabaseSettings
 from bot.storage.database import alembic_config, create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.rotation import rotate
+from bot.storage.staff import SqlStaffStore
 from bot.storage.whatsapp import SqlWhatsAppLedger
 from tests.keys import TEST_KEY, TEST_KEYRING
 
@@ -168,6 +171,13 @@ async def test_rotation_reencrypts_and_rehashes_so_the_old_key_can_go(database_u
     store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
     person = await store.get_or_create_contact("whatsapp", PHONE)
     await store.record_inbound(person.id, _incoming("whatsapp", PHONE, "SM1"), MARKER, lease_until=_lease())
+    staff = SqlStaffStore(session_factory(engine))
+    await staff.add(
+        username="sara", name="Sara", role=Role.ADMIN, password_hash="x", languages=("ru",), telegram_id=None, now=NOW
+    )
+    secret = new_secret()
+    enrolled = await staff.enrol_totp("sara", secret, NOW)
+    assert enrolled is not None
     await engine.dispose()
 
     newer = new_key()
@@ -188,6 +198,7 @@ async def test_rotation_reencrypts_and_rehashes_so_the_old_key_can_go(database_u
         stored = (await session.execute(text("SELECT id FROM messages"))).scalars().all()
         row = await session.get(MessageRow, stored[0])
         assert row is not None and row.text == MARKER
+    assert await SqlStaffStore(session_factory(only_new)).totp_secret(enrolled.id) == secret, "the TOTP column too"
     await only_new.dispose()
 
 

@@ -1,4 +1,4 @@
-"""`pana staff add|list|disable|reset-password`: the accounts of the web console.
+"""`pana staff add|list|disable|reset-password|totp`: the accounts of the web console.
 
 Passwords are read from a prompt (or from stdin when it is not a terminal), never from the command line,
 where they would stay in the shell history and the process list.
@@ -18,6 +18,8 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.storage.staff import SqlStaffStore
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     staff = commands.add_parser("staff", help="accounts of the web console").add_subparsers(
@@ -36,6 +38,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     disable.add_argument("--username", required=True)
     reset = staff.add_parser("reset-password", help="set a new password; every session of the account ends")
     reset.add_argument("--username", required=True)
+    totp = staff.add_parser(
+        "totp", help="enrol the account for one-time codes (prints the secret once; a new one replaces the old)"
+    )
+    totp.add_argument("--username", required=True)
 
 
 def read_password() -> str:
@@ -74,6 +80,8 @@ async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
             await _tell_people(settings, engine, returned)
             print(f"Disabled {staff.username}; signed out everywhere; {len(returned)} case(s) back in the queue")
             return 0
+        if command == "totp":
+            return await _enrol(store, args.username)
         try:
             password_hash = await hash_in_thread(read_password())
         except WeakPassword as error:
@@ -103,6 +111,22 @@ async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def _enrol(store: SqlStaffStore, username: str) -> int:
+    """A new secret, sealed in the database and shown here once, for the person's authenticator app."""
+    from bot.clock import utc_now
+    from bot.console.totp import new_secret, provisioning_uri
+
+    secret = new_secret()
+    if await store.enrol_totp(username, secret, utc_now()) is None:
+        print(f"pana: no account {username!r}", file=sys.stderr)
+        return 1
+    print(f"One-time codes are on for {username}; their sessions ended. Add this to their authenticator app")
+    print("(scan it as a QR code, or type the secret); it is not shown again:")
+    print(provisioning_uri(secret, username))
+    print(f"secret: {secret}")
+    return 0
 
 
 async def _tell_people(settings: Settings, engine: AsyncEngine, case_ids: list[int]) -> None:

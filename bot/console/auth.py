@@ -19,12 +19,16 @@ from bot.console.security import (
     set_cookie,
     token_hash,
 )
+from bot.console.totp import matching_step
 from bot.languages import LANGUAGES
 from bot.records.staff import LoginResult, StaffSession
 
 log = logging.getLogger(__name__)
 
 PUBLIC = ("/console/login", "/console/static/")
+CODE_PAGE = "/console/code"
+WHILE_AWAITING_CODE = (CODE_PAGE, "/console/logout")  # all a session waiting for its one-time code may open
+MAX_CODE = 16
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" must not cost a hash
 
@@ -42,13 +46,15 @@ async def require_session(request: web.Request, handler: Handler) -> web.StreamR
     token = request.cookies.get(SESSION_COOKIE)
     session = None
     if token:
-        session = await console.staff.session(
-            token_hash(token), console.clock(), idle=console.idle, lifetime=console.lifetime
-        )
+        session = await console.sessions.current(token_hash(token), console.clock())
     if session is None:
         if request.path == "/console/events":
             raise web.HTTPUnauthorized()
         raise web.HTTPSeeOther(login_url())
+    if session.awaiting_code and request.path not in WHILE_AWAITING_CODE:
+        if request.path == "/console/events":
+            raise web.HTTPUnauthorized()
+        raise web.HTTPSeeOther(CODE_PAGE)
     request[SESSION_KEY] = session
     if request.method == "POST":
         form = await request.post()
@@ -86,9 +92,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not console.limiter.allow(address, now):
         return _refused(console, request, LoginResult.LOCKED, username)
     result, session_token = await _check(console, username, password[:MAX_PASSWORD], now)
-    if result is not LoginResult.OK or session_token is None:
+    if result not in (LoginResult.OK, LoginResult.CODE_NEEDED) or session_token is None:
         return _refused(console, request, result, username)
-    response = web.HTTPSeeOther("/console/")
+    response = web.HTTPSeeOther("/console/" if result is LoginResult.OK else CODE_PAGE)
     set_cookie(response, SESSION_COOKIE, session_token, secure=console.secure_cookies)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console/")
     raise response
@@ -110,12 +116,51 @@ async def _check(console: Console, username: str, password: str, now: dt.datetim
             staff.id, now, console.settings.login_attempts, dt.timedelta(minutes=console.settings.lockout_minutes)
         )
         return (LoginResult.LOCKED if locked else LoginResult.WRONG), None
+    if staff.oversees and not staff.has_totp and console.settings.require_totp:
+        return LoginResult.ENROL, None
     if needs_rehash(stored_hash):
         await console.staff.rehash(staff.id, await hash_in_thread(password))
     token = new_token()
-    await console.staff.start_session(staff.id, token_hash(token), new_token(), now)
+    await console.sessions.start(staff, token_hash(token), now, awaiting_code=staff.has_totp)
+    if staff.has_totp:
+        return LoginResult.CODE_NEEDED, token
     log.info("Staff account %d signed in to the console", staff.id)
     return LoginResult.OK, token
+
+
+async def code_page(request: web.Request) -> web.Response:
+    console = request.app[CONSOLE_KEY]
+    return console.render(request, "code.html", error=None)
+
+
+async def confirm_code(request: web.Request) -> web.StreamResponse:
+    """The second step: the account's current one-time code, once. Wrong codes count towards the lock."""
+    console = request.app[CONSOLE_KEY]
+    session: StaffSession = request[SESSION_KEY]
+    form = await request.post()
+    code = str(form.get("code", ""))[:MAX_CODE]
+    now = console.clock()
+    staff = session.staff
+    found = await console.staff.credentials(staff.username)
+    locked = found is not None and found[2] is not None and found[2] > now
+    secret = await console.staff.totp_secret(staff.id)
+    step = matching_step(secret, code, now) if secret and not locked else None
+    if step is None or not await console.staff.claim_totp_step(staff.id, step):
+        if locked or await console.staff.login_failed(
+            staff.id, now, console.settings.login_attempts, dt.timedelta(minutes=console.settings.lockout_minutes)
+        ):
+            await console.sessions.end(token_hash(request.cookies.get(SESSION_COOKIE, "")))
+            response = _refused(console, request, LoginResult.LOCKED, staff.username)
+            response.del_cookie(SESSION_COOKIE, path="/console/")
+            return response
+        return console.render(request, "code.html", status=401, error="wrong")
+    token = new_token()
+    if not await console.sessions.confirm(token_hash(request.cookies.get(SESSION_COOKIE, "")), token_hash(token), now):
+        raise web.HTTPSeeOther(login_url())
+    log.info("Staff account %d signed in to the console with a one-time code", staff.id)
+    response = web.HTTPSeeOther("/console/")
+    set_cookie(response, SESSION_COOKIE, token, secure=console.secure_cookies)
+    raise response
 
 
 def _refused(console: Console, request: web.Request, result: LoginResult, username: str) -> web.Response:
@@ -123,7 +168,7 @@ def _refused(console: Console, request: web.Request, result: LoginResult, userna
     response = console.render(
         request,
         "login.html",
-        status=401 if result is LoginResult.WRONG else 429,
+        status={LoginResult.WRONG: 401, LoginResult.ENROL: 403}.get(result, 429),
         form_token=token,
         error=result.value,
         username=username,
@@ -136,7 +181,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session: StaffSession = request[SESSION_KEY]
     token = request.cookies.get(SESSION_COOKIE, "")
-    await console.staff.end_session(token_hash(token))
+    await console.sessions.end(token_hash(token))
     await console.staff.audit(session.staff, "logout", console.clock())
     response = web.HTTPSeeOther(login_url())
     response.del_cookie(SESSION_COOKIE, path="/console/")
@@ -146,7 +191,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session: StaffSession = request[SESSION_KEY]
-    await console.staff.end_all_sessions(session.staff.id)
+    await console.sessions.end_all(session.staff.id)
     await console.staff.audit(session.staff, "logout_everywhere", console.clock())
     response = web.HTTPSeeOther(login_url())
     response.del_cookie(SESSION_COOKIE, path="/console/")

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.console.security import AddressLimiter
+from bot.console.sessions import ConsoleSessions
 from bot.content.catalog import ContentCatalog
 from bot.handoff.desk import LawyerDesk
 from bot.handoff.ports import CaseStore, LawyerStore
@@ -52,6 +53,7 @@ class Console:
     answer_threshold: float
     clock: Clock
     limiter: AddressLimiter
+    sessions: ConsoleSessions  # in the database, or in Redis when REDIS_URL is set
     timezone: str = "Asia/Almaty"  # times on the pages are the lawyers' local time (LAWYER_TIMEZONE)
     templates: jinja2.Environment = field(default_factory=_environment)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: live streams end
@@ -99,7 +101,7 @@ class Console:
             language=language,
             languages=LANGUAGE_NAMES,
             session=session,
-            me=session.staff if session else None,
+            me=session.staff if session and not session.awaiting_code else None,  # no menu before the code
             csrf=session.csrf if session else "",
             path=request.path,
             now=now,

@@ -34,9 +34,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             await asyncio.wait_for(console.stopping.wait(), timeout=console.settings.poll_seconds)
         if console.stopping.is_set():
             break
-        session = await console.staff.session(
-            token, console.clock(), idle=console.idle, lifetime=console.lifetime, touch=False
-        )
+        session = await console.sessions.current(token, console.clock(), touch=False)
         try:
             if session is None:
                 await response.write(b"event: logout\ndata: -\n\n")

@@ -11,6 +11,7 @@ import datetime as dt
 from aiohttp import web
 
 from bot.console.context import CONSOLE_KEY, SESSION_KEY, Console
+from bot.console.views import record_view
 from bot.core.numbers import parse_number
 from bot.handoff.desk import TakeResult
 from bot.i18n import N_
@@ -76,7 +77,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     if lawyer is None:
         raise web.HTTPSeeOther("/console/cases")
     now = console.clock()
-    await console.staff.audit(session.staff, "viewed_queue", now)
+    await record_view(request, "viewed_queue")
     filters = {key: request.query.get(key, "") for key in ("language", "channel", "topic", "waited")}
     waiting = await console.cases.waiting()  # urgent first, then the oldest
     shown = [case for case in waiting if _matches(case, filters, now)]
@@ -109,7 +110,7 @@ async def case_page(request: web.Request) -> web.StreamResponse:
     if case is None or not may_see:
         await console.staff.audit(session.staff, "viewed_refused", now, case_id=case_id)
         return console.render(request, "refused.html", status=403 if case is not None else 404)
-    await console.staff.audit(session.staff, "viewed_case" if holder else "viewed_case_state", now, case_id=case_id)
+    await record_view(request, "viewed_case" if holder else "viewed_case_state", case_id)
     holder_name = None
     if case.lawyer_id is not None:
         held_by = await console.lawyers.get(case.lawyer_id)

@@ -54,6 +54,23 @@ class Durations:
     p90_hours: float | None
 
 
+def week_label(monday: dt.date) -> str:
+    """The ISO week as reports name it: 2026-W49."""
+    year, week, _day = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _per_week(weeks: Sequence[dt.date], facts: Iterable[tuple[dt.date, str]]) -> Table:
+    """One row per key (the most asked first), one column per ISO week: many topics stay readable this way."""
+    counts = Counter(facts)
+    totals = Counter({key: 0 for _week, key in counts})
+    for (_week, key), count in counts.items():
+        totals[key] += count
+    keys = [key for key, _total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
+    rows = tuple((key, tuple(shown(counts[(week, key)]) for week in weeks)) for key in keys)
+    return Table("", tuple(week_label(week) for week in weeks), rows)
+
+
 def _by(weeks: Sequence[dt.date], facts: Iterable[tuple[dt.date, str]]) -> Table:
     counts = Counter(facts)
     columns = tuple(sorted({key for _week, key in counts}))
@@ -76,6 +93,7 @@ class Report:
     by_language: Table
     by_channel: Table
     by_topic: tuple[tuple[str, Cell], ...]
+    by_topic_week: Table  # rows: topics; columns: ISO weeks
     unmet: tuple[tuple[Cell, Cell, float | None], ...]  # per week: out of scope, not understood, share of all
     handoffs: tuple[Cell, ...]
     waiting: Durations
@@ -118,6 +136,9 @@ def build(
         by_language=_by(weeks, ((week_of(q.at), q.language or "?") for q in asked)),
         by_channel=_by(weeks, ((week_of(q.at), q.channel) for q in asked)),
         by_topic=tuple((topic, shown(count)) for topic, count in topics.most_common()),
+        by_topic_week=_per_week(
+            weeks, ((week_of(q.at), q.intent) for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
+        ),
         unmet=tuple(unmet),
         handoffs=tuple(shown(opened[week]) for week in weeks),
         waiting=durations(waits),
@@ -212,6 +233,9 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
                 writer.writerow([measure, label, key, _csv_cell(cell)])
     for topic, cell in report.by_topic:
         writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell)])
+    for topic, cells in report.by_topic_week.rows:
+        for monday, cell in zip(report.weeks, cells, strict=True):
+            writer.writerow(["questions_by_topic_week", monday.isoformat(), topic, _csv_cell(cell)])
     for name, figures in (("waiting_hours", report.waiting), ("time_to_close_hours", report.to_close)):
         writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count)])
         writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours)])

@@ -31,6 +31,8 @@ class ConsoleRoutes:
         router.add_get("/", lawyer.home)
         router.add_get("/login", auth.login_page)
         router.add_post("/login", auth.login)
+        router.add_get("/code", auth.code_page)
+        router.add_post("/code", auth.confirm_code)
         router.add_post("/logout", auth.logout)
         router.add_post("/logout-everywhere", auth.logout_everywhere)
         router.add_post("/language", auth.choose_language)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.console.context import CONSOLE_KEY, SESSION_KEY, Console
 from bot.console.lawyer import case_id_of
+from bot.console.views import record_view
 from bot.core.numbers import parse_number
 from bot.records.cases import CaseStatus
 from bot.records.staff import StaffSession
@@ -27,9 +28,9 @@ def overseer(request: web.Request) -> tuple[Console, StaffSession]:
 
 
 async def cases(request: web.Request) -> web.StreamResponse:
-    console, session = overseer(request)
+    console, _session = overseer(request)
     now = console.clock()
-    await console.staff.audit(session.staff, "viewed_cases", now)
+    await record_view(request, "viewed_cases")
     status_name = request.query.get("status", "open")
     status = CaseStatus(status_name) if status_name in {s.value for s in CaseStatus} else None
     overviews = await console.queries.cases(status)

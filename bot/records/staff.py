@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from bot.languages import Language
 
-__all__ = ["LoginResult", "Role", "StaffRecord", "StaffSession"]
+__all__ = ["LoginResult", "Role", "SessionEntry", "StaffRecord", "StaffSession"]
 
 
 class Role(StrEnum):
@@ -26,10 +26,24 @@ class StaffRecord:
     lawyer_id: int | None  # the lawyers row of a lawyer: the same person on Telegram and on the web
     ui_language: Language
     active: bool
+    has_totp: bool = False  # enrolled with `pana staff totp`: signing in asks for a one-time code
+    session_epoch: int = 0  # raised to sign the account out everywhere: older sessions stop opening
 
     @property
     def oversees(self) -> bool:
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """A signed-in browser as a session store keeps it (database or Redis), under its token's hash."""
+
+    staff_id: int
+    epoch: int  # the account's session_epoch when it began; a different one now means "signed out everywhere"
+    csrf: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    awaiting_code: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +52,12 @@ class StaffSession:
     csrf: str
     created_at: dt.datetime
     last_seen_at: dt.datetime
+    awaiting_code: bool = False  # the password was right; the one-time code is still to come
 
 
 class LoginResult(StrEnum):
     OK = "ok"
     WRONG = "wrong"  # unknown name, wrong password or disabled account: one answer for all three
     LOCKED = "locked"
+    CODE_NEEDED = "code_needed"  # right password; the account's one-time code comes next
+    ENROL = "enrol"  # right password, but this role must use one-time codes and has none yet

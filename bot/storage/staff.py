@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc
 from bot.languages import Language, known_or_fallback
 from bot.records.cases import CaseStatus
-from bot.records.staff import Role, StaffRecord, StaffSession
+from bot.records.staff import Role, StaffRecord
 from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
 from bot.storage.staff_tables import StaffRow, StaffSessionRow
 
@@ -28,7 +28,16 @@ def _record(row: StaffRow) -> StaffRecord:
         lawyer_id=row.lawyer_id,
         ui_language=known_or_fallback(row.ui_language),
         active=row.active,
+        has_totp=row.totp_secret is not None,
+        session_epoch=row.session_epoch,
     )
+
+
+async def _sign_out_everywhere(session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        update(StaffRow).where(StaffRow.id == staff_id).values(session_epoch=StaffRow.session_epoch + 1)
+    )
+    await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))  # tidy, if kept here
 
 
 class StaffExists(ValueError):
@@ -107,7 +116,9 @@ class SqlStaffStore:
             return (_record(row), row.password_hash, as_utc(row.locked_until)) if row else None
 
     async def login_failed(self, staff_id: int, now: dt.datetime, limit: int, lockout: dt.timedelta) -> bool:
-        """Count a wrong password; at `limit` in a row the account is locked for `lockout`. True when locked."""
+        """Count a wrong password or one-time code; at `limit` in a row the account is locked for `lockout`.
+
+        True when locked."""
         async with self._sessions() as session:
             row = await session.get(StaffRow, staff_id)
             if row is None:
@@ -116,6 +127,12 @@ class SqlStaffStore:
             locked = row.failed_logins >= limit
             if locked:
                 row.locked_until, row.failed_logins = now + lockout, 0
+                # a sign-in waiting for its code ends too: the lock must not be outlived by a half-open door
+                await session.execute(
+                    delete(StaffSessionRow).where(
+                        StaffSessionRow.staff_id == staff_id, StaffSessionRow.awaiting_code.is_(True)
+                    )
+                )
                 session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_locked"))
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login_failed"))
             await session.commit()
@@ -128,7 +145,7 @@ class SqlStaffStore:
             if row is None:
                 return None
             row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            await _sign_out_everywhere(session, row.id)
             session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="password_reset"))
             await session.commit()
             return _record(row)
@@ -148,7 +165,7 @@ class SqlStaffStore:
             if row is None:
                 return None
             row.active = False
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == row.id))
+            await _sign_out_everywhere(session, row.id)
             session.add(
                 AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=row.lawyer_id, action="staff_disabled")
             )
@@ -175,59 +192,61 @@ class SqlStaffStore:
             await session.commit()
             return _record(row), returned
 
+    async def enrol_totp(self, username: str, secret: str, now: dt.datetime) -> StaffRecord | None:
+        """Give the account a new one-time-code secret; codes of an earlier one stop working, its sessions end."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            row.totp_secret, row.totp_last_step = secret, None
+            await _sign_out_everywhere(session, row.id)
+            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="totp_enrolled"))
+            await session.commit()
+            return _record(row)
+
+    async def totp_secret(self, staff_id: int) -> str | None:
+        async with self._sessions() as session:
+            row = await session.get(StaffRow, staff_id)
+            return row.totp_secret if row else None
+
+    async def claim_totp_step(self, staff_id: int, step: int) -> bool:
+        """Mark the step's code used. False when it (or a later one) already was: a replay.
+
+        One conditional UPDATE, so two requests racing with the same code cannot both win.
+        """
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(StaffRow)
+                .where(
+                    StaffRow.id == staff_id,
+                    or_(StaffRow.totp_last_step.is_(None), StaffRow.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+            )
+            await session.commit()
+            return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
     async def set_language(self, staff_id: int, language: Language) -> None:
         async with self._sessions() as session:
             await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(ui_language=language))
             await session.commit()
 
-    # --- sessions --------------------------------------------------------------------------------------
-    async def start_session(self, staff_id: int, token_hash: str, csrf: str, now: dt.datetime) -> None:
+    # --- sign-in ---------------------------------------------------------------------------------------
+    async def signed_in(self, staff_id: int, now: dt.datetime) -> None:
+        """The sign-in is complete (password, and code when enrolled): failed attempts are forgiven only now,
+        or a known password would reset the count before every guessed code."""
         async with self._sessions() as session:
             await session.execute(
                 update(StaffRow).where(StaffRow.id == staff_id).values(failed_logins=0, locked_until=None)
             )
-            session.add(StaffSessionRow(id=token_hash, staff_id=staff_id, csrf=csrf, created_at=now, last_seen_at=now))
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
             await session.commit()
 
-    async def session(
-        self, token_hash: str, now: dt.datetime, *, idle: dt.timedelta, lifetime: dt.timedelta, touch: bool = True
-    ) -> StaffSession | None:
-        """The live session with this token: None when unknown, idle too long, too old, or the account disabled.
-
-        Checked on every request, so disabling an account (or ending its sessions) signs it out at once.
-        """
+    async def end_all_sessions(self, staff_id: int) -> None:
+        """Every session of the account stops opening, wherever it is kept (see StaffRow.session_epoch)."""
         async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(StaffSessionRow, StaffRow)
-                    .join(StaffRow, StaffRow.id == StaffSessionRow.staff_id)
-                    .where(StaffSessionRow.id == token_hash)
-                )
-            ).first()
-            if found is None:
-                return None
-            row, staff = found
-            created, seen = as_utc(row.created_at), as_utc(row.last_seen_at)
-            if not staff.active or created + lifetime <= now or seen + idle <= now:
-                await session.delete(row)
-                await session.commit()
-                return None
-            if touch:  # a page left open (its live stream) must not keep an idle session alive
-                row.last_seen_at = now
-                await session.commit()
-            return StaffSession(staff=_record(staff), csrf=row.csrf, created_at=created, last_seen_at=seen)
-
-    async def end_session(self, token_hash: str) -> None:
-        async with self._sessions() as session:
-            await session.execute(delete(StaffSessionRow).where(StaffSessionRow.id == token_hash))
+            await _sign_out_everywhere(session, staff_id)
             await session.commit()
-
-    async def end_all_sessions(self, staff_id: int) -> int:
-        async with self._sessions() as session:
-            result = await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))
-            await session.commit()
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     # --- the trail ---------------------------------------------------------------------------------------
     async def audit(
@@ -237,9 +256,23 @@ class SqlStaffStore:
         now: dt.datetime,
         *,
         case_id: int | None = None,
+        unless_within: dt.timedelta | None = None,
     ) -> None:
-        """A view or an action in the console; never any text, never anything that names a person."""
+        """A view or an action in the console; never any text, never anything that names a person.
+
+        With `unless_within`, nothing is written when the account's same entry (action and case) is that
+        recent: an open page refreshing itself is one view, not one row per refresh.
+        """
         async with self._sessions() as session:
+            if unless_within is not None:
+                recent = select(AuditRow.id).where(
+                    AuditRow.staff_id == staff.id,
+                    AuditRow.action == action,
+                    AuditRow.case_id.is_(None) if case_id is None else AuditRow.case_id == case_id,
+                    AuditRow.at > now - unless_within,
+                )
+                if (await session.execute(recent.limit(1))).first() is not None:
+                    return
             session.add(
                 AuditRow(
                     at=now,

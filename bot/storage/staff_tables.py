@@ -1,14 +1,15 @@
-"""Tables of the web console: staff accounts and their server-side sessions (migration 0009)."""
+"""Tables of the web console: staff accounts and their server-side sessions (migrations 0009, 0011, 0012)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.clock import utc_now
 from bot.languages import CODE_LENGTH
+from bot.storage.sealing import Sealed
 from bot.storage.tables import Base
 
 
@@ -28,6 +29,13 @@ class StaffRow(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # The one-time code's secret (base32), sealed: whoever reads the database must not be able to make codes.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed)
+    # The last step whose code was accepted: a code (or an earlier one) is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Raised by "sign out everywhere", a new password or TOTP secret, disabling: sessions begun under an
+    # earlier value stop opening, wherever they are kept (database or Redis).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StaffSessionRow(Base):
@@ -40,3 +48,6 @@ class StaffSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # The password was right but the one-time code is still to come: such a session opens nothing else.
+    awaiting_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)  # the account's session_epoch at sign-in

@@ -17,6 +17,7 @@ from bot.app import create_app
 from bot.clock import utc_now
 from bot.console.context import Console
 from bot.console.passwords import hash_password
+from bot.console.totp import code_for, new_secret, step_at
 from bot.core.language import LanguageDetector
 from bot.languages import Language
 from bot.nlu.server import NluServer
@@ -38,6 +39,7 @@ class ConsoleStack(HandoffStack):
     console: Console | None = None
     base_url: str = ""
     signed_in: list[Staff] = field(default_factory=list)
+    totp_secrets: dict[str, str] = field(default_factory=dict)  # username → secret, as their phone app holds it
 
     @property
     def desk(self) -> Console:
@@ -52,8 +54,10 @@ class ConsoleStack(HandoffStack):
         telegram_id: int | None = None,
         languages: tuple[Language, ...] = ("en",),
         name: str | None = None,
+        totp: bool | None = None,
     ) -> StaffRecord:
-        return await self.desk.staff.add(
+        """An account; supervisors and admins are enrolled for one-time codes unless `totp=False`."""
+        added = await self.desk.staff.add(
             username=username,
             name=name or username.capitalize(),
             role=role,
@@ -62,12 +66,28 @@ class ConsoleStack(HandoffStack):
             telegram_id=telegram_id,
             now=utc_now(),
         )
+        if totp if totp is not None else added.oversees:
+            secret = new_secret()
+            enrolled = await self.desk.staff.enrol_totp(username, secret, utc_now())
+            assert enrolled is not None
+            self.totp_secrets[username] = secret
+            return enrolled
+        return added
 
-    async def staff(self, username: str, password: str = PASSWORD) -> Staff:
-        """A new browser session, signed in (or refused: see `Staff.last`)."""
+    def code(self, username: str, steps_later: int = 0) -> str:
+        """The code the person's authenticator app shows now (by the console's clock)."""
+        return code_for(self.totp_secrets[username], step_at(self.clock()) + steps_later)
+
+    async def staff(self, username: str, password: str = PASSWORD, *, totp_code: str | None = None) -> Staff:
+        """A new browser session, signed in (or refused: see `Staff.last`).
+
+        When the console asks for a one-time code, `totp_code` is typed (the app's current code when None;
+        nothing when empty)."""
         browser = Staff(self.base_url, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
         self.signed_in.append(browser)
         await browser.login(username, password)
+        if "/console/code" in browser.url and username in self.totp_secrets and totp_code != "":
+            await browser.post("/console/code", code=self.code(username) if totp_code is None else totp_code)
         return browser
 
 
@@ -79,10 +99,12 @@ class Staff:
     page: str = ""
     csrf: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    url: str = ""  # where the last response came from, after redirects
 
     async def get(self, path: str) -> str:
         async with self.http.get(self.base_url + path) as response:
             self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+            self.url = str(response.url)
         found = CSRF.search(self.page)
         self.csrf = found.group(1) if found else self.csrf
         return self.page
@@ -91,6 +113,7 @@ class Staff:
         data = {"csrf": self.csrf if csrf is None else csrf, **form}
         async with self.http.post(self.base_url + path, data=data) as response:
             self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+            self.url = str(response.url)
         found = CSRF.search(self.page)
         self.csrf = found.group(1) if found else self.csrf
         return self.page
@@ -104,6 +127,7 @@ class Staff:
             data={"form_token": token.group(1), "username": username, "password": password},
         ) as response:
             self.status, self.page, self.headers = response.status, await response.text(), dict(response.headers)
+            self.url = str(response.url)
         found = CSRF.search(self.page)
         self.csrf = found.group(1) if found else ""
 

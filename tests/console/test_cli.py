@@ -1,4 +1,4 @@
-"""`pana staff add|list|disable|reset-password` as an administrator runs them (the password on stdin)."""
+"""`pana staff add|list|disable|reset-password|totp` as an administrator runs them (the password on stdin)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,17 @@ def test_weak_and_taken_are_refused(tmp_path: Path) -> None:
     assert _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD).returncode == 0
     taken = _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD)
     assert taken.returncode == 1 and "taken" in taken.stderr
+
+
+def test_totp_enrolment_prints_the_secret_once_and_stores_it_sealed(tmp_path: Path) -> None:
+    assert _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD).returncode == 0
+    enrolled = _pana(tmp_path, "staff", "totp", "--username", "sara")
+    assert enrolled.returncode == 0, enrolled.stderr
+    uri = next(line for line in enrolled.stdout.splitlines() if line.startswith("otpauth://totp/"))
+    secret = enrolled.stdout.split("secret: ")[1].strip()
+    assert f"secret={secret}" in uri and len(secret) == 32, "160 bits in base32"
+    assert secret.encode() not in (tmp_path / "staff.db").read_bytes(), "sealed at rest"
+    again = _pana(tmp_path, "staff", "totp", "--username", "sara")
+    assert again.returncode == 0 and secret not in again.stdout, "a new enrolment, a new secret"
+    unknown = _pana(tmp_path, "staff", "totp", "--username", "nobody")
+    assert unknown.returncode == 1 and "no account" in unknown.stderr

@@ -67,3 +67,21 @@ def test_the_address_limiter_slides_and_stays_bounded() -> None:
 def test_tokens_are_stored_hashed_and_compared_in_constant_time() -> None:
     assert token_hash("abc") != "abc" and len(token_hash("abc")) == 64
     assert same_token("x" * 10, "x" * 10) and not same_token("x", None) and not same_token("x", "y")
+
+
+def test_topics_per_iso_week_hide_small_cells() -> None:
+    earlier = MONDAY - dt.timedelta(weeks=1)
+    questions = (
+        _questions(6, "asylum_apply")
+        + [QuestionFact(earlier, "asylum_apply", "ru", "whatsapp", 0.9) for _ in range(2)]
+        + _questions(9, "birth_registration")
+        + _questions(5, "out_of_scope", confidence=0.95)
+    )
+    report = build(questions, [], answer_threshold=0.65, today=MONDAY.date())
+    table = report.by_topic_week
+    assert table.columns[-2:] == ("2026-W48", "2026-W49"), "ISO weeks (30 November 2026 is in week 49)"
+    assert [topic for topic, _cells in table.rows] == ["birth_registration", "asylum_apply"], "most asked first"
+    rows = {topic: cells for topic, cells in table.rows}
+    assert rows["asylum_apply"][-2:] == (None, 6), "two in the earlier week: hidden, not 2"
+    assert rows["birth_registration"][-1] == 9 and rows["birth_registration"][0] is None
+    assert "out_of_scope" not in rows, "out of scope is an unmet need, not a topic"
