@@ -52,6 +52,7 @@ NEAR_MISSES = [
         "Где её оформить?"
     ),
     "Мен бір апта бұрын Алматыға университетке оқуға келдім. Уақытша тіркеуден қалай өтемін?",
+    "priehal na rabotu iz uzbekistana 3 dnya nazad, kak sdelat vremennuyu registraciyu?",
 ]
 
 
@@ -150,3 +151,19 @@ async def test_a_tourist_or_a_student_who_just_came_is_not_sent_to_asylum(
     for text, decision in zip(NEAR_MISSES, await _decide(rasa_settings, NEAR_MISSES), strict=True):
         assert decision.intent != ASYLUM_APPLY, text
         assert ASYLUM_APPLY not in decision.suggestions[:1], text
+
+
+async def test_temporary_shelter_is_not_read_as_asylum(rasa_server: NluServer, rasa_settings: RasaSettings) -> None:
+    """«баспана» also means asylum in users' Kazakh; «уақытша баспана» (temporary shelter) is housing."""
+    texts = [
+        "Маған және балаларыма уақытша баспана табуға көмектесіңізші",
+        "uakytsha baspana qaida bar, tunerge jer joq",
+        "Уакытша баспана керек, пэтерден шыгарып жиберди",
+    ]
+    client = RasaClient.from_settings(rasa_settings)
+    try:
+        for text in texts:
+            top = (await client.classify(text)).top
+            assert top is not None and top.name != ASYLUM_APPLY, text
+    finally:
+        await client.close()
