@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--check-floors", action="store_true", help="exit 1 below the floors in nlu/floors.yml")
     test.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     test.add_argument("--no-normalize", action="store_true", help="send texts to Rasa as typed (to measure it)")
+    test.add_argument("--no-arrival-rule", action="store_true", help="leave out the arrival rule (to measure it)")
     test.add_argument("--noisy", action="store_true", help="roughen the held-out texts (look-alikes, floods, emoji)")
     nlu.add_parser("tune", help="search confidence thresholds on the held-out set")
     nlu.add_parser("compare", help="benchmark every pipeline in nlu/pipelines/ on the held-out set")

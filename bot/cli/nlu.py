@@ -14,6 +14,7 @@ import yaml
 
 from bot.app import create_core_config
 from bot.content.intents import load_intents
+from bot.core.arrival import lift_arrival
 from bot.core.language import LanguageDetector
 from bot.errors import NluProjectError
 from bot.nlu import evaluate
@@ -98,7 +99,9 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
     async with NluServer(settings.rasa, project):
         try:
             await classifier.classify("warm up")
-            outcomes = await evaluate.run(classifier, examples, LanguageDetector())
+            # --no-arrival-rule measures what the arrival rule (bot/core/arrival.py) adds
+            rerank = evaluate.unchanged if getattr(args, "no_arrival_rule", False) else lift_arrival
+            outcomes = await evaluate.run(classifier, examples, LanguageDetector(), rerank)
         finally:
             await classifier.close()
     thresholds = create_core_config(settings).thresholds

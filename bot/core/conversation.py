@@ -11,6 +11,7 @@ from bot.clock import Clock, utc_now
 from bot.core import payloads
 from bot.core.actions import Actions, Asked, handoff_turn
 from bot.core.answers import LANGUAGE_OPTIONS, Answers
+from bot.core.arrival import lift_arrival
 from bot.core.dispatch import answer_intent, answer_payload
 from bot.core.flood import FloodGuard
 from bot.core.interrupted import note_stored
@@ -281,6 +282,7 @@ class Conversation:
         except NluUnavailable as error:
             log.warning("NLU unavailable, answering with the menu: %s", error)
             return Turn(asked.language, tuple(answers.nlu_down()), "nlu_unavailable")
+        result = lift_arrival(asked.text, result)  # a story of arrival without status: asylum now (5 days)
         decision = decide(result, self._config.thresholds, self._catalog.is_topic, self._catalog.is_urgent)
         understood = decision.action in (Action.ANSWER, Action.SUGGEST, Action.URGENT, Action.OUT_OF_SCOPE)
         asked.state.failures = 0 if understood else asked.state.failures + 1

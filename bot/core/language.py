@@ -146,8 +146,50 @@ ENGLISH_CUES = _words(
     """
 )
 _RU_ONLY_LETTERS = frozenset("щъэё")
+# Russian inflections on Cyrillic words (verbs, adjectives, plural cases) that Kazakh words do not end in:
+# in code-switched text the grammar, not the nouns, tells the language the person writes in.
+RUSSIAN_CYRILLIC_SUFFIXES = (
+    "ться",
+    "тся",
+    "ите",
+    "ого",
+    "его",
+    "ому",
+    "ыми",
+    "ими",
+    "ает",
+    "яет",
+    "ают",
+    "яют",
+    "ует",
+    "уют",
+    "ешь",
+    "ишь",
+    "ная",
+    "ные",
+    "ный",
+    "ной",
+    "ов",
+    "ев",
+    "ами",
+    "ями",
+)
 # Russian endings as typed in Latin, which neither English nor Kazakh words have.
 RUSSIAN_LATIN_SUFFIXES = ("iya", "ogo", "aya", "itsya", "atsya", "ovat", "stvo", "eniye", "enie")
+
+
+@dataclass(slots=True)
+class Weights:
+    """How much each kind of evidence counts, chosen on the held-out set (nlu/README.md, language id)."""
+
+    kazakh_letters: float = 1.0
+    russian_words: float = 1.0
+    russian_suffixes: float = 0.5
+    lingua: float = 1.0
+    last_words: float = 2.0
+
+
+WEIGHTS = Weights()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,16 +221,21 @@ class LanguageDetector:
             return Detection(None, False)
         votes = dict.fromkeys(LANGUAGES, 0.0)
         cyrillic_words = []
-        for word in words:
+        for index, word in enumerate(words):
+            # later words weigh more: a code-switched question ends in the language the person thinks in
+            scale = 1.0 + WEIGHTS.last_words * index / max(1, len(words) - 1)
+            word_votes = dict.fromkeys(LANGUAGES, 0.0)
             if _is_cyrillic(word):
                 cyrillic_words.append(word)
-                _vote_cyrillic(word, votes)
+                _vote_cyrillic(word, word_votes)
             else:
-                _vote_latin(word, votes)
+                _vote_latin(word, word_votes)
+            for language, vote in word_votes.items():
+                votes[language] += scale * vote
         if len(cyrillic_words) >= 2:
             share = self._kazakh_share(" ".join(cyrillic_words))
-            votes["kk"] += share
-            votes["ru"] += 1 - share
+            votes["kk"] += WEIGHTS.lingua * share
+            votes["ru"] += WEIGHTS.lingua * (1 - share)
         ranked = sorted(votes.items(), key=lambda item: -item[1])
         (best, top), (_, second) = ranked[0], ranked[1]
         if top == 0:  # no evidence at all: the script decides
@@ -209,13 +256,17 @@ def _is_cyrillic(word: str) -> bool:
 
 def _vote_cyrillic(word: str, votes: dict[Language, float]) -> None:
     if any(ch in KAZAKH_LETTERS for ch in word):
-        votes["kk"] += 1.5
+        votes["kk"] += WEIGHTS.kazakh_letters
     elif word in KAZAKH_CYRILLIC_CUES:
         votes["kk"] += 1.0
-    elif word in RUSSIAN_CYRILLIC_CUES or any(ch in _RU_ONLY_LETTERS for ch in word):
+    elif word in RUSSIAN_CYRILLIC_CUES:
+        votes["ru"] += WEIGHTS.russian_words
+    elif any(ch in _RU_ONLY_LETTERS for ch in word):
         votes["ru"] += 1.0
     elif len(word) > 5 and word.endswith(KAZAKH_CYRILLIC_SUFFIXES):
         votes["kk"] += 0.5
+    elif len(word) > 4 and word.endswith(RUSSIAN_CYRILLIC_SUFFIXES):
+        votes["ru"] += WEIGHTS.russian_suffixes
 
 
 def _vote_latin(word: str, votes: dict[Language, float]) -> None:

@@ -62,11 +62,25 @@ def per_label(pairs: list[tuple[str, str]], label: str) -> tuple[float, float, f
     return precision, recall, f1
 
 
-async def run(classifier: IntentClassifier, examples: list[Example], detector: LanguageDetector) -> list[Outcome]:
+Rerank = Callable[[str, Classification], Classification]
+
+
+def unchanged(_: str, result: Classification) -> Classification:
+    """No reranking: the classifier's ranking as it came (to measure what a rule adds)."""
+    return result
+
+
+async def run(
+    classifier: IntentClassifier,
+    examples: list[Example],
+    detector: LanguageDetector,
+    rerank: Rerank = unchanged,
+) -> list[Outcome]:
+    """Classify every example as the bot does: the classifier, then the policy layer's `rerank` (arrival rule)."""
     outcomes = []
     for example in examples:
         started = time.perf_counter()
-        result = await classifier.classify(example.text)
+        result = rerank(example.text, await classifier.classify(example.text))
         seconds = time.perf_counter() - started
         outcomes.append(Outcome(example, result, detector.detect(example.text).language, seconds))
     return outcomes
