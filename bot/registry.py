@@ -85,7 +85,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     runtime = TelegramRuntime(
         bot=bot,
         dispatcher=dispatcher,
-        conversation=app.conversation,
+        conversation=app.dialogue,  # replays too: outage answer, metrics, the same wrappers as live turns
         secret=telegram_webhook_secret(settings),
         translator=app.translations,
         webhook_url=settings.telegram.webhook_url,

@@ -193,3 +193,8 @@ async def test_health_reports_each_dependency(stack: TelegramStack) -> None:
     body = await response.json()
     assert response.status == 200
     assert body["database"] == "ok" and body["nlu"] == "ok" and body["status"] == "ok"
+
+
+async def test_recovery_replays_go_through_the_same_dialogue_as_live_updates(stack: TelegramStack) -> None:
+    # The sweep's replay once called the bare conversation: no outage reply while the database was away, no metrics.
+    assert stack.telegram.conversation is stack.app.dialogue
