@@ -1,7 +1,7 @@
 """The arrival story: "we came a few days ago, have no visa, where do we go so we are not sent back?"
 
 This is the message whose wrong answer costs most: the person has 5 days from arrival to apply for asylum
-(/work/shared/spec/legal_facts.md A5), and a story of three sentences pulls the classifier towards family,
+(../shared/spec/legal_facts.md, A5), and a story of three sentences pulls the classifier towards family,
 school or registration. So the policy layer reads the story itself, by cue families that hold in Kazakh
 (with and without its letters), Russian, Latin-script Kazakh and Russian, English and mixes of them:
 
