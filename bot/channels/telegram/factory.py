@@ -7,7 +7,6 @@ from typing import Literal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
@@ -19,6 +18,7 @@ from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
+from bot.channels.telegram.session import KeptResponseTypesSession
 from bot.core.ports import Dialogue
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
@@ -41,7 +41,7 @@ COMMAND_DESCRIPTIONS = {
 def create_bot(settings: TelegramSettings) -> Bot:
     if not settings.bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
+    session = KeptResponseTypesSession(api=TelegramAPIServer.from_base(settings.api_base))
     session.middleware(RetryMiddleware())
     return Bot(
         settings.bot_token.get_secret_value(),
