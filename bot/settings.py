@@ -27,6 +27,10 @@ class DatabaseSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="DATABASE_")
     url: SecretStr = SecretStr(f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'pana.db'}")  # may hold a password
     echo: bool = Field(default=False, description="log every statement; refused unless PANA_ENVIRONMENT=development")
+    # A turn checks out ~10 sessions one after another and the outbox and sweeps take their own: with
+    # SQLAlchemy's default of 5 kept connections, 8 people at once made and dropped ~5 connections a second.
+    pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections each process keeps open")
+    pool_overflow: int = Field(default=10, ge=0, description="more connections a process may open for a burst")
 
     @field_validator("url", mode="before")
     @classmethod

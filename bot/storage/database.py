@@ -61,6 +61,7 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
         # A server that does not answer fails the turn in seconds (the static reply), not after asyncpg's 60 s.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS} if postgres else {},
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        **({"pool_size": settings.pool_size, "max_overflow": settings.pool_overflow} if postgres else {}),
     )
     attach_keyring(engine, keyring)
     if url.get_backend_name() == "sqlite":
