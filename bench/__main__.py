@@ -56,7 +56,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a smoke run: levels 1,4; 30 turns; sqlite+memory and postgresql+redis (explicit options below still win)",
     )
-    p.add_argument("--workers", type=int, default=1, help="pana serve processes (default 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N > 1 runs `pana serve --workers N`: N processes on one port (needs Redis; default 1)",
+    )
     p.add_argument("--concurrency", type=_levels, help="people at once, e.g. 1,5,20 (default)")
     p.add_argument("--turns", type=int, help="requests per level, at most (default 400)")
     p.add_argument("--duration", type=float, help="seconds per level, at most (default 60)")
@@ -83,12 +88,16 @@ def options_from(args: argparse.Namespace) -> Options:
     quick = args.quick
     if args.workers < 1 or args.workers > 16:
         raise SystemExit("--workers is 1..16")
+    redis_only = tuple(b for b in _backends(",".join(ALL_BACKENDS)) if b.state == "redis")
+    if args.workers > 1 and any(b.state != "redis" for b in args.backends or ()):
+        raise SystemExit("several workers share their dialogue state in Redis: choose +redis backends")
     return Options(
         workers=args.workers,
         levels=args.concurrency or ((1, 4) if quick else (1, 5, 20)),
         turns=args.turns or (30 if quick else 400),
         duration=args.duration or (20.0 if quick else 60.0),
         backends=args.backends
+        or (redis_only if args.workers > 1 else None)
         or (_backends("sqlite+memory,postgresql+redis") if quick else _backends(",".join(ALL_BACKENDS))),
         postgres_url=require_loopback(args.postgres_url),
         redis_url=require_loopback(args.redis_url),

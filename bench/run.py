@@ -64,30 +64,24 @@ class Options:
 
 
 class Driver:
-    """Sends visits to the worker each person is routed to (person number modulo workers: a person stays put)."""
+    """Sends every visit to the one address Pana answers on (with several workers, the kernel picks one)."""
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        workers: list[Worker],
+        server: Worker,
         bot_api: BenchBotApi,
         twilio: BenchTwilioApi,
         limit: float,
     ) -> None:
         update_ids, message_ids, labels = itertools.count(1), itertools.count(1), consent_labels(REPO_ROOT / "locales")
-        self._telegram = [
-            TelegramPerson(session, bot_api, f"{w.base_url}/telegram/webhook", WEBHOOK_SECRET, update_ids)
-            for w in workers
-        ]
-        self._whatsapp = [
-            WhatsAppPerson(session, twilio, f"{w.base_url}/whatsapp/webhook", w.base_url, labels, message_ids)
-            for w in workers
-        ]
+        url = server.base_url
+        self._telegram = TelegramPerson(session, bot_api, f"{url}/telegram/webhook", WEBHOOK_SECRET, update_ids)
+        self._whatsapp = WhatsAppPerson(session, twilio, f"{url}/whatsapp/webhook", url, labels, message_ids)
         self._timeout = limit
 
     async def visit(self, plan: Plan, rng: random.Random) -> list[Outcome]:
-        people = self._telegram if plan.channel == "telegram" else self._whatsapp
-        person = people[plan.person % len(people)]
+        person = self._telegram if plan.channel == "telegram" else self._whatsapp
         return await person.visit(plan, rng, self._timeout)
 
 
@@ -161,7 +155,7 @@ async def count_cases(database_url: str) -> int:
 
 
 def process_ids(workers: list[Worker], rasa: RasaServer) -> dict[str, int]:
-    ids = {w.name: w.process.pid for w in workers}
+    ids = {name: pid for w in workers for name, pid in w.process_ids().items()}
     if rasa.process is not None:
         ids["rasa"] = rasa.process.pid
     return ids
@@ -179,10 +173,7 @@ def cpu_used(before: dict[str, float | None], after: dict[str, float | None], tu
 
 
 def process_memory(workers: list[Worker], rasa: RasaServer) -> dict[str, dict[str, int]]:
-    memory = {w.name: rss_kib(w.process.pid) for w in workers}
-    if rasa.process is not None:
-        memory["rasa"] = rss_kib(rasa.process.pid)
-    return memory
+    return {name: rss_kib(pid) for name, pid in process_ids(workers, rasa).items()}
 
 
 async def run_backends(
@@ -198,21 +189,18 @@ async def run_backends(
     async with throwaway_database(backends, options.postgres_url, folder) as database_url:
         if redis_url:
             await clear_redis(redis_url)
-        envs = {
-            i: worker_environment(
-                database_url=database_url,
-                redis_url=redis_url,
-                rasa_url=rasa.url,
-                bot_api=bot_api.base_url,
-                twilio_api=twilio.base_url,
-                port=free_port(),
-            )
-            for i in range(options.workers)
-        }
+        env = worker_environment(
+            database_url=database_url,
+            redis_url=redis_url,
+            rasa_url=rasa.url,
+            bot_api=bot_api.base_url,
+            twilio_api=twilio.base_url,
+            port=free_port(),
+        )
         logs = folder / backends.label
         logs.mkdir(exist_ok=True)
-        await register_lawyer(envs[0], logs / "setup.log")
-        workers = await start_workers(options.workers, envs, logs, options.worker_start_timeout)
+        await register_lawyer(env, logs / "setup.log")
+        workers = await start_workers(options.workers, env, logs, options.worker_start_timeout)
         levels: list[dict[str, Any]] = []
         try:
             connector = aiohttp.TCPConnector(limit=0)
@@ -226,7 +214,7 @@ async def run_backends(
                     options.handoff_share,
                     options.returning_share,
                 )
-                driver = Driver(session, workers, bot_api, twilio, options.request_timeout)
+                driver = Driver(session, workers[0], bot_api, twilio, options.request_timeout)
                 await drive(
                     driver,
                     planner,

@@ -192,14 +192,33 @@ async def clear_redis(url: str) -> None:
 
 @dataclass
 class Worker:
+    """One `pana serve`, or with `supervised` one `pana serve --workers N`: N workers on one port."""
+
     name: str
     port: int
     log_path: Path
     process: asyncio.subprocess.Process
+    supervised: bool = False
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def process_ids(self) -> dict[str, int]:
+        """The processes that answer: the server itself, or the supervisor's workers (read now: one may restart)."""
+        if not self.supervised:
+            return {self.name: self.process.pid}
+        workers = {f"worker-{i + 1}": pid for i, pid in enumerate(child_pids(self.process.pid))}
+        return {"supervisor": self.process.pid, **workers}
+
+
+def child_pids(pid: int) -> list[int]:
+    """The children of one process, from /proc (empty when it is gone)."""
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children.extend(int(c) for c in (task / "children").read_text().split())
+    return sorted(children)
 
 
 def worker_environment(
@@ -253,29 +272,26 @@ async def register_lawyer(env: dict[str, str], log_path: Path) -> None:
         raise RuntimeError(f"pana lawyers add exited with {code}; see {log_path}")
 
 
-async def start_workers(count: int, env_for: dict[int, dict[str, str]], folder: Path, limit: float) -> list[Worker]:
-    workers: list[Worker] = []
+async def start_workers(count: int, env: dict[str, str], folder: Path, limit: float) -> list[Worker]:
+    """`pana serve` (one worker), or `pana serve --workers N` as deployed: N processes sharing one port."""
+    log_path = folder / "serve.log"
+    arguments = ["serve", "--workers", str(count)] if count > 1 else ["serve"]
+    with log_path.open("w") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(PANA), *arguments, env=env, cwd=REPO, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+        )
+    server = Worker("worker-1", int(env["PANA_PORT"]), log_path, process, supervised=count > 1)
     try:
-        for index in range(count):
-            env = env_for[index]
-            log_path = folder / f"worker-{index + 1}.log"
-            with log_path.open("w") as log:
-                process = await asyncio.create_subprocess_exec(
-                    str(PANA),
-                    "serve",
-                    env=env,
-                    cwd=REPO,
-                    stdout=log,
-                    stderr=log,
-                    stdin=asyncio.subprocess.DEVNULL,
-                )
-            workers.append(Worker(f"worker-{index + 1}", int(env["PANA_PORT"]), log_path, process))
-        for worker in workers:
-            await wait_for_http(f"{worker.base_url}/healthz", limit)
+        await wait_for_http(f"{server.base_url}/healthz", limit)
+        deadline = time.monotonic() + limit
+        while server.supervised and len(server.process_ids()) < count + 1:  # every worker started
+            if time.monotonic() > deadline or process.returncode is not None:
+                raise RuntimeError(f"pana serve --workers {count} did not start its workers; see {log_path}")
+            await asyncio.sleep(0.2)
     except BaseException:
-        await stop_workers(workers)
+        await stop_workers([server])
         raise
-    return workers
+    return [server]
 
 
 async def stop_workers(workers: list[Worker]) -> list[int | None]:

@@ -4,15 +4,17 @@ runs only in `make bench`)."""
 from __future__ import annotations
 
 import math
+import os
 import random
 from typing import Any
 
 import pytest
 from aiogram.types import CallbackQuery
 
+from bench.__main__ import options_from, parser
 from bench.people import Planner, lawyer_press
 from bench.report import level_figures, markdown_table, text_table, turn_latency
-from bench.stack import require_loopback
+from bench.stack import child_pids, require_loopback
 from bench.stats import percentile, summarize
 from bot.channels.telegram.callbacks import own_private_chat, verified_payload
 from bot.core.payloads import LAWYER
@@ -137,3 +139,17 @@ def test_the_bench_presses_the_lawyer_button_as_pana_signed_it() -> None:
     assert own_private_chat(query)
     other_chat = CallbackQuery.model_validate(lawyer_press(8, chat_id=10_000_043, language="kk")["callback_query"])
     assert verified_payload(TOKEN, other_chat.model_copy(update={"data": query.data})) is None
+
+
+def test_several_workers_run_on_redis_backends_only() -> None:
+    """`--workers N` runs `pana serve --workers N`, which shares the dialogue state in Redis."""
+    assert {b.state for b in options_from(parser().parse_args(["--workers", "2"])).backends} == {"redis"}
+    with pytest.raises(SystemExit, match="Redis"):
+        options_from(parser().parse_args(["--workers", "2", "--backends", "sqlite+memory"]))
+    assert len(options_from(parser().parse_args(["--quick"])).backends) == 2, "one worker: every backend"
+
+
+def test_a_supervised_server_reports_its_workers_by_their_process_ids() -> None:
+    """The figures of `pana serve --workers N` are per worker: the supervisor's children, read from /proc."""
+    assert os.getpid() in child_pids(os.getppid())
+    assert child_pids(2**22 + 1) == [], "a process that is gone has no children"
