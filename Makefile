@@ -8,6 +8,8 @@ PANA := $(VENV)/bin/pana
 NLU_VENV := nlu/.venv
 # Both environments install only what these files pin, checked against their hashes (`make locks` refreshes them).
 LOCK := requirements.lock
+# `make bench` adds the bench extra (matplotlib) from its own lock, made from LOCK's pins.
+BENCH_LOCK := requirements-bench.lock
 NLU_LOCK := nlu/requirements.lock
 PIP_TOOLS := 'pip-tools>=7.4,<8'
 # Rasa 3.6 needs Python 3.10; pyenv provides it here without making it the default.
@@ -71,20 +73,23 @@ test: train check ## set everything up and run every test
 	$(VENV)/bin/pytest -q
 	$(PANA) nlu test --check-floors
 
-$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
+$(VENV)/.bench-installed: $(VENV)/.installed $(BENCH_LOCK)
+	$(VENV)/bin/pip install --quiet --require-hashes -r $(BENCH_LOCK)
 	touch $@
 
 # Never part of `make test`: it takes minutes and its figures depend on the machine's load.
 bench: train $(VENV)/.bench-installed locales ## benchmark Pana against Rasa alone (BENCH_ARGS="--quick" for a smoke run)
 	$(PY) -m bench $(BENCH_ARGS)
 
-locks: ## refresh requirements.lock and nlu/requirements.lock with pip-tools (newest versions the pins and ranges allow)
+locks: ## refresh requirements.lock, requirements-bench.lock and nlu/requirements.lock with pip-tools (newest versions allowed)
 	@test -n "$(PYTHON311)" -a -n "$(PYTHON310)" || { echo "locks need python3.11 and python3.10"; exit 1; }
 	set -e; tools=$$(mktemp -d); trap 'rm -rf "$$tools"' EXIT; \
 	$(PYTHON311) -m venv $$tools/311 && $$tools/311/bin/pip install --quiet $(PIP_TOOLS); \
 	$$tools/311/bin/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml; \
+	cp $(LOCK) $(BENCH_LOCK); \
+	$$tools/311/bin/pip-compile --quiet --extra dev --extra bench --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o $(BENCH_LOCK) pyproject.toml; \
 	$(PYTHON310) -m venv $$tools/310 && $$tools/310/bin/pip install --quiet $(PIP_TOOLS); \
 	$$tools/310/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o $(NLU_LOCK) nlu/requirements.txt
