@@ -35,6 +35,10 @@ def _record(row: ContactRow) -> ContactRecord:
     )
 
 
+# The turn's UPDATEs touch rows this session has not loaded (or no longer reads): SQLAlchemy's default 'auto'
+# synchronisation searched the session for them on every statement, ~0.45 ms of CPU each under cProfile.
+UNSYNCED = {"synchronize_session": False}
+
 class SqlConversationStore:
     """Durable record of who wrote what, when, and what Pana answered."""
 
@@ -78,7 +82,8 @@ class SqlConversationStore:
     async def set_language(self, contact_id: int, language: Language, *, chosen: bool) -> None:
         async with self._sessions() as session:
             await session.execute(
-                update(ContactRow).where(ContactRow.id == contact_id).values(language=language, language_chosen=chosen)
+                update(ContactRow).where(ContactRow.id == contact_id).values(language=language, language_chosen=chosen),
+                execution_options=UNSYNCED,
             )
             await session.commit()
 
@@ -115,7 +120,8 @@ class SqlConversationStore:
         ]
         session.add_all(rows)
         await session.flush()
-        await session.execute(update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now))
+        update_contact = update(ContactRow).where(ContactRow.id == contact_id).values(last_seen_at=now)
+        await session.execute(update_contact, execution_options=UNSYNCED)
         return [row.id for row in rows]
 
     async def record_inbound(
@@ -182,7 +188,8 @@ class SqlConversationStore:
                     language=record.language,
                     turn=record.turn,
                     parts_sent=0,
-                )
+                ),
+                execution_options=UNSYNCED,
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 await session.rollback()
@@ -209,13 +216,16 @@ class SqlConversationStore:
 
     async def _set(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session:
-            await session.execute(update(MessageRow).where(MessageRow.id == message_id).values(**values))
+            await session.execute(
+                update(MessageRow).where(MessageRow.id == message_id).values(**values), execution_options=UNSYNCED
+            )
             await session.commit()
 
     async def _set_where(self, message_id: int, conditions: Sequence[object], **values: object) -> bool:
         async with self._sessions() as session:
             result = await session.execute(
-                update(MessageRow).where(MessageRow.id == message_id, *conditions).values(**values)  # type: ignore[arg-type]
+                update(MessageRow).where(MessageRow.id == message_id, *conditions).values(**values),  # type: ignore[arg-type]
+                execution_options=UNSYNCED,
             )
             await session.commit()
             return bool(result.rowcount)  # type: ignore[attr-defined]
