@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 5
+# A pooled PostgreSQL connection idle longer than this is pinged before use (one that was in use a moment ago is
+# not: a ping is three round trips, BEGIN, `;`, ROLLBACK, and a turn takes ~11 sessions one after another).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def is_database_outage(error: BaseException) -> bool:
@@ -57,13 +61,15 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
         url,
         echo=settings.echo,
         hide_parameters=True,
-        pool_pre_ping=postgres,
+        pool_pre_ping=False,  # PostgreSQL: pinged when idle a while (_ping_idle_connections)
         # A server that does not answer fails the turn in seconds (the static reply), not after asyncpg's 60 s.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS} if postgres else {},
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         **({"pool_size": settings.pool_size, "max_overflow": settings.pool_overflow} if postgres else {}),
     )
     attach_keyring(engine, keyring)
+    if postgres:
+        _ping_idle_connections(engine)
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -75,6 +81,28 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled connection that sat idle, so one the server dropped meanwhile is replaced, not used.
+
+    A connection that died while in use, or in the seconds since, fails its statement: SQLAlchemy then discards
+    it and every connection pooled before it, and the turn gets the outage reply (bot/core/outage.py).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or returned a moment ago
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # the pool replaces the connection and tries again
+            raise DisconnectionError(f"idle connection failed its ping ({type(error).__name__})") from error
 
 
 def _private_sqlite_file(database: Path) -> None:
