@@ -80,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--request-timeout", type=float, default=30.0, help="seconds for one request, at most")
     p.add_argument("--seed", type=int, default=15)
     p.add_argument("--output", type=Path, default=REPO_ROOT / "var" / "bench")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the worker during each level and print where its CPU went per turn (one worker only)",
+    )
     p.add_argument("--docs", action="store_true", help="also write the table and plot into docs/performance.md")
     return p
 
@@ -91,6 +96,8 @@ def options_from(args: argparse.Namespace) -> Options:
     redis_only = tuple(b for b in _backends(",".join(ALL_BACKENDS)) if b.state == "redis")
     if args.workers > 1 and any(b.state != "redis" for b in args.backends or ()):
         raise SystemExit("several workers share their dialogue state in Redis: choose +redis backends")
+    if args.profile and args.workers > 1:
+        raise SystemExit("--profile measures one worker: leave out --workers")
     return Options(
         workers=args.workers,
         levels=args.concurrency or ((1, 4) if quick else (1, 5, 20)),
@@ -111,6 +118,7 @@ def options_from(args: argparse.Namespace) -> Options:
         worker_start_timeout=180.0,
         seed=args.seed,
         output=args.output,
+        profile=args.profile,
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import os
 import random
+import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.people import Outcome, Plan, Planner, TelegramPerson, WhatsAppPerson, consent_labels
+from bench.profile_report import summarize_profile
+from bench.profile_report import text as profile_text
 from bench.report import level_figures
 from bench.stack import (
     WEBHOOK_SECRET,
@@ -61,6 +64,7 @@ class Options:
     worker_start_timeout: float
     seed: int
     output: Path
+    profile: bool = False  # cProfile the one worker during each level (bench/profiled.py)
 
 
 class Driver:
@@ -172,6 +176,25 @@ def cpu_used(before: dict[str, float | None], after: dict[str, float | None], tu
     return {"seconds": used, "ms_per_turn": per_turn}
 
 
+async def profiled_level(worker: Worker, folder: Path, concurrency: int) -> dict[str, Any]:
+    """Stop the worker's profiler, wait for its dump (10 s at most), keep it as `profile-c<level>`, summarise it."""
+    dump = folder / "profile.prof"
+    dump.unlink(missing_ok=True)
+    os.kill(worker.process.pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 10
+    while not (folder / "profile.gc.json").exists() or not dump.exists():
+        if time.monotonic() > deadline:
+            return {"turns": 0, "error": "the worker wrote no profile within 10 s"}
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # the gc figures are written right after the profile
+    kept = folder / f"profile-c{concurrency}"
+    dump.rename(f"{kept}.prof")
+    (folder / "profile.gc.json").rename(f"{kept}.gc.json")
+    summary = summarize_profile(kept)
+    print(profile_text(summary), flush=True)
+    return summary
+
+
 def process_memory(workers: list[Worker], rasa: RasaServer) -> dict[str, dict[str, int]]:
     return {name: rss_kib(pid) for name, pid in process_ids(workers, rasa).items()}
 
@@ -200,7 +223,9 @@ async def run_backends(
         logs = folder / backends.label
         logs.mkdir(exist_ok=True)
         await register_lawyer(env, logs / "setup.log")
-        workers = await start_workers(options.workers, env, logs, options.worker_start_timeout)
+        workers = await start_workers(
+            options.workers, env, logs, options.worker_start_timeout, profile=options.profile
+        )
         levels: list[dict[str, Any]] = []
         try:
             connector = aiohttp.TCPConnector(limit=0)
@@ -228,10 +253,13 @@ async def run_backends(
                     load_before = os.getloadavg()
                     pids = process_ids(workers, rasa)
                     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    if options.profile:
+                        os.kill(workers[0].process.pid, signal.SIGUSR1)
                     outcomes, pana_wall = await drive(
                         driver, planner, rng, concurrency=concurrency, turns=options.turns, duration=options.duration
                     )
                     cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    profile = await profiled_level(workers[0], logs, concurrency) if options.profile else None
                     texts = [o.text for o in outcomes if o.text]
                     parses, parse_failed, parse_wall = await parse_alone(
                         session, rasa.settings, texts, concurrency=concurrency, limit=options.request_timeout
@@ -256,6 +284,7 @@ async def run_backends(
                             "load_average": {"before": load_before, "after": os.getloadavg()},
                             "cases_in_database": await count_cases(database_url),
                         }
+                        | ({"profile": profile} if profile is not None else {})
                     )
         finally:
             codes = await stop_workers(workers)

@@ -32,6 +32,7 @@ from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 
 REPO = Path(__file__).resolve().parent.parent
 PANA = REPO / ".venv" / "bin" / "pana"
+PYTHON = REPO / ".venv" / "bin" / "python"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a value for local stand-ins only)
 LAWYER_TELEGRAM_ID = 900_001
@@ -272,13 +273,21 @@ async def register_lawyer(env: dict[str, str], log_path: Path) -> None:
         raise RuntimeError(f"pana lawyers add exited with {code}; see {log_path}")
 
 
-async def start_workers(count: int, env: dict[str, str], folder: Path, limit: float) -> list[Worker]:
-    """`pana serve` (one worker), or `pana serve --workers N` as deployed: N processes sharing one port."""
+async def start_workers(
+    count: int, env: dict[str, str], folder: Path, limit: float, *, profile: bool = False
+) -> list[Worker]:
+    """`pana serve` (one worker), or `pana serve --workers N` as deployed: N processes sharing one port.
+
+    `profile`: the one worker runs under bench/profiled.py, which the harness switches on for each level.
+    """
     log_path = folder / "serve.log"
     arguments = ["serve", "--workers", str(count)] if count > 1 else ["serve"]
+    command = [str(PYTHON), "-m", "bench.profiled", *arguments] if profile else [str(PANA), *arguments]
+    if profile:
+        env = env | {"PANA_PROFILE_OUT": str(folder / "profile")}
     with log_path.open("w") as log:
         process = await asyncio.create_subprocess_exec(
-            str(PANA), *arguments, env=env, cwd=REPO, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+            *command, env=env, cwd=REPO, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
         )
     server = Worker("worker-1", int(env["PANA_PORT"]), log_path, process, supervised=count > 1)
     try:

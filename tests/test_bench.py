@@ -3,9 +3,12 @@ runs only in `make bench`)."""
 
 from __future__ import annotations
 
+import cProfile
+import json
 import math
 import os
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +16,13 @@ from aiogram.types import CallbackQuery
 
 from bench.__main__ import options_from, parser
 from bench.people import Planner, lawyer_press
+from bench.profile_report import component, summarize_profile
+from bench.profile_report import text as profile_text
 from bench.report import level_figures, markdown_table, text_table, turn_latency
 from bench.stack import child_pids, require_loopback
 from bench.stats import percentile, summarize
 from bot.channels.telegram.callbacks import own_private_chat, verified_payload
+from bot.core.conversation import clean_text
 from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
 from tests.telegram.fake_bot_api import TOKEN
@@ -153,3 +159,27 @@ def test_a_supervised_server_reports_its_workers_by_their_process_ids() -> None:
     """The figures of `pana serve --workers N` are per worker: the supervisor's children, read from /proc."""
     assert os.getpid() in child_pids(os.getppid())
     assert child_pids(2**22 + 1) == [], "a process that is gone has no children"
+
+
+def test_a_profile_is_summarised_per_turn_by_component(tmp_path: Path) -> None:
+    """Turns are counted by `clean_text` (once per handled message); self time is grouped by where it ran."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(4):
+        clean_text("  where do I apply for asylum?  ", 4000)
+    profile.disable()
+    base = tmp_path / "profile-c1"
+    profile.dump_stats(f"{base}.prof")
+    (tmp_path / "profile-c1.gc.json").write_text(json.dumps({"gc": {"0": [2, 0.004], "1": [0, 0.0], "2": [0, 0.0]}}))
+    summary = summarize_profile(base)
+    assert summary["turns"] == 4
+    assert summary["gc_ms_per_turn"] == pytest.approx(1.0)
+    assert "Pana's own code (bot/)" in summary["components_ms_per_turn"]  # type: ignore[operator]
+    assert "4 turns" in profile_text(summary)
+    assert component("/x/site-packages/sqlalchemy/orm/session.py", "execute") == "SQLAlchemy"
+    assert component("~", "<method 'compute_language_confidence_values' of 'lingua'>") == "lingua"
+
+
+def test_profiling_measures_one_worker() -> None:
+    with pytest.raises(SystemExit, match="one worker"):
+        options_from(parser().parse_args(["--profile", "--workers", "2"]))
