@@ -62,6 +62,15 @@ def test_dockerfiles_build_from_the_files_the_repository_has() -> None:
     assert "nlu/requirements.txt" in (DEPLOY / "Dockerfile.rasa").read_text(encoding="utf-8")
 
 
+def test_the_rasa_image_has_the_components_its_config_names() -> None:
+    """A component named by module path in nlu/config.yml must be in the image, or training there fails."""
+    config = yaml.safe_load((DEPLOY.parent / "nlu" / "config.yml").read_text(encoding="utf-8"))
+    packages = {step["name"].split(".")[0] for step in config["pipeline"] if "." in step["name"]}
+    dockerfile = (DEPLOY / "Dockerfile.rasa").read_text(encoding="utf-8")
+    assert packages, "config.yml names Pana's own classifier (nlu/pana_rasa)"
+    assert {p for p in packages if f"COPY nlu/{p} ./{p}" not in dockerfile} == set()
+
+
 @pytest.mark.parametrize("unit", ["pana.service", "pana@.service", "pana-rasa.service"])
 def test_systemd_units_are_hardened(unit: str) -> None:
     parser = configparser.ConfigParser(strict=False, interpolation=None)

@@ -38,7 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="train even if the fingerprint matches")
     nlu_serve = nlu.add_parser("serve", help="run the Rasa HTTP server")
     nlu_serve.add_argument("--replicas", type=int, default=1, metavar="N", help="servers on RASA_PORT, +1, … +N-1")
-    test = nlu.add_parser("test", help="evaluate on the held-out set in nlu/tests/")
+    test = nlu.add_parser("test", help="evaluate on the held-out set in nlu/tests/ (or another, --set)")
+    test.add_argument(
+        "--set",
+        default="held-out",
+        metavar="NAME|PATH",
+        help="the evaluation set: held-out (nlu/tests/, the default), a name in nlu/eval/, or a folder of *.yml",
+    )
     test.add_argument("--check-floors", action="store_true", help="exit 1 below the floors in nlu/floors.yml")
     test.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     test.add_argument("--no-normalize", action="store_true", help="send texts to Rasa as typed (to measure it)")

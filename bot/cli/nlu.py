@@ -23,7 +23,7 @@ from bot.nlu.client import RasaClient
 from bot.nlu.normalize import normalize
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
-from bot.nlu.testset import load_test_set, noisy
+from bot.nlu.testset import HELD_OUT, evaluation_folder, load_test_set, noisy
 from bot.settings import Settings
 
 
@@ -40,6 +40,8 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
         return _serve(settings, project)
     if args.nlu_command == "compare":
         return asyncio.run(_compare(settings, project))
+    if getattr(args, "check_floors", False) and getattr(args, "set", HELD_OUT) != HELD_OUT:
+        raise NluProjectError("the floors in nlu/floors.yml are set on the held-out set: --check-floors needs it")
     project.train()
     report = asyncio.run(_evaluate(args, settings, project))
     if report is None:
@@ -89,7 +91,11 @@ async def _serve_replicas(settings: Settings, project: RasaProject, count: int) 
 
 async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaProject) -> evaluate.Report | None:
     intents = _intents(settings)
-    examples = load_test_set(project.root / "tests")
+    chosen = getattr(args, "set", None) or HELD_OUT  # `tune` always works on the held-out set
+    folder = evaluation_folder(project.root, chosen)
+    examples = load_test_set(folder)
+    if not examples:
+        raise NluProjectError(f"{folder} holds no examples")
     if getattr(args, "noisy", False):
         examples = noisy(examples)
     # --no-normalize sends texts as typed, to measure what normalisation adds
@@ -119,7 +125,8 @@ async def _evaluate(args: argparse.Namespace, settings: Settings, project: RasaP
                 f"{f.oos_recall:.3f}  {f.wrong_answers:.3f}"
             )
         return None
-    return evaluate.build_report(outcomes, thresholds, intents)
+    title = "Held-out examples" if chosen == HELD_OUT else f"Examples in {folder}"
+    return evaluate.build_report(outcomes, thresholds, intents, title)
 
 
 async def _compare(settings: Settings, project: RasaProject) -> int:

@@ -12,7 +12,7 @@ from bot.core.policy import Thresholds
 from bot.nlu import evaluate
 from bot.nlu.client import RasaClient
 from bot.nlu.evaluate import Intents
-from bot.nlu.project import RasaProject
+from bot.nlu.project import COMPONENTS, RasaProject
 from bot.nlu.server import NluServer
 from bot.nlu.testset import load_test_set
 from bot.settings import RasaSettings
@@ -22,8 +22,8 @@ COLUMNS = ("pipeline", "train s", "ready s", "acc", "F1", "acc kk", "acc ru", "a
 
 
 def _workspace(project: RasaProject, config: Path, into: Path) -> RasaProject:
-    """A throwaway copy of the project with another config; data, tests and venv are shared."""
-    for name in ("data", "tests", ".venv", "requirements.txt"):
+    """A throwaway copy of the project with another config; data, tests, components and venv are shared."""
+    for name in ("data", "tests", COMPONENTS, ".venv", "requirements.txt"):
         (into / name).symlink_to(project.root / name)
     shutil.copy(config, into / "config.yml")
     return RasaProject(into)

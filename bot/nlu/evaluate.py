@@ -146,14 +146,16 @@ def policy_figures(outcomes: list[Outcome], thresholds: Thresholds, intents: Int
     )
 
 
-def build_report(outcomes: list[Outcome], thresholds: Thresholds, intents: Intents) -> Report:
+def build_report(
+    outcomes: list[Outcome], thresholds: Thresholds, intents: Intents, title: str = "Held-out examples"
+) -> Report:
     report = Report()
     pairs = [(o.example.intent, o.predicted) for o in outcomes]
     out = report.lines.append
     fig = report.figures
     fig["accuracy"] = accuracy(pairs)
     fig["macro_f1"] = macro_f1(pairs)
-    out(f"Held-out examples: {len(outcomes)}")
+    out(f"{title}: {len(outcomes)}")
     out(f"Intent accuracy {fig['accuracy']:.3f}   macro-F1 {fig['macro_f1']:.3f}")
     out("")
     out("Per language            n   accuracy  macro-F1  language-id")

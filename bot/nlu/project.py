@@ -15,6 +15,8 @@ from bot.nlu.progress import ProgressReporter, lines
 from bot.settings import RasaSettings
 
 MODEL_NAME = "nlu"
+# Pana's own Rasa components, named in config.yml (Rasa imports them from the project folder)
+COMPONENTS = "pana_rasa"
 LAUNCHER = Path(__file__).resolve().parent / "rasa_launcher.py"
 # What Rasa may see of Pana's environment: enough to run, nothing of Pana's secrets (tokens, database URLs).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -46,9 +48,10 @@ class RasaProject:
         return self.root / "logs"
 
     def inputs(self) -> list[Path]:
-        """Everything a trained model depends on: the config, the data, and the pinned Rasa."""
+        """Everything a trained model depends on: the config, the data, Pana's components and the pinned Rasa."""
         data = sorted(p for p in (self.root / "data").rglob("*.yml") if p.is_file())
-        return [self.root / "config.yml", self.root / "requirements.txt", *data]
+        components = sorted(p for p in (self.root / COMPONENTS).rglob("*.py") if p.is_file())
+        return [self.root / "config.yml", self.root / "requirements.txt", *components, *data]
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()

@@ -1,4 +1,4 @@
-"""The held-out evaluation set in nlu/tests/: never trained on."""
+"""The evaluation sets: the held-out set in nlu/tests/ (never trained on) and others in nlu/eval/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import Any
 
 import yaml
 
+from bot.errors import NluProjectError
 from bot.languages import LANGUAGES
+
+# `pana nlu test --set held-out` (the default): the set the floors in nlu/floors.yml are measured on.
+HELD_OUT = "held-out"
 
 # The writing styles a held-out row may be tagged with; `pana nlu test` reports each one.
 STYLES: dict[str, str] = {
@@ -32,6 +36,22 @@ class Example:
     intent: str
     language: str
     style: str
+
+
+def evaluation_folder(nlu_root: Path, choice: str | None = None) -> Path:
+    """The folder `--set` names: the held-out set (default), a set by name in nlu/eval/, or any folder."""
+    if not choice or choice == HELD_OUT:
+        return nlu_root / "tests"
+    named = nlu_root / "eval" / choice
+    if "/" not in choice and named.is_dir():
+        return named
+    folder = Path(choice).expanduser()
+    if folder.is_dir() and any(folder.glob("*.yml")):
+        return folder
+    known = sorted(p.name for p in (nlu_root / "eval").glob("*") if p.is_dir())
+    raise NluProjectError(
+        f"no evaluation set {choice!r}: give one of {', '.join([HELD_OUT, *known])} or a folder of *.yml files"
+    )
 
 
 def load_test_set(folder: Path) -> list[Example]:
