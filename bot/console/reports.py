@@ -289,30 +289,33 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
     report = await _report(request)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["measure", "week", "key", "value"])
+    language = page_language(request)
+    writer.writerow(["measure", "week", "key", "value", "title"])
     for monday, count, handoffs, (outside, unclear, share) in zip(
         report.weeks, report.per_week, report.handoffs, report.unmet, strict=True
     ):
         week = monday.isoformat()
-        writer.writerow(["questions", week, "", _csv_cell(count)])
-        writer.writerow(["handoffs_opened", week, "", _csv_cell(handoffs)])
-        writer.writerow(["out_of_scope", week, "", _csv_cell(outside)])
-        writer.writerow(["not_understood", week, "", _csv_cell(unclear)])
-        writer.writerow(["unmet_share_percent", week, "", _csv_cell(share)])
+        writer.writerow(["questions", week, "", _csv_cell(count), ""])
+        writer.writerow(["handoffs_opened", week, "", _csv_cell(handoffs), ""])
+        writer.writerow(["out_of_scope", week, "", _csv_cell(outside), ""])
+        writer.writerow(["not_understood", week, "", _csv_cell(unclear), ""])
+        writer.writerow(["unmet_share_percent", week, "", _csv_cell(share), ""])
     for table, measure in ((report.by_language, "questions_by_language"), (report.by_channel, "questions_by_channel")):
         for label, cells in table.rows:
             for key, cell in zip(table.columns, cells, strict=True):
-                writer.writerow([measure, label, key, _csv_cell(cell)])
+                writer.writerow([measure, label, key, _csv_cell(cell), ""])
+    # topics keep their id as the key (stable for spreadsheets) and get their title in the reader's language
     for topic, cell in report.by_topic:
-        writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell)])
+        writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell), console.topic_title(topic, language)])
     for topic, cells in report.by_topic_week.rows:
+        title = console.topic_title(topic, language)
         for monday, cell in zip(report.weeks, cells, strict=True):
-            writer.writerow(["questions_by_topic_week", monday.isoformat(), topic, _csv_cell(cell)])
+            writer.writerow(["questions_by_topic_week", monday.isoformat(), topic, _csv_cell(cell), title])
     for name, figures in (("waiting_hours", report.waiting), ("time_to_close_hours", report.to_close)):
-        writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count)])
-        writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours)])
-        writer.writerow([f"{name}_p90", "", "", _csv_cell(figures.p90_hours)])
+        writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count), ""])
+        writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours), ""])
+        writer.writerow([f"{name}_p90", "", "", _csv_cell(figures.p90_hours), ""])
     for score, cell in report.ratings:
-        writer.writerow(["ratings", "", str(score), _csv_cell(cell)])
-    writer.writerow(["rating_average", "", "", _csv_cell(report.rating_average)])
+        writer.writerow(["ratings", "", str(score), _csv_cell(cell), ""])
+    writer.writerow(["rating_average", "", "", _csv_cell(report.rating_average), ""])
     return _csv_response(out.getvalue(), "pana-numbers.csv")
