@@ -43,6 +43,6 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     token = new_token()
     await console.sessions.end(token_hash(request.cookies.get(SESSION_COOKIE, "")))
     await console.sessions.start(staff, token_hash(token), now, awaiting_code=False)
-    response = web.HTTPSeeOther("/console/?done=password")
+    response = web.HTTPSeeOther("/console/")
     set_cookie(response, SESSION_COOKIE, token, secure=console.secure_cookies)
     raise response
