@@ -49,6 +49,13 @@ def protect(values: Mapping[K, int], hidden: Iterable[K], groups: Iterable[Group
     """
     concealed = set(hidden)
     groups = list(groups)
+    # a total hidden while every part of it is shown hides nothing: the parts add up to it
+    totalled = {group.totals[0]: group for group in groups if len(group.totals) == 1}
+
+    def see_through(key: K) -> bool:
+        group = totalled.get(key)
+        return group is not None and not any(part in concealed for part in group.parts)
+
     for _round in range(len(values) + len(groups) + 1):
         weak = next((g for g in groups if _weak(g, values, concealed, smallest)), None)
         if weak is None:
@@ -58,5 +65,10 @@ def protect(values: Mapping[K, int], hidden: Iterable[K], groups: Iterable[Group
             # every part is hidden already, so their sum is the shown total itself: nothing more to hide
             groups.remove(weak)
             continue
-        concealed.add(min(candidates, key=lambda part: (values[part], str(part))))
+        opaque = [part for part in candidates if not see_through(part)] or candidates
+        chosen = min(opaque, key=lambda part: (values[part], str(part)))
+        concealed.add(chosen)
+        if see_through(chosen):  # only such totals were left: hide the smallest of its parts with it
+            parts = totalled[chosen].parts
+            concealed.add(min(parts, key=lambda part: (values[part], str(part))))
     return concealed
