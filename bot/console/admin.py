@@ -90,7 +90,7 @@ async def _target(console: Console, request: web.Request) -> StaffRecord:
 async def account(request: web.Request) -> web.StreamResponse:
     console, session = admin(request)
     target = await _target(console, request)
-    await console.staff.audit(session.staff, "viewed_account", console.clock())
+    await console.staff.audit(session.staff, "viewed_account", console.clock(), subject_id=target.id)
     overview = next((o for o in await console.accounts.overview() if o.staff.id == target.id), None)
     return console.render(
         request,

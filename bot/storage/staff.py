@@ -430,6 +430,7 @@ class SqlStaffStore:
         *,
         case_id: int | None = None,
         unless_within: dt.timedelta | None = None,
+        subject_id: int | None = None,
     ) -> None:
         """A view or an action in the console; never any text, never anything that names a person.
 
@@ -454,6 +455,7 @@ class SqlStaffStore:
                     lawyer_id=staff.lawyer_id if staff.role is Role.LAWYER else None,
                     action=action,
                     case_id=case_id,
+                    subject_staff_id=subject_id,
                 )
             )
             await session.commit()
