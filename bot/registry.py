@@ -148,6 +148,7 @@ def create_console(settings: Settings, app: App) -> ConsoleRoutes:
     from bot.console.sessions import ConsoleSessions, SessionStore
     from bot.storage.console import SqlConsoleQueries
     from bot.storage.reports import SqlReportSource
+    from bot.storage.signoffs import SqlSignOffStore
     from bot.storage.staff import SqlStaffStore
     from bot.storage.staff_sessions import RedisSessionStore, SqlSessionStore
 
@@ -172,6 +173,8 @@ def create_console(settings: Settings, app: App) -> ConsoleRoutes:
         clock=app.clock,
         limiter=AddressLimiter(config.address_attempts, dt.timedelta(minutes=config.lockout_minutes)),
         sessions=ConsoleSessions(store, staff, idle=idle, lifetime=lifetime),
+        signoffs=SqlSignOffStore(sessions),
+        outbox=app.handoff.outbox,
         timezone=settings.lawyers.timezone,
     )
     return ConsoleRoutes(console)

@@ -201,7 +201,8 @@ async def test_messages_and_conversations_past_the_period_go_audit_keeps_its_own
 async def test_audit_log_has_no_column_for_a_channel_id(record: Record) -> None:
     async with record.engine.connect() as connection:
         columns = await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("audit_log")})
-    assert columns == {"id", "at", "actor", "lawyer_id", "action", "case_id", "staff_id"}
+    # subject_staff_id: the console account an admin acted on (a staff id, never a person's)
+    assert columns == {"id", "at", "actor", "lawyer_id", "action", "case_id", "staff_id", "subject_staff_id"}
 
 
 async def test_migration_0005_keeps_handoff_rows_and_lets_cases_be_detached(database_url: str) -> None:

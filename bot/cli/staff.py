@@ -12,13 +12,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.cli.lawyers import languages
-from bot.records.staff import Role
+from bot.records.staff import AccountOverview, Role
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from bot.storage.staff import SqlStaffStore
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--languages", type=languages, default=("ru",), help="e.g. kk,ru (the first is their UI language)")
     add.add_argument("--telegram-id", type=int, help="a lawyer who also works in Telegram: the same identity")
-    staff.add_parser("list", help="every account, active or not")
+    staff.add_parser("list", help="every account, active or not, with the columns of the web's account list")
     disable = staff.add_parser("disable", help="disable an account; its sessions end at once")
     disable.add_argument("--username", required=True)
     reset = staff.add_parser("reset-password", help="set a new password; every session of the account ends")
@@ -53,58 +51,82 @@ def read_password() -> str:
     return first
 
 
+LIST_COLUMNS = ("username", "name", "role", "languages", "telegram", "totp", "state", "last_sign_in_utc")
+
+
+def account_lines(overviews: list[AccountOverview]) -> list[str]:
+    """The columns of the admin's list on the web, tab-separated, with a header."""
+    lines = ["\t".join(LIST_COLUMNS)]
+    for row in overviews:
+        staff = row.staff
+        last = row.last_sign_in.strftime("%Y-%m-%d %H:%M") if row.last_sign_in else "never"
+        cells = (
+            staff.username,
+            staff.name,
+            staff.role.value,
+            ",".join(row.languages),
+            "yes" if row.telegram_linked else "no",
+            "yes" if staff.has_totp else "no",
+            "active" if staff.active else "disabled",
+            last,
+        )
+        lines.append("\t".join(cells))
+    return lines
+
+
 async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_keyring
     from bot.clock import utc_now
-    from bot.console.passwords import WeakPassword, hash_in_thread
+    from bot.console.accounts import AccountAdmin, LastAdmin, NoSuchAccount, StaffExists
+    from bot.console.passwords import WeakPassword
     from bot.storage.database import create_engine, migrate, session_factory
-    from bot.storage.staff import SqlStaffStore, StaffExists
+    from bot.storage.staff import SqlStaffStore
 
     engine = create_engine(settings.database, create_keyring(settings))
     try:
         await migrate(engine)
         store = SqlStaffStore(session_factory(engine))
+
+        async def tell(case_ids: list[int]) -> None:
+            await _tell_people(settings, engine, case_ids)
+
+        accounts = AccountAdmin(store, tell)
         command = args.staff_command
-        if command == "list":
-            for staff in await store.all():
-                state = "active" if staff.active else "disabled"
-                lawyer = f"lawyer #{staff.lawyer_id}" if staff.lawyer_id else "-"
-                print(f"{staff.username}\t{staff.name}\t{staff.role.value}\t{lawyer}\t{staff.ui_language}\t{state}")
-            return 0
-        if command == "disable":
-            disabled = await store.disable(args.username, utc_now())
-            if disabled is None:
-                print(f"pana: no account {args.username!r}", file=sys.stderr)
-                return 1
-            staff, returned = disabled
-            await _tell_people(settings, engine, returned)
-            print(f"Disabled {staff.username}; signed out everywhere; {len(returned)} case(s) back in the queue")
-            return 0
-        if command == "totp":
-            return await _enrol(store, args.username)
         try:
-            password_hash = await hash_in_thread(read_password())
-        except WeakPassword as error:
-            print(f"pana: {error}", file=sys.stderr)
-            return 1
-        if command == "reset-password":
-            if await store.set_password(args.username, password_hash, utc_now()) is None:
-                print(f"pana: no account {args.username!r}", file=sys.stderr)
-                return 1
-            print(f"New password set for {args.username}; every session of the account ended")
-            return 0
-        try:
-            staff = await store.add(
-                username=args.username.strip(),
-                name=(args.name or args.username).strip(),
+            if command == "list":
+                print("\n".join(account_lines(await accounts.overview())))
+                return 0
+            if command == "disable":
+                _staff, returned = await accounts.disable(args.username, utc_now())
+                print(f"Disabled {args.username}; signed out everywhere; {len(returned)} case(s) back in the queue")
+                return 0
+            if command == "totp":
+                return _show_secret(args.username, await accounts.reset_totp(args.username, utc_now()))
+            password = read_password()
+            if command == "reset-password":
+                await accounts.reset_password(args.username, utc_now(), password=password)
+                print(f"New password set for {args.username}; every session of the account ended")
+                return 0
+            staff, _made = await accounts.add(
+                username=args.username,
+                name=args.name or args.username,
                 role=Role(args.role),
-                password_hash=password_hash,
                 languages=args.languages,
                 telegram_id=args.telegram_id,
                 now=utc_now(),
+                password=password,
             )
+        except NoSuchAccount:
+            print(f"pana: no account {args.username!r}", file=sys.stderr)
+            return 1
+        except LastAdmin:
+            print(f"pana: {args.username!r} is the last active admin; add another admin first", file=sys.stderr)
+            return 1
         except StaffExists:
             print(f"pana: the username {args.username!r} is taken", file=sys.stderr)
+            return 1
+        except WeakPassword as error:
+            print(f"pana: {error}", file=sys.stderr)
             return 1
         linked = f", lawyer #{staff.lawyer_id}" if staff.lawyer_id else ""
         print(f"Created {staff.username} ({staff.role.value}{linked}). The console is on with PANA_CONSOLE=1.")
@@ -113,15 +135,10 @@ async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
         await engine.dispose()
 
 
-async def _enrol(store: SqlStaffStore, username: str) -> int:
-    """A new secret, sealed in the database and shown here once, for the person's authenticator app."""
-    from bot.clock import utc_now
-    from bot.console.totp import new_secret, provisioning_uri
+def _show_secret(username: str, secret: str) -> int:
+    """The new secret, sealed in the database and shown here once, for the person's authenticator app."""
+    from bot.console.totp import provisioning_uri
 
-    secret = new_secret()
-    if await store.enrol_totp(username, secret, utc_now()) is None:
-        print(f"pana: no account {username!r}", file=sys.stderr)
-        return 1
     print(f"One-time codes are on for {username}; their sessions ended. Add this to their authenticator app")
     print("(scan it as a QR code, or type the secret); it is not shown again:")
     print(provisioning_uri(secret, username))
@@ -135,15 +152,10 @@ async def _tell_people(settings: Settings, engine: AsyncEngine, case_ids: list[i
         return
     from bot.app import create_handoff
     from bot.clock import utc_now
+    from bot.console.accounts import tell_people
     from bot.content.loader import load_catalog
-    from bot.handoff import notices
-    from bot.i18n import Translations, bound
-    from bot.records.cases import RelayKind
+    from bot.i18n import Translations
 
     translations = Translations(settings.pana.locales_dir)
     handoff = create_handoff(settings, engine, load_catalog(settings.pana.content_dir), translations, utc_now)
-    for case_id in case_ids:
-        case = await handoff.cases.get(case_id)
-        if case is not None:
-            text = notices.back_in_queue(bound(translations, case.language), case_id)
-            await handoff.outbox.to_user(case, RelayKind.NOTICE, text)
+    await tell_people(handoff.cases, handoff.outbox, translations, case_ids)

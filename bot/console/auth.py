@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 PUBLIC = ("/console/login", "/console/static/")
 CODE_PAGE = "/console/code"
 WHILE_AWAITING_CODE = (CODE_PAGE, "/console/logout")  # all a session waiting for its one-time code may open
+# all an account whose password an admin set may open until the person chose their own
+WHILE_PASSWORD_TEMPORARY = ("/console/password", "/console/logout")
 MAX_CODE = 16
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" must not cost a hash
@@ -55,6 +57,10 @@ async def require_session(request: web.Request, handler: Handler) -> web.StreamR
         if request.path == "/console/events":
             raise web.HTTPUnauthorized()
         raise web.HTTPSeeOther(CODE_PAGE)
+    if session.staff.password_temporary and request.path not in WHILE_PASSWORD_TEMPORARY:
+        if request.path == "/console/events":
+            raise web.HTTPUnauthorized()
+        raise web.HTTPSeeOther(WHILE_PASSWORD_TEMPORARY[0])
     request[SESSION_KEY] = session
     if request.method == "POST":
         form = await request.post()

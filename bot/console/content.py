@@ -1,4 +1,9 @@
-"""The content editor's view: each topic's review date, verify flags and lawyers' sign-off; due ones first."""
+"""The content editor's view: each topic's review date, verify flags and sign-off; due ones first.
+
+A supervisor or admin signs a topic off here: the version they read (content_version, the hash of what
+the topic says and what backs it) is recorded with who and when in the database and the audit trail.
+Sign-offs made with `pana content review` (content/reviews.yml) count too; the newer of the two decides.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,45 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.console.supervisor import overseer
-from bot.content.reviews import SignOff, latest, sign_off
-from bot.content.schema import Review
+from bot.content.reviews import SignOff, content_version, latest
+from bot.records.console import ContentSignOff
 
 DUE_SOON = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
+class LastSignOff:
+    by: str
+    on: dt.date
+    version: str
+    on_web: bool
+
+
+@dataclass(frozen=True)
 class TopicState:
     id: str
+    version: str
     reviewed_on: dt.date
     review_by: dt.date
     verify: tuple[str, ...]
     sign_off: SignOff
-    last_sign_off: Review | None
+    last_sign_off: LastSignOff | None
     overdue: bool
     due_soon: bool
+
+
+def last_sign_off(in_file: LastSignOff | None, on_web: ContentSignOff | None) -> LastSignOff | None:
+    """The newer of the file's and the web's sign-offs (the web's on the same day: it has a time)."""
+    web_mark = LastSignOff(on_web.by, on_web.at.date(), on_web.version, True) if on_web else None
+    if in_file is None or (web_mark is not None and web_mark.on >= in_file.on):
+        return web_mark
+    return in_file
+
+
+def state_of(mark: LastSignOff | None, version: str) -> SignOff:
+    if mark is None:
+        return SignOff.NEVER
+    return SignOff.CURRENT if mark.version == version else SignOff.CHANGED
 
 
 async def content(request: web.Request) -> web.StreamResponse:
@@ -32,19 +60,40 @@ async def content(request: web.Request) -> web.StreamResponse:
     await console.staff.audit(session.staff, "viewed_content", now)
     today = now.date()
     catalog = console.catalog
-    topics = [
-        TopicState(
-            id=entry.id,
-            reviewed_on=entry.reviewed_on,
-            review_by=entry.review_by,
-            verify=entry.verify,
-            sign_off=sign_off(entry, catalog.reviews),
-            last_sign_off=latest(catalog.reviews, entry.id),
-            overdue=entry.review_by < today,
-            due_soon=entry.review_by <= today + DUE_SOON,
+    web_sign_offs = await console.signoffs.latest()
+    topics = []
+    for entry in catalog.topics.values():
+        review = latest(catalog.reviews, entry.id)
+        in_file = LastSignOff(review.by, review.on, review.version, False) if review else None
+        mark = last_sign_off(in_file, web_sign_offs.get(entry.id))
+        version = content_version(entry)
+        topics.append(
+            TopicState(
+                id=entry.id,
+                version=version,
+                reviewed_on=entry.reviewed_on,
+                review_by=entry.review_by,
+                verify=entry.verify,
+                sign_off=state_of(mark, version),
+                last_sign_off=mark,
+                overdue=entry.review_by < today,
+                due_soon=entry.review_by <= today + DUE_SOON,
+            )
         )
-        for entry in catalog.topics.values()
-    ]
     # Due in the next 30 days (or overdue) first, soonest first; then the rest by date.
     topics.sort(key=lambda t: (not t.due_soon, t.review_by, t.id))
-    return console.render(request, "content.html", topics=topics, SignOff=SignOff)
+    done = request.query.get("done", "")[:16]
+    return console.render(request, "content.html", topics=topics, SignOff=SignOff, done=done)
+
+
+async def sign_off_topic(request: web.Request) -> web.StreamResponse:
+    """Sign off the version the reviewer saw: if the topic changed since the page was drawn, nothing is recorded."""
+    console, session = overseer(request)
+    entry = console.catalog.topics.get(request.match_info["topic"])
+    if entry is None:
+        raise web.HTTPNotFound()
+    form = await request.post()
+    if str(form.get("version", "")) != content_version(entry):
+        raise web.HTTPSeeOther("/console/content?done=changed")
+    await console.signoffs.sign_off(entry.id, content_version(entry), session.staff, console.clock())
+    raise web.HTTPSeeOther("/console/content?done=signed")

@@ -12,10 +12,12 @@ import jinja2
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.console.accounts import AccountAdmin, tell_people
 from bot.console.security import AddressLimiter
 from bot.console.sessions import ConsoleSessions
 from bot.content.catalog import ContentCatalog
 from bot.handoff.desk import LawyerDesk
+from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.i18n import N_, Translations, bound
 from bot.languages import LANGUAGES, Language
@@ -23,6 +25,7 @@ from bot.records.staff import StaffSession
 from bot.settings import ConsoleSettings
 from bot.storage.console import SqlConsoleQueries
 from bot.storage.reports import SqlReportSource
+from bot.storage.signoffs import SqlSignOffStore
 from bot.storage.staff import SqlStaffStore
 
 LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -54,9 +57,25 @@ class Console:
     clock: Clock
     limiter: AddressLimiter
     sessions: ConsoleSessions  # in the database, or in Redis when REDIS_URL is set
+    signoffs: SqlSignOffStore  # content sign-offs made on the web (the web never writes to content/)
+    outbox: Outbox  # notices to people whose lawyer left the desk (an admin disabled or moved them)
     timezone: str = "Asia/Almaty"  # times on the pages are the lawyers' local time (LAWYER_TIMEZONE)
     templates: jinja2.Environment = field(default_factory=_environment)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: live streams end
+
+    @property
+    def accounts(self) -> AccountAdmin:
+        """The same account management as `pana staff`, for the admin's pages."""
+
+        async def tell(case_ids: list[int]) -> None:
+            await tell_people(self.cases, self.outbox, self.translations, case_ids)
+
+        return AccountAdmin(self.staff, tell)
+
+    def topic_title(self, topic: str, language: Language) -> str:
+        """The topic's short title from content/menu.yml; its id when it has none (or is not a topic)."""
+        title = self.catalog.menu.titles.get(topic)
+        return title.get(language) if title else topic
 
     @property
     def idle(self) -> dt.timedelta:
@@ -91,6 +110,10 @@ class Console:
                 return _("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes % 60:02d}")
             return _("{minutes} min").format(minutes=minutes)
 
+        def topic_title(topic: str | None) -> str:
+            """A topic as staff read it, "Applying for asylum", in the page's language (content/menu.yml)."""
+            return self.topic_title(topic, language) if topic else ""
+
         def when(moment: dt.datetime | None) -> str:
             return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -98,6 +121,7 @@ class Console:
             _=_,
             waited=waited,
             when=when,
+            topic_title=topic_title,
             language=language,
             languages=LANGUAGE_NAMES,
             session=session,

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from bot.console.context import page_language
 from bot.console.supervisor import _csv_response, overseer
+from bot.console.suppression import Group, protect
 from bot.i18n import bound
 from bot.storage.reports import CaseFact, QuestionFact
 
@@ -27,7 +28,7 @@ WEEKS = 12
 SMALLEST_SHOWN = 5  # a cell counting fewer people could point at someone: hidden
 OUT_OF_SCOPE = "out_of_scope"
 
-Cell = int | None  # None: hidden (fewer than SMALLEST_SHOWN)
+Cell = int | None  # None: hidden (fewer than SMALLEST_SHOWN, or hidden with one such: bot/console/suppression.py)
 
 
 def shown(count: int) -> Cell:
@@ -60,22 +61,55 @@ def week_label(monday: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _per_week(weeks: Sequence[dt.date], facts: Iterable[tuple[dt.date, str]]) -> Table:
-    """One row per key (the most asked first), one column per ISO week: many topics stay readable this way."""
-    counts = Counter(facts)
-    totals = Counter({key: 0 for _week, key in counts})
-    for (_week, key), count in counts.items():
-        totals[key] += count
-    keys = [key for key, _total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
-    rows = tuple((key, tuple(shown(counts[(week, key)]) for week in weeks)) for key in keys)
-    return Table("", tuple(week_label(week) for week in weeks), rows)
+Key = tuple[str, ...]  # a cell of the report: ("language", week, code), ("topic_week", topic, week), ...
 
 
-def _by(weeks: Sequence[dt.date], facts: Iterable[tuple[dt.date, str]]) -> Table:
-    counts = Counter(facts)
-    columns = tuple(sorted({key for _week, key in counts}))
-    rows = tuple((week.isoformat(), tuple(shown(counts[(week, c)]) for c in columns)) for week in weeks)
-    return Table("", columns, rows)
+def _suppressed(
+    weeks: Sequence[dt.date],
+    per_week: Counter[dt.date],
+    languages: Counter[tuple[dt.date, str]],
+    channels: Counter[tuple[dt.date, str]],
+    topic_weeks: Counter[tuple[dt.date, str]],
+    out_of_scope: Counter[dt.date],
+) -> set[Key]:
+    """The keys to hide: small cells, and the complements that stop them being worked out by subtraction."""
+    values: dict[Key, int] = {}
+    groups: list[Group[Key]] = []
+    topics = sorted({topic for _week, topic in topic_weeks})
+    topic_totals = Counter[str]()
+    for (_week, topic), count in topic_weeks.items():
+        topic_totals[topic] += count
+    for week in weeks:
+        day = week.isoformat()
+        values[("questions", day)] = per_week[week]
+        values[("out_of_scope", day)] = out_of_scope[week]
+        # questions with no topic at all are never shown, but they are part of the week's total
+        values[("no_topic", day)] = (
+            per_week[week] - out_of_scope[week] - sum(topic_weeks[(week, topic)] for topic in topics)
+        )
+        for name, counts in (("language", languages), ("channel", channels)):
+            parts = tuple((name, day, key) for key in sorted({key for _week, key in counts}))
+            values.update({part: counts[(week, part[2])] for part in parts})
+            groups.append(Group(parts, (("questions", day),)))
+        topic_parts = tuple(("topic_week", topic, day) for topic in topics)
+        values.update({part: topic_weeks[(week, part[1])] for part in topic_parts})
+        groups.append(Group((*topic_parts, ("out_of_scope", day), ("no_topic", day)), (("questions", day),)))
+    for topic in topics:
+        values[("topic", topic)] = topic_totals[topic]
+        groups.append(Group(tuple(("topic_week", topic, week.isoformat()) for week in weeks), (("topic", topic),)))
+    # all topics, out of scope and no topic over the twelve weeks add up to the sum of the weekly totals
+    groups.append(
+        Group(
+            (
+                *(("topic", topic) for topic in topics),
+                *(("out_of_scope", week.isoformat()) for week in weeks),
+                *(("no_topic", week.isoformat()) for week in weeks),
+            ),
+            tuple(("questions", week.isoformat()) for week in weeks),
+        )
+    )
+    small = {key for key, count in values.items() if count < SMALLEST_SHOWN or key[0] == "no_topic"}
+    return protect(values, small, groups, SMALLEST_SHOWN)
 
 
 def durations(values: Sequence[dt.timedelta]) -> Durations:
@@ -109,42 +143,77 @@ def build(
     weeks = tuple(this_week - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1))
     asked = [q for q in questions if week_of(q.at) in weeks]
     per_week = Counter(week_of(q.at) for q in asked)
-    topics = Counter(q.intent for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
+    languages = Counter((week_of(q.at), q.language or "?") for q in asked)
+    channels = Counter((week_of(q.at), q.channel) for q in asked)
+    topic_weeks = Counter((week_of(q.at), q.intent) for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
     out_of_scope = Counter(week_of(q.at) for q in asked if q.intent == OUT_OF_SCOPE)
     not_understood = Counter(
         week_of(q.at)
         for q in asked
         if q.intent != OUT_OF_SCOPE and (q.confidence is None or q.confidence < answer_threshold)
     )
+    hidden = _suppressed(weeks, per_week, languages, channels, topic_weeks, out_of_scope)
+
+    def cell(key: Key, count: int) -> Cell:
+        return None if key in hidden else count
+
+    def table(name: str, counts: Counter[tuple[dt.date, str]]) -> Table:
+        columns = tuple(sorted({key for _week, key in counts}))
+        rows = tuple(
+            (week.isoformat(), tuple(cell((name, week.isoformat(), c), counts[(week, c)]) for c in columns))
+            for week in weeks
+        )
+        return Table("", columns, rows)
+
+    topic_totals = Counter[str]()
+    for (_week, topic), count in topic_weeks.items():
+        topic_totals[topic] += count
+    ranked = [topic for topic, _total in sorted(topic_totals.items(), key=lambda item: (-item[1], item[0]))]
     unmet = []
     for week in weeks:
-        total, outside, unclear = per_week[week], out_of_scope[week], not_understood[week]
+        total = cell(("questions", week.isoformat()), per_week[week])
+        outside = cell(("out_of_scope", week.isoformat()), out_of_scope[week])
+        unclear = shown(not_understood[week])
+        # the share is shown only beside both of its parts: with one part hidden, share × total minus the
+        # other part would give it away
         share = (
-            round(100 * (outside + unclear) / total, 1)
-            if total >= SMALLEST_SHOWN and outside + unclear >= SMALLEST_SHOWN
+            round(100 * (out_of_scope[week] + not_understood[week]) / per_week[week], 1)
+            if None not in (total, outside, unclear)
             else None
         )
-        unmet.append((shown(outside), shown(unclear), share))
+        unmet.append((outside, unclear, share))
     opened = Counter(week_of(case.created_at) for case in cases)
     waits = [case.assigned_at - case.created_at for case in cases if case.assigned_at is not None]
     closes = [case.closed_at - case.created_at for case in cases if case.closed_at is not None]
     rated = [case.rating for case in cases if case.rating is not None]
-    ratings = Counter(rated)
+    ratings = tuple((score, shown(Counter(rated)[score])) for score in range(1, 6))
     return Report(
         weeks=weeks,
-        per_week=tuple(shown(per_week[week]) for week in weeks),
-        by_language=_by(weeks, ((week_of(q.at), q.language or "?") for q in asked)),
-        by_channel=_by(weeks, ((week_of(q.at), q.channel) for q in asked)),
-        by_topic=tuple((topic, shown(count)) for topic, count in topics.most_common()),
-        by_topic_week=_per_week(
-            weeks, ((week_of(q.at), q.intent) for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
+        per_week=tuple(cell(("questions", week.isoformat()), per_week[week]) for week in weeks),
+        by_language=table("language", languages),
+        by_channel=table("channel", channels),
+        by_topic=tuple((topic, cell(("topic", topic), topic_totals[topic])) for topic in ranked),
+        by_topic_week=Table(
+            "",
+            tuple(week_label(week) for week in weeks),
+            tuple(
+                (
+                    topic,
+                    tuple(cell(("topic_week", topic, week.isoformat()), topic_weeks[(week, topic)]) for week in weeks),
+                )
+                for topic in ranked
+            ),
         ),
         unmet=tuple(unmet),
         handoffs=tuple(shown(opened[week]) for week in weeks),
         waiting=durations(waits),
         to_close=durations(closes),
-        ratings=tuple((score, shown(ratings[score])) for score in range(1, 6)),
-        rating_average=round(statistics.mean(rated), 2) if len(rated) >= SMALLEST_SHOWN else None,
+        ratings=ratings,
+        # With a score's count hidden, the average and the other counts would give it away: the average is
+        # shown only when no score is rated by 1 to 4 people.
+        rating_average=round(statistics.mean(rated), 2)
+        if len(rated) >= SMALLEST_SHOWN and not any(0 < rated.count(score) < SMALLEST_SHOWN for score in range(1, 6))
+        else None,
     )
 
 
@@ -207,8 +276,11 @@ async def reports(request: web.Request) -> web.StreamResponse:
     )
 
 
+HIDDEN = "hidden"  # one mark for every hidden cell: a small one and its complement look alike
+
+
 def _csv_cell(value: Cell | float) -> str:
-    return f"<{SMALLEST_SHOWN}" if value is None else str(value)
+    return HIDDEN if value is None else str(value)
 
 
 async def reports_csv(request: web.Request) -> web.StreamResponse:
@@ -217,30 +289,33 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
     report = await _report(request)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["measure", "week", "key", "value"])
+    language = page_language(request)
+    writer.writerow(["measure", "week", "key", "value", "title"])
     for monday, count, handoffs, (outside, unclear, share) in zip(
         report.weeks, report.per_week, report.handoffs, report.unmet, strict=True
     ):
         week = monday.isoformat()
-        writer.writerow(["questions", week, "", _csv_cell(count)])
-        writer.writerow(["handoffs_opened", week, "", _csv_cell(handoffs)])
-        writer.writerow(["out_of_scope", week, "", _csv_cell(outside)])
-        writer.writerow(["not_understood", week, "", _csv_cell(unclear)])
-        writer.writerow(["unmet_share_percent", week, "", _csv_cell(share)])
+        writer.writerow(["questions", week, "", _csv_cell(count), ""])
+        writer.writerow(["handoffs_opened", week, "", _csv_cell(handoffs), ""])
+        writer.writerow(["out_of_scope", week, "", _csv_cell(outside), ""])
+        writer.writerow(["not_understood", week, "", _csv_cell(unclear), ""])
+        writer.writerow(["unmet_share_percent", week, "", _csv_cell(share), ""])
     for table, measure in ((report.by_language, "questions_by_language"), (report.by_channel, "questions_by_channel")):
         for label, cells in table.rows:
             for key, cell in zip(table.columns, cells, strict=True):
-                writer.writerow([measure, label, key, _csv_cell(cell)])
+                writer.writerow([measure, label, key, _csv_cell(cell), ""])
+    # topics keep their id as the key (stable for spreadsheets) and get their title in the reader's language
     for topic, cell in report.by_topic:
-        writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell)])
+        writer.writerow(["questions_by_topic", "", topic, _csv_cell(cell), console.topic_title(topic, language)])
     for topic, cells in report.by_topic_week.rows:
+        title = console.topic_title(topic, language)
         for monday, cell in zip(report.weeks, cells, strict=True):
-            writer.writerow(["questions_by_topic_week", monday.isoformat(), topic, _csv_cell(cell)])
+            writer.writerow(["questions_by_topic_week", monday.isoformat(), topic, _csv_cell(cell), title])
     for name, figures in (("waiting_hours", report.waiting), ("time_to_close_hours", report.to_close)):
-        writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count)])
-        writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours)])
-        writer.writerow([f"{name}_p90", "", "", _csv_cell(figures.p90_hours)])
+        writer.writerow([f"{name}_count", "", "", _csv_cell(figures.count), ""])
+        writer.writerow([f"{name}_p50", "", "", _csv_cell(figures.p50_hours), ""])
+        writer.writerow([f"{name}_p90", "", "", _csv_cell(figures.p90_hours), ""])
     for score, cell in report.ratings:
-        writer.writerow(["ratings", "", str(score), _csv_cell(cell)])
-    writer.writerow(["rating_average", "", "", _csv_cell(report.rating_average)])
+        writer.writerow(["ratings", "", str(score), _csv_cell(cell), ""])
+    writer.writerow(["rating_average", "", "", _csv_cell(report.rating_average), ""])
     return _csv_response(out.getvalue(), "pana-numbers.csv")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.console import auth, content, lawyer, reports, supervisor
+from bot.console import admin, auth, content, lawyer, password, reports, supervisor
 from bot.console.context import CONSOLE_KEY, Console
 from bot.console.events import events
 from bot.console.security import security_headers
@@ -36,6 +36,8 @@ class ConsoleRoutes:
         router.add_post("/logout", auth.logout)
         router.add_post("/logout-everywhere", auth.logout_everywhere)
         router.add_post("/language", auth.choose_language)
+        router.add_get("/password", password.password_page)
+        router.add_post("/password", password.change_password)
         router.add_get("/queue", lawyer.queue)
         router.add_get("/cases", supervisor.cases)
         router.add_get(r"/cases/{case}", lawyer.case_page)
@@ -45,6 +47,11 @@ class ConsoleRoutes:
         router.add_get("/audit", supervisor.audit)
         router.add_get("/audit.csv", supervisor.audit_csv)
         router.add_get("/content", content.content)
+        router.add_post("/content/{topic}/sign-off", content.sign_off_topic)
+        router.add_get("/accounts", admin.accounts)
+        router.add_post("/accounts", admin.add)
+        router.add_get("/accounts/{account}", admin.account)
+        router.add_post("/accounts/{account}/{action}", admin.act)
         router.add_get("/reports", reports.reports)
         router.add_get("/reports.csv", reports.reports_csv)
         router.add_get("/events", events)

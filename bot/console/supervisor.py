@@ -90,7 +90,7 @@ async def audit_csv(request: web.Request) -> web.StreamResponse:
     entries = await console.queries.audit(limit=AUDIT_EXPORT, **_audit_filters(request))  # type: ignore[arg-type]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "at_utc", "actor", "action", "case", "lawyer", "account"])
+    writer.writerow(["id", "at_utc", "actor", "action", "case", "lawyer", "account", "about_account"])
     for entry in entries:
         writer.writerow(
             [
@@ -101,6 +101,7 @@ async def audit_csv(request: web.Request) -> web.StreamResponse:
                 entry.case_id or "",
                 _cell(entry.lawyer_name),
                 _cell(entry.username),
+                _cell(entry.subject),
             ]
         )
     return _csv_response(out.getvalue(), "pana-audit.csv")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.records.cases import CaseRecord
 
-__all__ = ["AuditEntry", "CaseOverview", "LawyerLoad", "ThreadEntry"]
+__all__ = ["AuditEntry", "CaseOverview", "ContentSignOff", "LawyerLoad", "ThreadEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class AuditEntry:
     case_id: int | None
     lawyer_name: str | None
     username: str | None
+    subject: str | None = None  # the account an admin's act was about
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,13 @@ class LawyerLoad:
     held: int
     oldest_assigned_at: dt.datetime | None
     closed_last_30_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContentSignOff:
+    """A reviewer marked this version of a topic as checked, on the web console."""
+
+    topic: str
+    version: str  # bot/content/reviews.py: content_version
+    by: str  # the reviewer's name as colleagues see it
+    at: dt.datetime

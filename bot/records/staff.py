@@ -8,13 +8,13 @@ from enum import StrEnum
 
 from bot.languages import Language
 
-__all__ = ["LoginResult", "Role", "SessionEntry", "StaffRecord", "StaffSession"]
+__all__ = ["AccountOverview", "LoginResult", "Role", "SessionEntry", "StaffRecord", "StaffSession"]
 
 
 class Role(StrEnum):
     LAWYER = "lawyer"  # the queue and the cases they hold
     SUPERVISOR = "supervisor"  # every case's state (never the words), reassigning, the audit log, numbers, content
-    ADMIN = "admin"  # what a supervisor sees; accounts are managed with `pana staff`
+    ADMIN = "admin"  # what a supervisor sees, and the accounts (on the web or with `pana staff`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,21 @@ class StaffRecord:
     active: bool
     has_totp: bool = False  # enrolled with `pana staff totp`: signing in asks for a one-time code
     session_epoch: int = 0  # raised to sign the account out everywhere: older sessions stop opening
+    password_temporary: bool = False  # set by an admin: to be replaced before any other page opens
 
     @property
     def oversees(self) -> bool:
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOverview:
+    """An account as the admin's list and `pana staff list` show it."""
+
+    staff: StaffRecord
+    languages: tuple[Language, ...]  # a lawyer's case languages; for others, their console language
+    telegram_linked: bool  # a lawyer who also works in the Telegram desk
+    last_sign_in: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)

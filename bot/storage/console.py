@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.clock import as_utc
 from bot.records.cases import CaseRecord, CaseStatus, Direction, RelayKind
@@ -124,10 +125,12 @@ class SqlConsoleQueries:
         action: str | None = None,
         limit: int = 500,
     ) -> list[AuditEntry]:
+        subject = aliased(StaffRow)
         query = (
-            select(AuditRow, LawyerRow.name, StaffRow.username)
+            select(AuditRow, LawyerRow.name, StaffRow.username, subject.username)
             .outerjoin(LawyerRow, LawyerRow.id == AuditRow.lawyer_id)
             .outerjoin(StaffRow, StaffRow.id == AuditRow.staff_id)
+            .outerjoin(subject, subject.id == AuditRow.subject_staff_id)
         )
         if lawyer_id is not None:
             query = query.where(AuditRow.lawyer_id == lawyer_id)
@@ -138,8 +141,8 @@ class SqlConsoleQueries:
         async with self._sessions() as session:
             rows = (await session.execute(query.order_by(AuditRow.id.desc()).limit(limit))).all()
         return [
-            AuditEntry(row.id, as_utc(row.at), row.actor, row.action, row.case_id, name, username)
-            for row, name, username in rows
+            AuditEntry(row.id, as_utc(row.at), row.actor, row.action, row.case_id, name, username, about)
+            for row, name, username, about in rows
         ]
 
     async def actions(self) -> list[str]:

@@ -131,3 +131,4 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     staff_id: Mapped[int | None] = mapped_column(Integer)  # the web console account behind it, if any
+    subject_staff_id: Mapped[int | None] = mapped_column(Integer)  # the account an admin's act was about

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc
 from bot.languages import Language, known_or_fallback
 from bot.records.cases import CaseStatus
-from bot.records.staff import Role, StaffRecord
+from bot.records.staff import AccountOverview, Role, StaffRecord
 from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
 from bot.storage.staff_tables import StaffRow, StaffSessionRow
 
@@ -30,6 +30,7 @@ def _record(row: StaffRow) -> StaffRecord:
         active=row.active,
         has_totp=row.totp_secret is not None,
         session_epoch=row.session_epoch,
+        password_temporary=row.password_temporary,
     )
 
 
@@ -40,8 +41,69 @@ async def _sign_out_everywhere(session: AsyncSession, staff_id: int) -> None:
     await session.execute(delete(StaffSessionRow).where(StaffSessionRow.staff_id == staff_id))  # tidy, if kept here
 
 
+def _about(now: dt.datetime, by: StaffRecord | None, row: StaffRow, action: str) -> AuditRow:
+    """An admin's act on an account: who did it (None: `pana staff` on the server) and whom it was about."""
+    return AuditRow(
+        at=now,
+        actor="admin",
+        staff_id=by.id if by else None,
+        subject_staff_id=row.id,
+        action=action,
+    )
+
+
+async def _return_cases(session: AsyncSession, row: StaffRow, now: dt.datetime, by: StaffRecord | None) -> list[int]:
+    """A lawyer leaves the desk (disabled, or no longer a lawyer): their lawyers row stops, held cases go back."""
+    if row.lawyer_id is None:
+        return []
+    lawyer = await session.get(LawyerRow, row.lawyer_id)
+    if lawyer is not None:
+        lawyer.active, lawyer.current_case_id = False, None
+    held = select(CaseRow.id).where(CaseRow.lawyer_id == row.lawyer_id, CaseRow.status == CaseStatus.ASSIGNED.value)
+    returned = list((await session.execute(held)).scalars().all())
+    await session.execute(
+        update(CaseRow)
+        .where(CaseRow.id.in_(returned))
+        .values(status=CaseStatus.WAITING.value, lawyer_id=None, assigned_at=None, announced_at=None)
+    )
+    for case_id in returned:
+        session.add(
+            AuditRow(
+                at=now,
+                actor="admin",
+                staff_id=by.id if by else None,
+                lawyer_id=row.lawyer_id,
+                action="returned_removed",
+                case_id=case_id,
+            )
+        )
+    return returned
+
+
+async def _keep_an_admin(session: AsyncSession, row: StaffRow) -> None:
+    """Refuse to disable or demote the last active admin: nobody could manage the accounts on the web then.
+
+    The active admins' rows are locked (PostgreSQL; SQLite writes one at a time anyway), so two admins
+    disabling each other at once cannot both succeed.
+    """
+    if row.role != Role.ADMIN.value or not row.active:
+        return
+    admins = select(StaffRow.id).where(StaffRow.role == Role.ADMIN.value, StaffRow.active.is_(True))
+    active_admins = (await session.execute(admins.with_for_update())).scalars().all()
+    if not [staff_id for staff_id in active_admins if staff_id != row.id]:
+        raise LastAdmin(row.username)
+
+
 class StaffExists(ValueError):
     """The username is taken (accounts are never deleted, so also by a disabled one)."""
+
+
+class NoSuchAccount(LookupError):
+    pass
+
+
+class LastAdmin(ValueError):
+    """The change would leave no active admin."""
 
 
 class SqlStaffStore:
@@ -59,8 +121,12 @@ class SqlStaffStore:
         languages: tuple[Language, ...],
         telegram_id: int | None,
         now: dt.datetime,
+        by: StaffRecord | None = None,
+        temporary: bool = False,
     ) -> StaffRecord:
-        """Create an account; a lawyer's is linked to their lawyers row (found by Telegram id, or made)."""
+        """Create an account; a lawyer's is linked to their lawyers row (found by Telegram id, or made).
+
+        `temporary`: the password was made for them by an admin and is to be replaced at the first sign-in."""
         async with self._sessions() as session:
             if (await session.execute(select(StaffRow.id).where(StaffRow.username == username))).first():
                 raise StaffExists(username)
@@ -87,10 +153,11 @@ class SqlStaffStore:
                 active=True,
                 failed_logins=0,
                 created_at=now,
+                password_temporary=temporary,
             )
             session.add(row)
             await session.flush()
-            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=lawyer_id, action="staff_added"))
+            session.add(_about(now, by, row, "staff_added"))
             await session.commit()
             return _record(row)
 
@@ -98,6 +165,37 @@ class SqlStaffStore:
         async with self._sessions() as session:
             rows = (await session.execute(select(StaffRow).order_by(StaffRow.id))).scalars().all()
             return [_record(row) for row in rows]
+
+    async def overview(self) -> list[AccountOverview]:
+        """Every account with its languages, Telegram link and last sign-in (from the audit trail)."""
+        last = (
+            select(AuditRow.staff_id, func.max(AuditRow.at).label("at"))
+            .where(AuditRow.action == "login")
+            .group_by(AuditRow.staff_id)
+            .subquery()
+        )
+        query = (
+            select(StaffRow, LawyerRow, last.c.at)
+            .outerjoin(LawyerRow, LawyerRow.id == StaffRow.lawyer_id)
+            .outerjoin(last, last.c.staff_id == StaffRow.id)
+            .order_by(StaffRow.username)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        overviews = []
+        for row, lawyer, last_at in rows:
+            record = _record(row)
+            is_lawyer = record.role is Role.LAWYER and lawyer is not None
+            codes = tuple(known_or_fallback(code) for code in lawyer.languages.split(",") if code) if is_lawyer else ()
+            overviews.append(
+                AccountOverview(
+                    staff=record,
+                    languages=codes or (record.ui_language,),
+                    telegram_linked=is_lawyer and lawyer.telegram_id is not None,
+                    last_sign_in=as_utc(last_at),
+                )
+            )
+        return overviews
 
     async def get(self, staff_id: int) -> StaffRecord | None:
         async with self._sessions() as session:
@@ -138,15 +236,38 @@ class SqlStaffStore:
             await session.commit()
             return locked
 
-    async def set_password(self, username: str, password_hash: str, now: dt.datetime) -> StaffRecord | None:
-        """A new password ends every session of the account and lifts a lock."""
+    async def set_password(
+        self,
+        username: str,
+        password_hash: str,
+        now: dt.datetime,
+        *,
+        by: StaffRecord | None = None,
+        temporary: bool = False,
+    ) -> StaffRecord | None:
+        """A new password ends every session of the account and lifts a lock.
+
+        `temporary`: an admin made it; the person replaces it at their next sign-in."""
         async with self._sessions() as session:
             row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
             if row is None:
                 return None
             row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
+            row.password_temporary = temporary
             await _sign_out_everywhere(session, row.id)
-            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="password_reset"))
+            session.add(_about(now, by, row, "password_reset"))
+            await session.commit()
+            return _record(row)
+
+    async def replace_password(self, staff_id: int, password_hash: str, now: dt.datetime) -> StaffRecord | None:
+        """The person chose their own password: every other session ends (the caller opens a new one)."""
+        async with self._sessions() as session:
+            row = await session.get(StaffRow, staff_id)
+            if row is None:
+                return None
+            row.password_hash, row.password_temporary = password_hash, False
+            await _sign_out_everywhere(session, row.id)
+            session.add(AuditRow(at=now, actor=row.role, staff_id=row.id, action="password_changed"))
             await session.commit()
             return _record(row)
 
@@ -155,44 +276,84 @@ class SqlStaffStore:
             await session.execute(update(StaffRow).where(StaffRow.id == staff_id).values(password_hash=password_hash))
             await session.commit()
 
-    async def disable(self, username: str, now: dt.datetime) -> tuple[StaffRecord, list[int]] | None:
+    async def disable(
+        self, username: str, now: dt.datetime, *, by: StaffRecord | None = None
+    ) -> tuple[StaffRecord, list[int]] | None:
         """Disable an account at once: its sessions end; a lawyer's held cases go back to the queue.
 
         Returns the account and the cases that went back (their people are told by the caller).
+        Raises LastAdmin rather than disable the last active admin.
         """
         async with self._sessions() as session:
             row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
             if row is None:
                 return None
+            await _keep_an_admin(session, row)
             row.active = False
             await _sign_out_everywhere(session, row.id)
-            session.add(
-                AuditRow(at=now, actor="admin", staff_id=row.id, lawyer_id=row.lawyer_id, action="staff_disabled")
-            )
-            returned: list[int] = []
-            if row.lawyer_id is not None:
-                lawyer = await session.get(LawyerRow, row.lawyer_id)
-                if lawyer is not None:
-                    lawyer.active, lawyer.current_case_id = False, None
-                held = select(CaseRow.id).where(
-                    CaseRow.lawyer_id == row.lawyer_id, CaseRow.status == CaseStatus.ASSIGNED.value
-                )
-                returned = list((await session.execute(held)).scalars().all())
-                await session.execute(
-                    update(CaseRow)
-                    .where(CaseRow.id.in_(returned))
-                    .values(status=CaseStatus.WAITING.value, lawyer_id=None, assigned_at=None, announced_at=None)
-                )
-                for case_id in returned:
-                    session.add(
-                        AuditRow(
-                            at=now, actor="admin", lawyer_id=row.lawyer_id, action="returned_removed", case_id=case_id
-                        )
-                    )
+            session.add(_about(now, by, row, "staff_disabled"))
+            returned = await _return_cases(session, row, now, by)
             await session.commit()
             return _record(row), returned
 
-    async def enrol_totp(self, username: str, secret: str, now: dt.datetime) -> StaffRecord | None:
+    async def enable(self, username: str, now: dt.datetime, *, by: StaffRecord | None = None) -> StaffRecord | None:
+        """Let a disabled account sign in again (with its old password and code); a lawyer's desk reopens."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            row.active, row.failed_logins, row.locked_until = True, 0, None
+            if row.role == Role.LAWYER.value and row.lawyer_id is not None:
+                lawyer = await session.get(LawyerRow, row.lawyer_id)
+                if lawyer is not None:
+                    lawyer.active = True
+            session.add(_about(now, by, row, "staff_enabled"))
+            await session.commit()
+            return _record(row)
+
+    async def change(
+        self,
+        username: str,
+        role: Role,
+        languages: tuple[Language, ...],
+        now: dt.datetime,
+        *,
+        by: StaffRecord | None = None,
+    ) -> tuple[StaffRecord, list[int]] | None:
+        """A new role and languages. A new role signs the account out everywhere (no page stays open under the
+        old one); a lawyer who stops being one leaves the desk and their cases go back (returned here).
+
+        Raises LastAdmin rather than demote the last active admin.
+        """
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            returned: list[int] = []
+            old = Role(row.role)
+            if old is Role.ADMIN and role is not Role.ADMIN:
+                await _keep_an_admin(session, row)
+            lawyer = await session.get(LawyerRow, row.lawyer_id) if row.lawyer_id is not None else None
+            if old is Role.LAWYER and role is not Role.LAWYER:
+                returned = await _return_cases(session, row, now, by)
+            elif role is Role.LAWYER:
+                if lawyer is None:
+                    lawyer = LawyerRow(telegram_id=None, name=row.name, languages="", active=row.active)
+                    session.add(lawyer)
+                    await session.flush()
+                    row.lawyer_id = lawyer.id
+                lawyer.languages, lawyer.active = ",".join(languages), row.active
+            row.ui_language = languages[0]
+            if role is not old:
+                row.role = role.value
+                await _sign_out_everywhere(session, row.id)
+            session.add(_about(now, by, row, "role_changed" if role is not old else "languages_changed"))
+            await session.commit()
+            return _record(row), returned
+
+    async def enrol_totp(
+        self, username: str, secret: str, now: dt.datetime, *, by: StaffRecord | None = None
+    ) -> StaffRecord | None:
         """Give the account a new one-time-code secret; codes of an earlier one stop working, its sessions end."""
         async with self._sessions() as session:
             row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
@@ -200,7 +361,7 @@ class SqlStaffStore:
                 return None
             row.totp_secret, row.totp_last_step = secret, None
             await _sign_out_everywhere(session, row.id)
-            session.add(AuditRow(at=now, actor="admin", staff_id=row.id, action="totp_enrolled"))
+            session.add(_about(now, by, row, "totp_enrolled"))
             await session.commit()
             return _record(row)
 
@@ -242,6 +403,18 @@ class SqlStaffStore:
             session.add(AuditRow(at=now, actor="system", staff_id=staff_id, action="login"))
             await session.commit()
 
+    async def sign_out(self, username: str, now: dt.datetime, *, by: StaffRecord | None = None) -> StaffRecord | None:
+        """An admin signs an account out everywhere (a lost phone, a shared computer)."""
+        async with self._sessions() as session:
+            row = (await session.execute(select(StaffRow).where(StaffRow.username == username))).scalar()
+            if row is None:
+                return None
+            await _sign_out_everywhere(session, row.id)
+            session.add(_about(now, by, row, "signed_out_by_admin"))
+            await session.commit()
+            await session.refresh(row)
+            return _record(row)
+
     async def end_all_sessions(self, staff_id: int) -> None:
         """Every session of the account stops opening, wherever it is kept (see StaffRow.session_epoch)."""
         async with self._sessions() as session:
@@ -257,6 +430,7 @@ class SqlStaffStore:
         *,
         case_id: int | None = None,
         unless_within: dt.timedelta | None = None,
+        subject_id: int | None = None,
     ) -> None:
         """A view or an action in the console; never any text, never anything that names a person.
 
@@ -278,9 +452,10 @@ class SqlStaffStore:
                     at=now,
                     actor=staff.role.value,
                     staff_id=staff.id,
-                    lawyer_id=staff.lawyer_id,
+                    lawyer_id=staff.lawyer_id if staff.role is Role.LAWYER else None,
                     action=action,
                     case_id=case_id,
+                    subject_staff_id=subject_id,
                 )
             )
             await session.commit()

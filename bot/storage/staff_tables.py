@@ -1,4 +1,4 @@
-"""Tables of the web console: staff accounts and their server-side sessions (migrations 0009, 0011, 0012)."""
+"""Tables of the web console: staff accounts, their server-side sessions, content sign-offs (0009, 0011-0013)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class StaffRow(Base):
     # Raised by "sign out everywhere", a new password or TOTP secret, disabling: sessions begun under an
     # earlier value stop opening, wherever they are kept (database or Redis).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by an admin (new account, reset on the web): it must be replaced at the next sign-in (migration 0013).
+    password_temporary: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StaffSessionRow(Base):
@@ -51,3 +53,15 @@ class StaffSessionRow(Base):
     # The password was right but the one-time code is still to come: such a session opens nothing else.
     awaiting_code: Mapped[bool] = mapped_column(Boolean, default=False)
     epoch: Mapped[int] = mapped_column(Integer, default=0)  # the account's session_epoch at sign-in
+
+
+class ContentSignOffRow(Base):
+    """A reviewer checked a topic as it reads in this version (bot/content/reviews.py: content_version)."""
+
+    __tablename__ = "content_signoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

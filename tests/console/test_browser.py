@@ -141,8 +141,9 @@ async def test_a_case_from_telegram_to_the_web_console_and_back(
 ) -> None:
     stack = console_stack
     await stack.add_staff("aigerim", Role.LAWYER, languages=("en", "ru"), name="Aigerim")
-    await stack.add_staff("dana", Role.LAWYER, name="Dana")
+    dana = await stack.add_staff("dana", Role.LAWYER, name="Dana")
     await stack.add_staff("sara", Role.SUPERVISOR, name="Sara")
+    await stack.add_staff("omar", Role.ADMIN, name="Omar")
     page = Page(browser, stack.base_url)
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
@@ -204,11 +205,24 @@ async def test_a_case_from_telegram_to_the_web_console_and_back(
     assert "viewed_refused" in audit and "replied" in audit
     await page.shoot("audit")
     await page.open("/console/content")
-    assert "asylum_apply" in page.text()
+    assert "Applying for asylum" in page.text(), "topics by title"
+    await page.click("form[action$='/sign-off'] button")
+    await until(lambda: "Signed off." in page.text(), "a topic signed off")
     await page.shoot("content")
     await page.open("/console/reports")
     assert "Questions per week" in page.text() and browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     await page.shoot("reports")
+
+    # The admin manages accounts on the web: the list, one account, a password reset shown once.
+    await page.sign_in("omar", lambda: stack.code("omar"))
+    await page.open("/console/accounts")
+    assert "aigerim" in page.text() and "Last sign-in" in page.text()
+    await page.shoot("accounts")
+    await page.open(f"/console/accounts/{dana.id}")
+    await page.shoot("account")
+    await page.click("form[action$='/password'] button")
+    await until(lambda: "shown only now" in page.text(), "the initial password page")
+    await page.shoot("account-secret")
 
     # A disabled account is signed out at once: its open page goes to the login form by itself.
     await page.sign_in("aigerim")

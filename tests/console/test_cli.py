@@ -48,8 +48,9 @@ def test_staff_accounts_share_the_lawyers_identity(tmp_path: Path) -> None:
     disabled = _pana(tmp_path, "staff", "disable", "--username", "aigerim")
     assert disabled.returncode == 0 and "0 case(s)" in disabled.stdout
     assert _pana(tmp_path, "staff", "list").stdout.splitlines() == [
-        "aigerim\taigerim\tlawyer\tlawyer #1\tkk\tdisabled",
-        "dana\tdana\tlawyer\tlawyer #2\tru\tactive",
+        "username\tname\trole\tlanguages\ttelegram\ttotp\tstate\tlast_sign_in_utc",
+        "aigerim\taigerim\tlawyer\tkk\tyes\tno\tdisabled\tnever",
+        "dana\tdana\tlawyer\tru\tno\tno\tactive\tnever",
     ]
     lawyers = _pana(tmp_path, "lawyers", "list").stdout.splitlines()
     assert lawyers == ["5001\tAigerim\tkk\tinactive", "-\tdana\tru\tactive"], "one identity: off on Telegram too"
@@ -75,3 +76,13 @@ def test_totp_enrolment_prints_the_secret_once_and_stores_it_sealed(tmp_path: Pa
     assert again.returncode == 0 and secret not in again.stdout, "a new enrolment, a new secret"
     unknown = _pana(tmp_path, "staff", "totp", "--username", "nobody")
     assert unknown.returncode == 1 and "no account" in unknown.stderr
+    listed = _pana(tmp_path, "staff", "list").stdout.splitlines()
+    assert listed[1].split("\t")[5] == "yes", "the list shows that sara uses one-time codes"
+
+
+def test_the_last_active_admin_cannot_be_disabled(tmp_path: Path) -> None:
+    assert _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD).returncode == 0
+    refused = _pana(tmp_path, "staff", "disable", "--username", "sara")
+    assert refused.returncode == 1 and "last active admin" in refused.stderr
+    assert _pana(tmp_path, "staff", "add", "--username", "omar", "--role", "admin", password=PASSWORD).returncode == 0
+    assert _pana(tmp_path, "staff", "disable", "--username", "sara").returncode == 0, "another admin remains"

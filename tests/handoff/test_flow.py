@@ -119,6 +119,7 @@ async def test_a_case_from_request_to_rating(stack: HandoffStack) -> None:
         "action",
         "case_id",
         "staff_id",
+        "subject_staff_id",  # the console account an admin acted on (a staff id, never a person's)
     }
 
 
