@@ -65,14 +65,15 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # given up: the relay's tries ran out, or Twilio reported failed/undelivered
 
 
-# A state is recorded only over a lower one, so late or repeated callbacks never move it backwards.
-# `failed` is final for the message it is about; only a new message for the same relay starts again.
+# A state is recorded only over a lower one, so late or repeated callbacks never move it backwards. The ranks
+# mirror Twilio's (bot/records/whatsapp.py): delivered and failed are both an end of the road for a message and
+# neither replaces the other; only "read" comes after them.
 DELIVERY_RANK = {
     DeliveryState.QUEUED: 1,
     DeliveryState.SENT: 2,
     DeliveryState.DELIVERED: 3,
+    DeliveryState.FAILED: 3,
     DeliveryState.READ: 4,
-    DeliveryState.FAILED: 5,
 }
 
 # The cities a person may name when asking for a lawyer (nothing more precise is asked); "other" is any other.

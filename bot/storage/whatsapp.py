@@ -206,10 +206,9 @@ class SqlWhatsAppLedger:
             relay_id = await session.scalar(select(Row.relay_id).where(Row.id == delivery_id))
             if relay_id is not None:
                 await relay_delivery.follow(session, relay_id, message_sid)
-            if status in TWILIO_STATUS_RANK:
-                await self._advance(session, delivery_id, status, None)
-                if relay_id is not None:
-                    await relay_delivery.advance(session, relay_id, message_sid, status, None)
+            advanced = status in TWILIO_STATUS_RANK and await self._advance(session, delivery_id, status, None)
+            if advanced and relay_id is not None:
+                await relay_delivery.advance(session, relay_id, message_sid, status, None)
             # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
             # their number or the text any more; a missing final status must not keep them for months.
             await session.execute(
@@ -252,7 +251,7 @@ class SqlWhatsAppLedger:
             if row.relay_id is not None:
                 await relay_delivery.follow(session, row.relay_id, message_sid)
             changed = await self._advance(session, row.id, status, error_code)
-            if row.relay_id is not None:
+            if changed and row.relay_id is not None:  # the relay moves only with its message
                 await relay_delivery.advance(session, row.relay_id, message_sid, status, error_code)
             fresh = await self._load(session, row.id)
             if fresh is None:
