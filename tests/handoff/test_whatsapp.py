@@ -76,7 +76,7 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     asked = await _bodies(wa, 1)
     yes = fixtures.numbered(asked[-1])[tg.tr("Yes, share it with a lawyer")]
     await wa.send(yes)
-    seen = len(await _bodies(wa, len(asked) + 1))
+    seen = len(await _bodies(wa, len(asked) + 2))  # the case number, then the optional city question
     assert tg.buttons(tg.new_to(LAWYER_A)[-1]) == ["take:1"]
     async with record(tg.app)() as session:
         assert (await session.execute(select(CaseRow.language))).scalar_one() == "ru"
@@ -119,8 +119,8 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
 
 
 # --- the delivery state of a lawyer's answer, from Twilio's status callbacks -------------------------------------
-async def _taken(tg: HandoffStack, wa: fixtures.WhatsAppStack) -> int:
-    """A case opened on WhatsApp and taken in Telegram; how many messages the person got so far."""
+async def _taken(tg: HandoffStack, wa: fixtures.WhatsAppStack) -> None:
+    """A case opened on WhatsApp and taken in Telegram."""
     wa.api.route_callbacks(fixtures.PUBLIC_URL, str(wa.client.make_url("")))
     await tg.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
     await wa.send("Мне нужен юрист")
@@ -128,7 +128,15 @@ async def _taken(tg: HandoffStack, wa: fixtures.WhatsAppStack) -> int:
     await wa.send(fixtures.numbered(asked[-1])[tg.tr("Yes, share it with a lawyer")])
     await _bodies(wa, len(asked) + 1)
     await tg.press("take:1", chat_id=LAWYER_A)
-    return len(await _bodies(wa, len(asked) + 2))
+
+
+async def _ending(wa: fixtures.WhatsAppStack, text: str, count: int = 1) -> list[dict[str, str]]:
+    """The messages to the person whose body ends with `text`, once there are `count` (bounded wait)."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(found := [m for m in wa.api.to(f"whatsapp:{PERSON}") if m.get("Body", "").endswith(text)]) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(found)} message(s) ending with {text!r}"
+        await asyncio.sleep(0.05)
+    return found
 
 
 async def _answer_state(tg: HandoffStack) -> tuple[str | None, str | None, int | None]:
@@ -152,10 +160,9 @@ async def test_an_answer_moves_forward_with_twilios_callbacks_and_never_back(
     both: tuple[HandoffStack, fixtures.WhatsAppStack], caplog: pytest.LogCaptureFixture
 ) -> None:
     tg, wa = both
-    seen = await _taken(tg, wa)
+    await _taken(tg, wa)
     await tg.write("Приходите в понедельник", chat_id=LAWYER_A)
-    answer = (await wa.api.wait_for(seen + 1, recipient=f"whatsapp:{PERSON}"))[-1]
-    assert answer["Body"].endswith("Приходите в понедельник")
+    [answer] = await _ending(wa, "Приходите в понедельник")
     assert answer["StatusCallback"].startswith(f"{fixtures.PUBLIC_URL}/whatsapp/status?delivery=")
     assert await _following(tg, answer["Sid"]) == ("queued", answer["Sid"], None)
 
@@ -170,9 +177,9 @@ async def test_an_answer_moves_forward_with_twilios_callbacks_and_never_back(
 
 async def test_a_forged_status_callback_changes_nothing(both: tuple[HandoffStack, fixtures.WhatsAppStack]) -> None:
     tg, wa = both
-    seen = await _taken(tg, wa)
+    await _taken(tg, wa)
     await tg.write("Ответ", chat_id=LAWYER_A)
-    answer = (await wa.api.wait_for(seen + 1, recipient=f"whatsapp:{PERSON}"))[-1]
+    [answer] = await _ending(wa, "Ответ")
     await _following(tg, answer["Sid"])
     path = answer["StatusCallback"].removeprefix(fixtures.PUBLIC_URL)
     form = {"MessageSid": answer["Sid"], "MessageStatus": "read", "AccountSid": fixtures.ACCOUNT_SID}
@@ -187,19 +194,15 @@ async def test_an_answer_refused_outside_the_window_shows_63016_then_follows_its
     both: tuple[HandoffStack, fixtures.WhatsAppStack],
 ) -> None:
     tg, wa = both
-    seen = await _taken(tg, wa)
+    await _taken(tg, wa)
     await tg.write("Вы получили документы?", chat_id=LAWYER_A)
-    first = (await wa.api.wait_for(seen + 1, recipient=f"whatsapp:{PERSON}"))[-1]
+    [first] = await _ending(wa, "Вы получили документы?")
     await _following(tg, first["Sid"])
     assert await wa.api.report(first["Sid"], "undelivered", 63016) == 204
     assert await _answer_state(tg) == ("failed", None, 63016), "shown failed, with the code, while it waits"
 
     await wa.send("Да, я здесь")  # the window opens again: the held answer goes out as a new message
-    resent = [
-        m
-        for m in await wa.api.wait_for(seen + 3, recipient=f"whatsapp:{PERSON}")
-        if m.get("Body", "").endswith("Вы получили документы?")
-    ]
+    resent = await _ending(wa, "Вы получили документы?", count=2)
     assert len(resent) == 2 and resent[0]["Sid"] == first["Sid"]
     assert await _following(tg, resent[1]["Sid"]) == ("queued", resent[1]["Sid"], None)
     assert await wa.api.report(first["Sid"], "read") == 204, "a late callback for the refused message"
