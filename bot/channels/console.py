@@ -102,7 +102,13 @@ class ConsoleSender:
         self._sink = sink
 
     async def send(
-        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+        self,
+        contact: ContactRecord,
+        text: str,
+        language: Language,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> bool:
         if contact.channel != CHANNEL or contact.platform_id != self._channel.user_id:
             return False  # another terminal's user: their own `pana chat` delivers it

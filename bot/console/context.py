@@ -18,6 +18,7 @@ from bot.console.sessions import ConsoleSessions
 from bot.content.catalog import ContentCatalog
 from bot.handoff.desk import LawyerDesk
 from bot.handoff.outbox import Outbox
+from bot.handoff.notices import CITY_NAMES
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.i18n import N_, Translations, bound
 from bot.languages import LANGUAGES, Language
@@ -117,11 +118,15 @@ class Console:
         def when(moment: dt.datetime | None) -> str:
             return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
+        def city_name(code: str | None) -> str:
+            return _(CITY_NAMES[code]) if code in CITY_NAMES else _("not given")
+
         body = self.templates.get_template(template).render(
             _=_,
             waited=waited,
             when=when,
             topic_title=topic_title,
+            city_name=city_name,
             language=language,
             languages=LANGUAGE_NAMES,
             session=session,

@@ -15,7 +15,7 @@ from bot.console.views import record_view
 from bot.core.numbers import parse_number
 from bot.handoff.desk import TakeResult
 from bot.i18n import N_
-from bot.records.cases import CaseRecord, CaseStatus, LawyerRecord
+from bot.records.cases import CITIES, CaseRecord, CaseStatus, LawyerRecord
 from bot.records.staff import Role, StaffSession
 
 MAX_REPLY = 4000
@@ -66,6 +66,8 @@ def _matches(case: CaseRecord, filters: dict[str, str], now: dt.datetime) -> boo
         return False
     if filters.get("topic") and case.topic != filters["topic"]:
         return False
+    if filters.get("city") and case.city != filters["city"]:  # sealed in the record: filtered here
+        return False
     hours = parse_number(filters.get("waited", ""))
     return hours is None or now - case.created_at >= dt.timedelta(hours=hours)
 
@@ -78,7 +80,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/console/cases")
     now = console.clock()
     await record_view(request, "viewed_queue")
-    filters = {key: request.query.get(key, "") for key in ("language", "channel", "topic", "waited")}
+    filters = {key: request.query.get(key, "") for key in ("language", "channel", "topic", "city", "waited")}
     waiting = await console.cases.waiting()  # urgent first, then the oldest
     shown = [case for case in waiting if _matches(case, filters, now)]
     return console.render(
@@ -90,6 +92,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
         filters=filters,
         topics=sorted({case.topic for case in waiting if case.topic}),
         channels=sorted({case.channel for case in waiting}),
+        cities=CITIES,
         overdue=dt.timedelta(hours=console.settings.overdue_hours),
         done=DONE.get(request.query.get("done", "")),
         live=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.core.answers import Answers
 from bot.core.messages import Option
 from bot.core.ports import ContentCatalog
+from bot.handoff.notices import CITY_NAMES
 from bot.hours import WorkingHours
 from bot.i18n import Translator
 from bot.languages import Language
@@ -60,6 +61,9 @@ class CaseCards:
         """The whole case for the lawyer who holds it."""
         _ = self._
         blocks = [_("Case #{case} is yours.", language).format(case=case.id), self.line(case, language)]
+        if case.city in CITY_NAMES:
+            city = _(CITY_NAMES[case.city], language)
+            blocks[-1] += "\n" + _("City: {city}", language).format(city=city)
         if case.summary:
             blocks.append(_("Their messages before the case opened:", language) + "\n" + case.summary)
         if since_opened:

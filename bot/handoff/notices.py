@@ -7,13 +7,16 @@ import datetime as dt
 from bot.core import payloads
 from bot.core.messages import Option
 from bot.hours import WorkingHours
-from bot.i18n import Gettext
-from bot.records.cases import Reason
+from bot.i18n import N_, Gettext
+from bot.records.cases import CITIES, Reason
 
 CONSENT = "consent"
 DECLINE = "decline"
 RATE = "rate"
+CITY = "city"
+SKIP_CITY = "skip"
 RATINGS = range(1, 6)
+CITY_NAMES = {"almaty": N_("Almaty"), "astana": N_("Astana"), "shymkent": N_("Shymkent"), "other": N_("Another city")}
 
 
 def consent_payload(topic: str | None, reason: Reason) -> str:
@@ -27,6 +30,24 @@ def decline_payload() -> str:
 
 def rating_payload(case_id: int, rating: int) -> str:
     return payloads.case(RATE, str(case_id), str(rating))
+
+
+def city_payload(case_id: int, city: str) -> str:
+    return payloads.case(CITY, str(case_id), city)
+
+
+def city_question(_: Gettext) -> str:
+    """Asked once the case is open, so nothing waits for it; one tap, and skipping is as easy."""
+    return _("Optional: in which city are you? It helps us find a lawyer near you. You can skip this.")
+
+
+def city_options(_: Gettext, case_id: int) -> tuple[Option, ...]:
+    cities = tuple(Option(_(CITY_NAMES[city]), city_payload(case_id, city)) for city in CITIES)
+    return (*cities, Option(_("Skip"), city_payload(case_id, SKIP_CITY)))
+
+
+def city_noted(_: Gettext) -> str:
+    return _("Thank you. While you wait, you can keep asking me questions.")
 
 
 def consent_question(_: Gettext) -> str:

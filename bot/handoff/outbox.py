@@ -190,4 +190,4 @@ class Outbox:
             language=case.language,
             language_chosen=False,
         )
-        return await sender.send(contact, text, case.language, options)
+        return await sender.send(contact, text, case.language, options, relay_id=relay.id)

@@ -24,12 +24,19 @@ __all__ = ["CaseStore", "LawyerNotifier", "LawyerStore", "RelayStore", "UserSend
 
 class UserSender(Protocol):
     async def send(
-        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+        self,
+        contact: ContactRecord,
+        text: str,
+        language: Language,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> bool:
         """Hand a text to the channel for this contact, whenever it is; False means "try again later".
 
         True means the channel accepted it for delivery: WhatsApp may hold it until the person writes
-        again (the 24-hour window) and send the approved template meanwhile.
+        again (the 24-hour window) and send the approved template meanwhile. `relay_id` names the relay
+        it carries, for a channel that reports delivery later (WhatsApp's status callbacks update it).
         """
         ...
 
@@ -104,6 +111,10 @@ class CaseStore(Protocol):
 
     async def rate(self, case_id: int, contact_id: int, rating: int, now: dt.datetime) -> bool:
         """Record the person's rating once, for their own closed case."""
+        ...
+
+    async def set_city(self, case_id: int, contact_id: int, city: str) -> bool:
+        """Record the city the person named, on their own open case; False for anyone else's or a closed one."""
         ...
 
     async def claim_announcement(

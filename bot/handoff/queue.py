@@ -21,7 +21,7 @@ from bot.handoff.ports import CaseStore, LawyerStore
 from bot.hours import WorkingHours
 from bot.i18n import Translator
 from bot.languages import Language
-from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
+from bot.records.cases import CITIES, CaseRecord, CaseStatus, NewCase, Reason
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,11 @@ class HandoffQueue:
         action, args = (parsed.args[0], parsed.args[1:]) if parsed.args else ("", ())
         if action == notices.CONSENT and len(args) == 2:
             return await self._open(contact, language, topic=args[0], reason=args[1])
+        if action == notices.CITY and len(args) == 2:
+            case_id = parse_number(args[0])
+            if args[1] in CITIES and case_id is not None:
+                await self._cases.set_city(case_id, contact.id, args[1])
+            return HandoffOutcome((answers.menu(notices.city_noted(answers._)),))
         if action == notices.RATE and len(args) == 2:
             case_id, rating = parse_number(args[0]), parse_number(args[1])
             if case_id is not None and rating is not None:
@@ -172,9 +177,12 @@ class HandoffQueue:
         now = self._clock()
         position = await self._cases.position(case)
         replies = [Reply(f"{notices.opened(_, case.id, position)}\n\n{notices.hours_line(_, self._hours, now)}")]
-        if case.urgent and not self._hours.is_open(now):
-            replies += answers.emergency()
-        replies.append(answers.menu(notices.while_waiting(_)))
+        if case.urgent:  # nothing more to answer now: what helps at once, then the menu
+            if not self._hours.is_open(now):
+                replies += answers.emergency()
+            replies.append(answers.menu(notices.while_waiting(_)))
+        else:  # the case is open and announced already: the city is an optional extra, one tap or skipped
+            replies.append(Reply(notices.city_question(_), notices.city_options(_, case.id)))
         return tuple(replies)
 
     async def _status(self, case: CaseRecord, language: Language) -> HandoffOutcome:

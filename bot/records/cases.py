@@ -9,8 +9,11 @@ from enum import StrEnum
 from bot.languages import FALLBACK_LANGUAGE, Language
 
 __all__ = [
+    "CITIES",
+    "DELIVERY_RANK",
     "CaseRecord",
     "CaseStatus",
+    "DeliveryState",
     "Direction",
     "LawyerRecord",
     "NewCase",
@@ -52,6 +55,31 @@ class RelayStatus(StrEnum):
     FAILED = "failed"  # gave up after the last attempt; the sender was told
 
 
+class DeliveryState(StrEnum):
+    """How far a message to the person got, as the console shows it; stored on the relay."""
+
+    QUEUED = "queued"  # stored, or handed to the channel but not yet on its way (WhatsApp: Twilio queued it)
+    SENT = "sent"  # the platform took it (Telegram: sendMessage succeeded; bots get no receipts beyond this)
+    DELIVERED = "delivered"  # WhatsApp only: it reached the phone
+    READ = "read"  # WhatsApp only: the person opened it (when their read receipts are on)
+    FAILED = "failed"  # given up: the relay's tries ran out, or Twilio reported failed/undelivered
+
+
+# A state is recorded only over a lower one, so late or repeated callbacks never move it backwards. The ranks
+# mirror Twilio's (bot/records/whatsapp.py): delivered and failed are both an end of the road for a message and
+# neither replaces the other; only "read" comes after them.
+DELIVERY_RANK = {
+    DeliveryState.QUEUED: 1,
+    DeliveryState.SENT: 2,
+    DeliveryState.DELIVERED: 3,
+    DeliveryState.FAILED: 3,
+    DeliveryState.READ: 4,
+}
+
+# The cities a person may name when asking for a lawyer (nothing more precise is asked); "other" is any other.
+CITIES = ("almaty", "astana", "shymkent", "other")
+
+
 @dataclass(frozen=True, slots=True)
 class LawyerRecord:
     id: int
@@ -87,6 +115,7 @@ class CaseRecord:
     closed_at: dt.datetime | None
     outcome: str | None
     rating: int | None
+    city: str | None = None  # one of CITIES, when the person chose to say
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +140,5 @@ class RelayRecord:
     lawyer_id: int | None
     status: RelayStatus
     attempts: int
+    delivery: DeliveryState | None = None  # None until the channel took it or it failed
+    error_code: int | None = None  # WhatsApp: Twilio's code for a failure

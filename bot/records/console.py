@@ -18,7 +18,8 @@ class ThreadEntry:
     author: str  # "person", "lawyer", "pana", "note"
     text: str
     lawyer_name: str | None = None
-    delivery: str | None = None  # to the person: pending, sent, failed
+    delivery: str | None = None  # to the person: a DeliveryState value
+    error_code: int | None = None  # WhatsApp: Twilio's code when it failed
 
 
 @dataclass(frozen=True, slots=True)

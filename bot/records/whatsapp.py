@@ -74,6 +74,7 @@ class Delivery:
     status: str
     message_sid: str | None
     error_code: int | None
+    relay_id: int | None = None  # the lawyer's answer (or case notice) it carries
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
         closed_at=as_utc(row.closed_at),
         outcome=row.outcome,
         rating=row.rating,
+        city=row.city,
     )
 
 
@@ -223,6 +224,20 @@ class SqlCaseStore:
             {"rating": rating},
             AuditRow(at=now, actor="user", action="rated", case_id=case_id),
         )
+
+    async def set_city(self, case_id: int, contact_id: int, city: str) -> bool:
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(CaseRow)
+                .where(
+                    CaseRow.id == case_id,
+                    CaseRow.contact_id == contact_id,
+                    CaseRow.status != CaseStatus.CLOSED.value,
+                )
+                .values(city=city)
+            )
+            await session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim_announcement(
         self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.clock import as_utc
-from bot.records.cases import CaseRecord, CaseStatus, Direction, RelayKind
+from bot.records.cases import CaseRecord, CaseStatus, DeliveryState, Direction, RelayKind
 from bot.records.console import AuditEntry, CaseOverview, LawyerLoad, ThreadEntry
 from bot.records.staff import StaffRecord
 from bot.storage.cases import _cases, _record
@@ -72,10 +72,10 @@ class SqlConsoleQueries:
             at = as_utc(relay.created_at)
             if relay.direction == Direction.TO_LAWYER.value:
                 entries.append(ThreadEntry(at, "person", relay.text))
-            elif relay.kind == RelayKind.MESSAGE.value:
-                entries.append(ThreadEntry(at, "lawyer", relay.text, name, relay.status))
             else:
-                entries.append(ThreadEntry(at, "pana", relay.text, None, relay.status))
+                author, lawyer = ("lawyer", name) if relay.kind == RelayKind.MESSAGE.value else ("pana", None)
+                delivery = relay.delivery or DeliveryState.QUEUED.value
+                entries.append(ThreadEntry(at, author, relay.text, lawyer, delivery, relay.error_code))
         entries += [ThreadEntry(as_utc(note.created_at), "note", note.text, name) for note, name in notes]
         return sorted(entries, key=lambda entry: entry.at)
 
@@ -187,8 +187,10 @@ class SqlConsoleQueries:
                 await session.execute(select(func.max(RelayRow.id), func.count()).where(RelayRow.status != "pending"))
             ).one()
             last_relay = (await session.execute(select(func.max(RelayRow.id)))).scalar()
+            # States only move forward, so a changed count per state is a changed state (a receipt came in).
+            states = (await session.execute(select(RelayRow.delivery, func.count()).group_by(RelayRow.delivery))).all()
             acts = (
                 await session.execute(select(func.max(AuditRow.id)).where(AuditRow.action.not_like(f"{VIEW_PREFIX}%")))
             ).scalar()
             notes = (await session.execute(select(func.max(CaseNoteRow.id)))).scalar()
-        return cases, tuple(relays), last_relay, acts, notes
+        return cases, tuple(relays), last_relay, tuple(sorted(map(tuple, states), key=str)), acts, notes

@@ -1,7 +1,7 @@
 """What the retention sweep removes from the record beyond message texts (see bot/storage/retention.py).
 
 - a contact silent past the period, with no open case: deleted with everything that hangs on them;
-- a closed case past the period: detached from the person (no contact, topic, summary, outcome, relays,
+- a closed case past the period: detached from the person (no contact, topic, city, summary, outcome, relays,
   notes), kept only as an anonymous count (language, urgency, dates, lawyer, rating);
 - a conversation whose last message is past the period (its messages are gone already);
 - audit entries past their own period (PANA_AUDIT_RETENTION_DAYS).
@@ -41,6 +41,7 @@ class SqlExpiry:
                     CaseRow.contact_id.is_not(None),
                     CaseRow.topic.is_not(None),
                     CaseRow.outcome.is_not(None),
+                    CaseRow.city.is_not(None),
                     CaseRow.summary != "",
                 ),
             )
@@ -95,5 +96,7 @@ async def _detach(session: AsyncSession, case_ids: Sequence[int]) -> None:
         for table in (RelayRow, CaseNoteRow, LawyerMessageRow):
             await session.execute(delete(table).where(table.case_id.in_(chunk)))
         await session.execute(
-            update(CaseRow).where(CaseRow.id.in_(chunk)).values(contact_id=None, topic=None, summary="", outcome=None)
+            update(CaseRow)
+            .where(CaseRow.id.in_(chunk))
+            .values(contact_id=None, topic=None, summary="", outcome=None, city=None)
         )

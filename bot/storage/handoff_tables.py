@@ -65,6 +65,7 @@ class CaseRow(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(Sealed)
     rating: Mapped[int | None] = mapped_column(Integer)
+    city: Mapped[str | None] = mapped_column(Sealed)  # the person's optional answer, a code from CITIES
 
 
 class RelayRow(Base):
@@ -89,6 +90,10 @@ class RelayRow(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The person's message this relay carries: a message decided again after a crash relays once.
     source_message_id: Mapped[int | None] = mapped_column(Integer)
+    # How far it got, as the console shows it (bot/records/cases.py: DeliveryState); None while pending.
+    delivery: Mapped[str | None] = mapped_column(String(16))
+    message_sid: Mapped[str | None] = mapped_column(String(64))  # WhatsApp: the Twilio message carrying it
+    error_code: Mapped[int | None] = mapped_column(Integer)  # WhatsApp: Twilio's code when it failed
 
 
 class LawyerMessageRow(Base):

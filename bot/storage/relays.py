@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.records.cases import Direction, RelayKind, RelayRecord, RelayStatus
+from bot.records.cases import DeliveryState, Direction, RelayKind, RelayRecord, RelayStatus
 from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow
 
@@ -33,6 +33,8 @@ def _record(row: RelayRow) -> RelayRecord:
         lawyer_id=row.lawyer_id,
         status=RelayStatus(row.status),
         attempts=row.attempts,
+        delivery=DeliveryState(row.delivery) if row.delivery else None,
+        error_code=row.error_code,
     )
 
 
@@ -124,13 +126,15 @@ class SqlRelayStore:
             await session.commit()
 
     async def sent(self, relay_id: int, now: dt.datetime) -> None:
-        await self._set(relay_id, status=RelayStatus.SENT.value, sent_at=now)
+        # A channel with receipts (WhatsApp) set its own state while taking it; the others end at "sent".
+        delivery = func.coalesce(RelayRow.delivery, DeliveryState.SENT.value)
+        await self._set(relay_id, status=RelayStatus.SENT.value, sent_at=now, delivery=delivery)
 
     async def retry_at(self, relay_id: int, moment: dt.datetime) -> None:
         await self._set(relay_id, next_attempt_at=moment)
 
     async def failed(self, relay_id: int) -> None:
-        await self._set(relay_id, status=RelayStatus.FAILED.value)
+        await self._set(relay_id, status=RelayStatus.FAILED.value, delivery=DeliveryState.FAILED.value)
 
     async def map_message(self, case_id: int, chat_id: int, message_id: str, now: dt.datetime) -> None:
         """Remember that a message in a lawyer's chat belongs to a case, so a reply to it reaches the user."""

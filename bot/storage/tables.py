@@ -109,6 +109,8 @@ class WhatsAppDeliveryRow(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reply_key: Mapped[str | None] = mapped_column(String(32))  # "<inbound message id>:<part>": queued once
+    # The lawyer's answer (or case notice) this message carries; its statuses become the relay's state.
+    relay_id: Mapped[int | None] = mapped_column(ForeignKey("relays.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 

@@ -27,6 +27,7 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
+from bot.storage import relay_delivery
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.sealing import session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
@@ -46,6 +47,7 @@ def _delivery(row: Row) -> Delivery:
         status=row.status,
         message_sid=row.message_sid,
         error_code=row.error_code,
+        relay_id=row.relay_id,
     )
 
 
@@ -120,7 +122,13 @@ class SqlWhatsAppLedger:
 
     # --- the outbox ----------------------------------------------------------------------------------
     async def add(
-        self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False, reply_to: int | None = None
+        self,
+        platform_id: str,
+        messages: Sequence[Outgoing],
+        *,
+        held: bool = False,
+        reply_to: int | None = None,
+        relay_id: int | None = None,
     ) -> list[int]:
         now = utc_now()
         async with self._sessions() as session:
@@ -137,6 +145,7 @@ class SqlWhatsAppLedger:
                     status=HELD if held else READY,
                     attempts=0,
                     reply_key=None if reply_to is None else f"{reply_to}:{part}",
+                    relay_id=relay_id,
                     created_at=now,
                     updated_at=now,
                 )
@@ -146,6 +155,8 @@ class SqlWhatsAppLedger:
                 for row in rows:  # one by one, so ids follow the order the messages must arrive in
                     session.add(row)
                     await session.flush()
+                if relay_id is not None:
+                    await relay_delivery.queued(session, relay_id)
                 await session.commit()
             except IntegrityError:
                 if reply_to is None:
@@ -192,8 +203,12 @@ class SqlWhatsAppLedger:
             await session.execute(
                 update(Row).where(Row.id == delivery_id).values(message_sid=message_sid, updated_at=utc_now())
             )
-            if status in TWILIO_STATUS_RANK:
-                await self._advance(session, delivery_id, status, None)
+            relay_id = await session.scalar(select(Row.relay_id).where(Row.id == delivery_id))
+            if relay_id is not None:
+                await relay_delivery.follow(session, relay_id, message_sid)
+            advanced = status in TWILIO_STATUS_RANK and await self._advance(session, delivery_id, status, None)
+            if advanced and relay_id is not None:
+                await relay_delivery.advance(session, relay_id, message_sid, status, None)
             # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
             # their number or the text any more; a missing final status must not keep them for months.
             await session.execute(
@@ -210,6 +225,9 @@ class SqlWhatsAppLedger:
                 .where(Row.id == delivery_id)
                 .values(status="failed", error_code=error_code, updated_at=utc_now())
             )
+            relay_id = await session.scalar(select(Row.relay_id).where(Row.id == delivery_id))
+            if relay_id is not None:  # Twilio refused it outright: no message SID to follow
+                await relay_delivery.advance(session, relay_id, None, "failed", error_code)
             await self._clear_if_final(session, delivery_id)
             await session.commit()
 
@@ -230,7 +248,11 @@ class SqlWhatsAppLedger:
             if row.message_sid is None:  # the callback came before create() returned
                 row.message_sid = message_sid
                 await session.flush()
+            if row.relay_id is not None:
+                await relay_delivery.follow(session, row.relay_id, message_sid)
             changed = await self._advance(session, row.id, status, error_code)
+            if changed and row.relay_id is not None:  # the relay moves only with its message
+                await relay_delivery.advance(session, row.relay_id, message_sid, status, error_code)
             fresh = await self._load(session, row.id)
             if fresh is None:
                 raise RecordChanged(f"delivery {row.id} vanished while its status was recorded")

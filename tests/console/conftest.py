@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.app import create_app
+from bot.channels.whatsapp.factory import WhatsAppRuntime
 from bot.clock import utc_now
 from bot.console.context import Console
 from bot.console.passwords import hash_password
@@ -22,12 +23,14 @@ from bot.core.language import LanguageDetector
 from bot.languages import Language
 from bot.nlu.server import NluServer
 from bot.records.staff import Role, StaffRecord
-from bot.registry import create_console, create_telegram
-from bot.settings import ConsoleSettings, LawyerSettings, RasaSettings, TelegramSettings
+from bot.registry import create_console, create_telegram, create_whatsapp
+from bot.settings import ConsoleSettings, LawyerSettings, RasaSettings, Settings, TelegramSettings
 from bot.web import create_web_app
 from tests.conftest import make_settings
 from tests.handoff.conftest import ALWAYS_OPEN, SECRET, Clock, HandoffStack
 from tests.telegram.fake_bot_api import TOKEN, WEBHOOK_URL, FakeBotApi
+from tests.whatsapp.conftest import PUBLIC_URL, TEMPLATES, WhatsAppStack, whatsapp_settings
+from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 PASSWORD = "correct horse battery staple"
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -135,15 +138,8 @@ class Staff:
         return next((c for c in self.http.cookie_jar if c.key == name), None)
 
 
-@pytest.fixture
-async def console_stack(
-    bot_api: FakeBotApi,
-    database_url: str,
-    rasa_server: NluServer,
-    rasa_settings: RasaSettings,
-    detector: LanguageDetector,
-) -> AsyncIterator[ConsoleStack]:
-    settings = make_settings(database_url, rasa_settings).model_copy(
+def _settings(bot_api: FakeBotApi, database_url: str, rasa_settings: RasaSettings) -> Settings:
+    return make_settings(database_url, rasa_settings).model_copy(
         update={
             "telegram": TelegramSettings(
                 bot_token=SecretStr(TOKEN),
@@ -155,16 +151,58 @@ async def console_stack(
             "console": ConsoleSettings(poll_seconds=0.2, login_attempts=3),
         }
     )
+
+
+async def _start(
+    settings: Settings, bot_api: FakeBotApi, detector: LanguageDetector, *, whatsapp: bool = False
+) -> tuple[ConsoleStack, WhatsAppRuntime | None]:
+    """One `pana serve` with Telegram and the console, and WhatsApp when asked."""
     clock = Clock(utc_now())
     app = await create_app(settings, detector=detector, clock=clock)
     telegram = create_telegram(settings, app)
     routes = create_console(settings, app)
-    client = TestClient(TestServer(create_web_app(app, telegram, routes), host="127.0.0.1"))
+    runtime = create_whatsapp(settings, app) if whatsapp else None
+    parts = (telegram, routes, runtime) if runtime is not None else (telegram, routes)
+    client = TestClient(TestServer(create_web_app(app, *parts), host="127.0.0.1"))
     await client.start_server()
     stack = ConsoleStack(app, telegram, client, bot_api, clock, console=routes.console)
     stack.base_url = str(client.make_url("")).rstrip("/")
-    yield stack
+    return stack, runtime
+
+
+async def _stop(stack: ConsoleStack) -> None:
     for browser in stack.signed_in:
         await browser.http.close()
-    await client.close()
-    await app.close()
+    await stack.client.close()
+    await stack.app.close()
+
+
+@pytest.fixture
+async def console_stack(
+    bot_api: FakeBotApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> AsyncIterator[ConsoleStack]:
+    stack, _ = await _start(_settings(bot_api, database_url, rasa_settings), bot_api, detector)
+    yield stack
+    await _stop(stack)
+
+
+@pytest.fixture
+async def console_whatsapp(
+    bot_api: FakeBotApi,
+    twilio_api: FakeTwilioApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> AsyncIterator[tuple[ConsoleStack, WhatsAppStack]]:
+    """The console with a person on WhatsApp (the Twilio stand-in posts its status callbacks to this app)."""
+    settings = whatsapp_settings(_settings(bot_api, database_url, rasa_settings), twilio_api, **TEMPLATES)
+    stack, runtime = await _start(settings, bot_api, detector, whatsapp=True)
+    assert runtime is not None
+    twilio_api.route_callbacks(PUBLIC_URL, stack.base_url)
+    yield stack, WhatsAppStack(stack.app, runtime, stack.client, twilio_api)
+    await _stop(stack)

@@ -3,12 +3,15 @@
 A person asks for a lawyer on Telegram (the Bot API stand-in); a lawyer signs in on the web, sees the case
 appear live, takes it, replies; the reply reaches the person; the person answers; the lawyer sees it live;
 a supervisor sees the case and the audit entries; a second lawyer cannot open it; a disabled account is
-signed out at once. Screenshots of each page, desktop and phone width, go to var/screenshots/.
+signed out at once. A WhatsApp case shows its city in the queue and each answer's delivery state live
+(the Twilio stand-in posts signed status callbacks). Screenshots of each page, desktop and phone width,
+go to var/screenshots/.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +23,16 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from sqlalchemy import update
 
 from bot.records.staff import Role
-from tests.conftest import _backends
+from bot.storage.tables import WhatsAppWindowRow
+from tests.conftest import _backends, record
 from tests.console.conftest import PASSWORD, ConsoleStack
 from tests.handoff.conftest import USER
 from tests.handoff.test_flow import open_case
+from tests.whatsapp.conftest import USER as WA_USER
+from tests.whatsapp.conftest import WhatsAppStack, numbered
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,6 +44,7 @@ WAIT = 15.0  # seconds for anything the page should show (live updates poll ever
 QUESTION = "Мне отказали в статусе беженца, как обжаловать?"
 REPLY = "Здравствуйте! Приходите завтра в 10:00 <с документами>"
 ANSWER = "Спасибо, приду. Нужен ли паспорт?"
+WA_REPLY = "Приходите в понедельник к 10:00"
 
 
 @pytest.fixture(scope="session")
@@ -236,3 +244,80 @@ async def test_a_case_from_telegram_to_the_web_console_and_back(
 
 def _all_to(stack: ConsoleStack) -> str:
     return "\n".join(params["text"] for _, params in stack.messages_to(USER))
+
+
+@pytest.mark.parametrize("database_url", [_backends()[-1]], indirect=True)
+async def test_a_whatsapp_case_shows_its_city_and_each_answers_delivery_live(
+    console_whatsapp: tuple[ConsoleStack, WhatsAppStack], browser: WebDriver
+) -> None:
+    stack, wa = console_whatsapp
+    await stack.add_staff("aigerim", Role.LAWYER, languages=("en", "ru"), name="Aigerim")
+    page = Page(browser, stack.base_url)
+    person = f"whatsapp:{WA_USER}"
+
+    await wa.send("Мне нужен юрист")
+    asked = await wa.replies(1)
+    await wa.send(numbered(asked[-1])[stack.tr("Yes, share it with a lawyer")])
+    city_question = (await wa.replies(len(asked) + 2))[-1]
+    await wa.send(numbered(city_question)["Алматы"])
+    await wa.replies(len(asked) + 3)
+
+    await page.sign_in("aigerim")
+    await until(lambda: "#1" in page.text() and "Almaty" in page.text(), "the case and its city in the queue")
+    await page.open("/console/queue?city=astana")
+    assert "#1" not in browser.find_element(By.ID, "live").text, "filtered out by city"
+    await page.open("/console/queue?city=almaty")
+    assert "#1" in browser.find_element(By.ID, "live").text
+    await page.shoot("queue-city")
+
+    await page.click("a.case-link")
+    await until(lambda: "Take this case" in page.text(), "the waiting case")
+    await page.click("form[action$='/take'] button")
+    await until(lambda: "Reply to the person" in page.text(), "the taken case")
+    assert "Almaty" in page.text() and "delivered and read" in page.text()
+
+    # The answer's state follows Twilio's callbacks on the open page, without a reload.
+    await page.type("#reply", WA_REPLY)
+    await page.click("form.reply button")
+    answer = await _message_ending(wa, person, WA_REPLY)
+
+    def state() -> str:
+        """The last answer's state as shown; empty while the page is between loads."""
+        shown = browser.find_elements(By.CSS_SELECTOR, ".entry.lawyer .delivery")
+        return str(shown[-1].text) if shown else ""
+
+    await until(lambda: state() == "queued", "queued")
+    for status in ("sent", "delivered", "read"):
+        assert await wa.api.report(answer["Sid"], status) == 204
+        await until(lambda status=status: state() == status, f"{status}, live")  # type: ignore[misc]
+    assert await wa.api.report(answer["Sid"], "sent") == 204, "late"
+    await asyncio.sleep(1.0)  # five polls: a late callback must not show
+    assert state() == "read"
+
+    # A second answer refused outside the 24-hour window shows as failed, with what that means.
+    await page.type("#reply", "Вы получили адрес?")
+    await page.click("form.reply button")
+    second = await _message_ending(wa, person, "Вы получили адрес?")
+    await until(lambda: state() == "queued", "the second answer queued")
+    assert await wa.api.report(second["Sid"], "undelivered", 63016) == 204
+    await until(lambda: state() == "failed", "failed, live")
+    assert "Twilio error 63016" in page.text()
+
+    # A day of silence: the lawyer is warned before writing.
+    async with record(stack.app)() as session:
+        await session.execute(update(WhatsAppWindowRow).values(last_inbound_at=stack.clock() - dt.timedelta(hours=25)))
+        await session.commit()
+    await page.open("/console/cases/1")
+    assert "more than 24 hours old" in browser.find_element(By.CSS_SELECTOR, ".warning.window").text
+    await page.shoot("case-whatsapp")
+
+
+async def _message_ending(wa: WhatsAppStack, recipient: str, text: str) -> dict[str, str]:
+    """The message the Twilio stand-in accepted whose body ends with `text` (waited for, bounded)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = [m for m in wa.api.to(recipient) if m.get("Body", "").endswith(text)]
+        if found:
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message to the person ending with {text!r}")

@@ -194,7 +194,7 @@ async def test_the_holder_sees_whether_the_whatsapp_window_is_open(console_stack
     assert case is not None
     aigerim = await stack.staff("aigerim")
     await aigerim.post(f"/console/cases/{case.id}/take")
-    assert "has not written for 24 hours" in aigerim.page
+    assert "is more than 24 hours old" in aigerim.page
     async with record(stack.app)() as session:
         row = await session.get(WhatsAppWindowRow, contact_id)
         assert row is not None

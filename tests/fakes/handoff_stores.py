@@ -16,6 +16,7 @@ from bot.languages import Language
 from bot.records.cases import (
     CaseRecord,
     CaseStatus,
+    DeliveryState,
     Direction,
     LawyerRecord,
     NewCase,
@@ -145,6 +146,9 @@ class MemoryCaseStore:
         return self._change(
             case_id, lambda c: c.contact_id == contact_id and c.status is CLOSED and c.rating is None, rating=rating
         )
+
+    async def set_city(self, case_id: int, contact_id: int, city: str) -> bool:
+        return self._change(case_id, lambda c: c.contact_id == contact_id and c.status is not CLOSED, city=city)
 
     async def claim_announcement(
         self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime
@@ -291,7 +295,8 @@ class MemoryRelayStore:
         return pending[:limit]
 
     async def sent(self, relay_id: int, now: dt.datetime) -> None:
-        self.relays[relay_id] = replace(self.relays[relay_id], status=RelayStatus.SENT)
+        relay = self.relays[relay_id]
+        self.relays[relay_id] = replace(relay, status=RelayStatus.SENT, delivery=relay.delivery or DeliveryState.SENT)
         self.claimed.discard(relay_id)
 
     async def retry_at(self, relay_id: int, moment: dt.datetime) -> None:
@@ -299,7 +304,7 @@ class MemoryRelayStore:
         self.claimed.discard(relay_id)
 
     async def failed(self, relay_id: int) -> None:
-        self.relays[relay_id] = replace(self.relays[relay_id], status=RelayStatus.FAILED)
+        self.relays[relay_id] = replace(self.relays[relay_id], status=RelayStatus.FAILED, delivery=DeliveryState.FAILED)
         self.claimed.discard(relay_id)
 
     async def map_message(self, case_id: int, chat_id: int, message_id: str, now: dt.datetime) -> None:

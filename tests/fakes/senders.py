@@ -35,7 +35,13 @@ class RecordingSender:
     sent: list[tuple[str, str, tuple[Option, ...]]] = field(default_factory=list)
 
     async def send(
-        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+        self,
+        contact: ContactRecord,
+        text: str,
+        language: Language,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> bool:
         self.sent.append((contact.platform_id, text, options))
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
 from bot.registry import create_telegram
 from bot.settings import LawyerSettings, RasaSettings, TelegramSettings
-from bot.storage.handoff_tables import CaseRow
+from bot.storage.handoff_tables import CaseRow, RelayRow
 from bot.web import create_web_app
 from tests.conftest import make_settings, record
 from tests.handoff.conftest import ALWAYS_OPEN, LAWYER_A, SECRET, Clock, HandoffStack
@@ -75,7 +76,7 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     asked = await _bodies(wa, 1)
     yes = fixtures.numbered(asked[-1])[tg.tr("Yes, share it with a lawyer")]
     await wa.send(yes)
-    seen = len(await _bodies(wa, len(asked) + 1))
+    seen = len(await _bodies(wa, len(asked) + 2))  # the case number, then the optional city question
     assert tg.buttons(tg.new_to(LAWYER_A)[-1]) == ["take:1"]
     async with record(tg.app)() as session:
         assert (await session.execute(select(CaseRow.language))).scalar_one() == "ru"
@@ -115,3 +116,96 @@ async def test_a_whatsapp_user_and_a_telegram_lawyer(both: tuple[HandoffStack, f
     assert tg.tr("Thank you for your rating. It helps us improve.") in (await _bodies(wa, seen + 2))[-1]
     async with record(tg.app)() as session:
         assert (await session.execute(select(CaseRow.rating))).scalar_one() == 5
+
+
+# --- the delivery state of a lawyer's answer, from Twilio's status callbacks -------------------------------------
+async def _taken(tg: HandoffStack, wa: fixtures.WhatsAppStack) -> None:
+    """A case opened on WhatsApp and taken in Telegram."""
+    wa.api.route_callbacks(fixtures.PUBLIC_URL, str(wa.client.make_url("")))
+    await tg.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await wa.send("Мне нужен юрист")
+    asked = await _bodies(wa, 1)
+    await wa.send(fixtures.numbered(asked[-1])[tg.tr("Yes, share it with a lawyer")])
+    await _bodies(wa, len(asked) + 1)
+    await tg.press("take:1", chat_id=LAWYER_A)
+
+
+async def _ending(wa: fixtures.WhatsAppStack, text: str, count: int = 1) -> list[dict[str, str]]:
+    """The messages to the person whose body ends with `text`, once there are `count` (bounded wait)."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(found := [m for m in wa.api.to(f"whatsapp:{PERSON}") if m.get("Body", "").endswith(text)]) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(found)} message(s) ending with {text!r}"
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def _answer_state(tg: HandoffStack) -> tuple[str | None, str | None, int | None]:
+    """(delivery, message SID, error code) of the lawyer's last answer."""
+    async with record(tg.app)() as session:
+        query = select(RelayRow).where(RelayRow.direction == "to_user", RelayRow.kind == "message")
+        relay = (await session.execute(query.order_by(RelayRow.id.desc()).limit(1))).scalar_one()
+        return relay.delivery, relay.message_sid, relay.error_code
+
+
+async def _following(tg: HandoffStack, message_sid: str) -> tuple[str | None, str | None, int | None]:
+    """The answer's state once it follows this Twilio message (accepted a moment after the stand-in saw it)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (state := await _answer_state(tg))[1] != message_sid:
+        assert asyncio.get_running_loop().time() < deadline, f"the answer never followed {message_sid}: {state}"
+        await asyncio.sleep(0.05)
+    return state
+
+
+async def test_an_answer_moves_forward_with_twilios_callbacks_and_never_back(
+    both: tuple[HandoffStack, fixtures.WhatsAppStack], caplog: pytest.LogCaptureFixture
+) -> None:
+    tg, wa = both
+    await _taken(tg, wa)
+    await tg.write("Приходите в понедельник", chat_id=LAWYER_A)
+    [answer] = await _ending(wa, "Приходите в понедельник")
+    assert answer["StatusCallback"].startswith(f"{fixtures.PUBLIC_URL}/whatsapp/status?delivery=")
+    assert await _following(tg, answer["Sid"]) == ("queued", answer["Sid"], None)
+
+    for status, shown in [("sent", "sent"), ("delivered", "delivered"), ("read", "read")]:
+        assert await wa.api.report(answer["Sid"], status) == 204
+        assert (await _answer_state(tg))[0] == shown
+    for late in ("sent", "delivered", "queued", "failed"):  # out of order or repeated: ignored
+        assert await wa.api.report(answer["Sid"], late) == 204
+    assert await _answer_state(tg) == ("read", answer["Sid"], None)
+    assert PERSON not in caplog.text and PERSON.lstrip("+") not in caplog.text, "no phone number in the logs"
+
+
+async def test_a_forged_status_callback_changes_nothing(both: tuple[HandoffStack, fixtures.WhatsAppStack]) -> None:
+    tg, wa = both
+    await _taken(tg, wa)
+    await tg.write("Ответ", chat_id=LAWYER_A)
+    [answer] = await _ending(wa, "Ответ")
+    await _following(tg, answer["Sid"])
+    path = answer["StatusCallback"].removeprefix(fixtures.PUBLIC_URL)
+    form = {"MessageSid": answer["Sid"], "MessageStatus": "read", "AccountSid": fixtures.ACCOUNT_SID}
+    assert (await wa.post(path, form, sign=False)).status == 403
+    assert (await wa.post(path, form, sign="Zm9yZ2Vk")).status == 403
+    signed_elsewhere = fixtures.signature("https://attacker.example" + path, form)
+    assert (await wa.post(path, form, sign=signed_elsewhere)).status == 403
+    assert (await _answer_state(tg))[0] == "queued"
+
+
+async def test_an_answer_refused_outside_the_window_shows_63016_then_follows_its_resend(
+    both: tuple[HandoffStack, fixtures.WhatsAppStack],
+) -> None:
+    tg, wa = both
+    await _taken(tg, wa)
+    await tg.write("Вы получили документы?", chat_id=LAWYER_A)
+    [first] = await _ending(wa, "Вы получили документы?")
+    await _following(tg, first["Sid"])
+    assert await wa.api.report(first["Sid"], "undelivered", 63016) == 204
+    assert await _answer_state(tg) == ("failed", None, 63016), "shown failed, with the code, while it waits"
+
+    await wa.send("Да, я здесь")  # the window opens again: the held answer goes out as a new message
+    resent = await _ending(wa, "Вы получили документы?", count=2)
+    assert len(resent) == 2 and resent[0]["Sid"] == first["Sid"]
+    assert await _following(tg, resent[1]["Sid"]) == ("queued", resent[1]["Sid"], None)
+    assert await wa.api.report(first["Sid"], "read") == 204, "a late callback for the refused message"
+    assert (await _answer_state(tg))[0] == "queued"
+    assert await wa.api.report(resent[1]["Sid"], "delivered") == 204
+    assert await _answer_state(tg) == ("delivered", resent[1]["Sid"], None)

@@ -10,8 +10,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from twilio.request_validator import RequestValidator
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -29,6 +31,9 @@ class FakeTwilioApi:
     failures: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, Twilio code) for the next calls
     deleted: list[str] = field(default_factory=list)  # SIDs deleted through the Messages API
     media_requests: int = 0
+    # Where status callbacks land: Twilio calls the public URL; here it is swapped for the app's local address
+    # (as a reverse proxy would), and the signature still covers the public URL.
+    callback_route: tuple[str, str] | None = None
     _server: TestServer | None = None
 
     @property
@@ -69,6 +74,37 @@ class FakeTwilioApi:
                 return self.to(recipient) if recipient else list(self.messages)
             await asyncio.sleep(0.05)
         raise AssertionError(f"{len(self.messages)} message(s) created, expected {count}")
+
+    def route_callbacks(self, public_url: str, local_url: str) -> None:
+        self.callback_route = (public_url.rstrip("/"), local_url.rstrip("/"))
+
+    async def report(self, sid: str, status: str, error_code: int | None = None) -> int:
+        """Post a status callback for an accepted message as Twilio does: a form signed with the auth token,
+        to the message's StatusCallback URL. Returns the HTTP status the app answered."""
+        assert self.callback_route is not None, "route_callbacks() first"
+        message = next(m for m in self.messages if m["Sid"] == sid)
+        url = message["StatusCallback"]
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "ChannelPrefix": "whatsapp",
+            "From": message["From"],
+            "To": message["To"],
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+        }
+        if error_code is not None:
+            form["ErrorCode"] = str(error_code)
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+        public, local = self.callback_route
+        assert url.startswith(public), "the callback URL is built from PANA_PUBLIC_URL"
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            headers = {"X-Twilio-Signature": signature}
+            async with session.post(local + url[len(public) :], data=form, headers=headers) as response:
+                return response.status
 
     def _authorized(self, request: web.Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()

@@ -75,7 +75,13 @@ class TelegramUserSender:
         self._bot = bot
 
     async def send(
-        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+        self,
+        contact: ContactRecord,
+        text: str,
+        language: Language,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> bool:
         try:
             return bool(await send_parts(self._bot, contact.platform_id, text, options))

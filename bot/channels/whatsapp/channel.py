@@ -59,10 +59,16 @@ class WhatsAppChannel:
         return await handle_once(self._claims, key, answer, busy_seconds=self._claim_seconds) or Receipt(False)
 
     async def send(
-        self, contact: ContactRecord, text: str, language: Language, options: tuple[Option, ...] = ()
+        self,
+        contact: ContactRecord,
+        text: str,
+        language: Language,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> bool:
         """Deliver a text that is not a reply (the handoff's UserSender); True once the outbox holds it."""
-        outcome = await self._sender.send_text(contact.platform_id, language, text, options)
+        outcome = await self._sender.send_text(contact.platform_id, language, text, options, relay_id=relay_id)
         if options:
             await self._options.remember(contact.platform_id, options)
         log.info("A WhatsApp text for contact %d was %s", contact.id, outcome)

@@ -19,11 +19,18 @@ class DeliveryLedger(Protocol):
     async def note_invited(self, platform_id: str, at: dt.datetime) -> None: ...
 
     async def add(
-        self, platform_id: str, messages: Sequence[Outgoing], *, held: bool = False, reply_to: int | None = None
+        self,
+        platform_id: str,
+        messages: Sequence[Outgoing],
+        *,
+        held: bool = False,
+        reply_to: int | None = None,
+        relay_id: int | None = None,
     ) -> list[int]:
         """Store deliveries in order, `ready` to send (or `held` for the window); their ids.
 
         With `reply_to` (the inbound message they answer) they are stored once: none if they were before.
+        With `relay_id` (a lawyer's answer or a case notice) the relay's delivery state follows them.
         """
         ...
 

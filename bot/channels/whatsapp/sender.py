@@ -107,22 +107,28 @@ class WhatsAppSender:
             await self._ledger.add(platform_id, [Outgoing(language, body=body) for body in bodies], reply_to=reply_to)
 
     async def send_text(
-        self, platform_id: str, language: Language, text: str, options: tuple[Option, ...] = ()
+        self,
+        platform_id: str,
+        language: Language,
+        text: str,
+        options: tuple[Option, ...] = (),
+        *,
+        relay_id: int | None = None,
     ) -> LaterOutcome:
         """Send a text that is not a reply (a lawyer's answer, a case update), whenever it is.
 
         Within the window it goes out now ("sent"); outside it waits ("held") and the contact gets the
         approved template inviting them to reply; their next message releases it. Either way it is stored
         when this returns, and the outbox is drained in the background. The caller records the text in its
-        own record; this records only the delivery.
+        own record; this records only the delivery (linked to `relay_id`, whose state then follows Twilio's).
         """
         messages = [Outgoing(language, body=body) for body in render_reply(Reply(text, options))]
         window = await self._ledger.window(platform_id)
         if window_open(window, utc_now()):
-            await self._ledger.add(platform_id, messages)
+            await self._ledger.add(platform_id, messages, relay_id=relay_id)
             self.drain_soon(platform_id)
             return "sent"
-        await self._ledger.add(platform_id, messages, held=True)
+        await self._ledger.add(platform_id, messages, held=True, relay_id=relay_id)
         if await self._invite(platform_id, language, window):
             self.drain_soon(platform_id)
         return "held"
@@ -144,7 +150,8 @@ class WhatsAppSender:
             return
         log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
         if delivery.error_code == WINDOW_CLOSED and delivery.body and delivery.recipient:
-            await self._ledger.add(delivery.recipient, [Outgoing(delivery.language, body=delivery.body)], held=True)
+            again = [Outgoing(delivery.language, body=delivery.body)]
+            await self._ledger.add(delivery.recipient, again, held=True, relay_id=delivery.relay_id)
             window = await self._ledger.window(delivery.recipient)
             if await self._invite(delivery.recipient, delivery.language, window):
                 self.drain_soon(delivery.recipient)

@@ -22,5 +22,8 @@
       .finally(function () { busy = false; });
   }
   source.addEventListener("change", refresh);
+  // The stream compares against the record as it was when it connected: a change between rendering the page
+  // and connecting (a delivery receipt a moment after sending) would be missed, so fetch once on (re)connect.
+  source.addEventListener("open", refresh);
   source.addEventListener("logout", function () { source.close(); window.location.assign("/console/login"); });
 })();
