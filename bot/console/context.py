@@ -17,8 +17,8 @@ from bot.console.security import AddressLimiter
 from bot.console.sessions import ConsoleSessions
 from bot.content.catalog import ContentCatalog
 from bot.handoff.desk import LawyerDesk
-from bot.handoff.outbox import Outbox
 from bot.handoff.notices import CITY_NAMES
+from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
 from bot.i18n import N_, Translations, bound
 from bot.languages import LANGUAGES, Language
