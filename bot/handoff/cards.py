@@ -6,6 +6,8 @@ language, channel, topic, waiting time). The person's words are shown only to th
 
 from __future__ import annotations
 
+import re
+
 from bot.core.answers import Answers
 from bot.core.messages import Option
 from bot.core.ports import ContentCatalog
@@ -16,6 +18,7 @@ from bot.languages import Language
 from bot.records.cases import CaseRecord, Reason
 
 TAKE = "take"  # payload kind of the "Take" button; only the lawyers' router acts on it
+OPTION_NUMBER = re.compile(r"[0-9]{1,2}")  # a typed option: it tells a lawyer nothing
 QUOTE_CHARS = 300  # of each message in a summary: enough to understand, short enough to scan
 
 
@@ -25,6 +28,11 @@ def take_payload(case_id: int) -> str:
 
 def quote(texts: list[str]) -> str:
     return "\n".join(f"— {text[:QUOTE_CHARS]}" for text in texts)
+
+
+def person_words(texts: list[str]) -> list[str]:
+    """What the person wrote in their own words: not blank, not a bare option number ("1" to pick consent)."""
+    return [text for text in texts if text.strip() and not OPTION_NUMBER.fullmatch(text.strip())]
 
 
 class CaseCards:

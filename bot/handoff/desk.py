@@ -18,7 +18,7 @@ from bot.core.numbers import parse_number
 from bot.errors import RecordChanged
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
-from bot.handoff.cards import CaseCards
+from bot.handoff.cards import CaseCards, person_words
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore, RelayStore
 from bot.i18n import N_, Translator, bound
@@ -174,7 +174,9 @@ class LawyerDesk:
         card = self._cards.card(
             case,
             lawyer.ui_language,
-            since_opened=await self._cases.recent_user_texts(case.contact_id, SINCE_OPENED, since=case.created_at),
+            since_opened=person_words(
+                await self._cases.recent_user_texts(case.contact_id, SINCE_OPENED, since=case.created_at)
+            ),
             notes=await self._cases.notes(case.id),
         )
         return await self._outbox.tell_lawyer(lawyer, Reply(card), case.id)

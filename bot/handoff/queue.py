@@ -14,7 +14,7 @@ from bot.core.ports import ContactRecord, ContentCatalog, HandoffOutcome, Handof
 from bot.errors import RecordChanged
 from bot.handoff import notices
 from bot.handoff.announce import Announcer
-from bot.handoff.cards import quote
+from bot.handoff.cards import person_words, quote
 from bot.handoff.contacts import LegalAidContactsHandoff
 from bot.handoff.outbox import Outbox
 from bot.handoff.ports import CaseStore, LawyerStore
@@ -141,7 +141,7 @@ class HandoffQueue:
         urgent = known_topic is not None and self._catalog.is_urgent(known_topic)
         kind = Reason(reason) if reason in {r.value for r in Reason} else Reason.ASKED
         texts = await self._cases.recent_user_texts(contact.id, self._summary_messages)
-        new = NewCase(contact.id, language, known_topic, urgent, kind, quote(texts))
+        new = NewCase(contact.id, language, known_topic, urgent, kind, quote(person_words(texts)))
         case = await self._cases.open(new, self._clock())
         if case is None:  # a second tap raced the first: the first one opened it
             existing = await self._cases.open_case_of(contact.id)

@@ -50,7 +50,7 @@ def queue(catalog: ContentCatalog) -> Queue:
     clock, translations = FakeClock(), Translations(REPO / "locales")
     hours = WorkingHours.parse("Mon-Sun 00:00-24:00", "Asia/Almaty")
     cases = MemoryCaseStore(contacts={1: ("telegram", "42"), 2: ("whatsapp", "+77010000000")})
-    cases.texts[1] = ["My brother was detained", "What can I do?"]
+    cases.texts[1] = ["My brother was detained", " ", "What can I do?", "1"]  # "1": the typed consent
     lawyers, relays = MemoryLawyerStore(), MemoryRelayStore(cases)
     outbox = Outbox(
         cases=cases, lawyers=lawyers, relays=relays, translator=translations, show_lawyer_name=True, clock=clock
@@ -97,7 +97,8 @@ async def test_consent_opens_one_case_and_tells_the_lawyers(queue: Queue) -> Non
     assert opened.case_id == "1"
     case = queue.cases.cases[1]
     assert (case.status, case.urgent, case.topic) == (CaseStatus.WAITING, True, "detention_deportation")
-    assert "What can I do?" in case.summary
+    # The lawyer reads the person's words, not the blank message or the option number they typed to consent.
+    assert case.summary == "— My brother was detained\n— What can I do?"
     assert [chat for chat, _ in queue.notifier.sent] == [LAWYER] and case.announced_at is not None
     again = await queue.queue.choose(PERSON, "en", asked.confirm[0])  # a second tap opens nothing new
     assert again.case_id == "1" and len(queue.cases.cases) == 1
