@@ -53,9 +53,12 @@ class RecordChanged(PanaError):
 class DeliveryFailed(PanaError):
     """A channel's API did not accept a message; `code` is the platform's error code when it gave one."""
 
-    def __init__(self, reason: str, *, retryable: bool, code: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, code: int | None = None, retry_after: float | None = None
+    ) -> None:
         self.retryable = retryable
         self.code = code
+        self.retry_after = retry_after  # seconds the platform asked to wait before the next try, when it said
         super().__init__(reason)
 
 

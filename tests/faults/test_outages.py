@@ -306,13 +306,14 @@ async def test_twilio_failing_for_a_while_each_reply_arrives_once(
     rasa_settings: RasaSettings,
     detector: LanguageDetector,
 ) -> None:
-    """Twilio answers 503, 500, 503, then 429, then recovers: the sender's backoff carries every reply through."""
+    """Twilio answers 503, 500, 503, then 429 (retry after 2 s), then recovers: every reply goes through once."""
     stack = await start_stack(
         whatsapp_settings(make_settings(database_url, rasa_settings), twilio_api, **TEMPLATES), twilio_api, detector
     )
     try:
-        for status, code in ((503, 20500), (500, 20500), (503, 20500), (429, 20429)):
+        for status, code in ((503, 20500), (500, 20500), (503, 20500)):
             twilio_api.fail_next(status, code)
+        twilio_api.fail_next(429, 20429, retry_after=2)
         response = await stack.send("How do I apply for asylum in Kazakhstan?")
         assert response.status == 200
         bodies = await stack.replies(1)
@@ -327,6 +328,8 @@ async def test_twilio_failing_for_a_while_each_reply_arrives_once(
         assert len(bodies) == len(deliveries) and len(set(bodies)) == len(bodies), "each reply sent exactly once"
         assert "asylum" in " ".join(bodies).lower()
         assert len(twilio_api.attempts) == len(bodies) + 4, "four refusals, then one accepted try per reply"
+        after_429 = twilio_api.attempted_at[4] - twilio_api.attempted_at[3]
+        assert after_429 >= 2, f"the 429's Retry-After was waited out, not cut short ({after_429:.2f} s)"
     finally:
         await stack.client.close()
         await stack.app.close()
