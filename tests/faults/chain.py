@@ -280,7 +280,8 @@ async def run_chain(
     lost += 0 if announced or waiting_case_id is None else 1
     sent = [(platform.address(p), text) for p in (*askers, CLIENT) for text in platform.received(p)]
     sent += [("lawyer", text) for text in lawyer_texts]
-    duplicated = sum(n - 1 for n in Counter(sent).values() if n > 1)
+    twice = {pair: n for pair, n in Counter(sent).items() if n > 1}
+    duplicated = sum(n - 1 for n in twice.values())
     report = ChainReport(
         len(points),
         serve.kills,
@@ -294,7 +295,7 @@ async def run_chain(
     print(
         f"\nkill -9 ({mode}, {database_url.split(':')[0]}): kills={report.kills} messages={report.messages} "
         f"announcements={report.announcements} lost={lost} duplicated={duplicated} "
-        f"webhook answers={dict(platform.statuses)}"
+        f"webhook answers={dict(platform.statuses)}" + (f"\nsent more than once: {twice}" if twice else "")
     )
     return report
 
