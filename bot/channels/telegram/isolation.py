@@ -24,9 +24,13 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from bot.errors import InFlight
-from bot.storage.locks import LOCK_SECONDS, POLL_SECONDS, WAIT_SECONDS
 
 log = logging.getLogger(__name__)
+
+# As the person locks (bot/storage/locks.py): a turn takes far less; a dead holder frees the chat within this.
+LOCK_SECONDS = 10.0
+WAIT_SECONDS = 15.0  # then the update fails with a 503 and Telegram delivers it again
+POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
 
 
 class ChatBusy(InFlight):
@@ -85,7 +89,7 @@ class FallbackEventIsolation(BaseEventIsolation):
         shared = self._redis.lock(
             self._key_builder.build(key, "lock"),
             timeout=self._lock_seconds,
-            sleep=POLL_SECONDS * 20,  # 0.1 s, aiogram's own poll: waiting for a chat is rare
+            sleep=POLL_SECONDS,
             blocking_timeout=self._wait_seconds,
         )
         try:
