@@ -67,3 +67,8 @@ class InFlight(PanaError):
 
     Retryable: a webhook answers 503 so the platform delivers it again later; never a 200 that drops it.
     """
+
+
+class HeldElsewhere(InFlight):
+    """The message is stored already and another handler holds it (its lease): a live one, or a killed one
+    whose lease has not ended. Its answer is owed by that handler or, if it died, by the recovery sweep."""

@@ -116,9 +116,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         conversation=app.dialogue,
         ledger=SqlWhatsAppLedger(session_factory(app.engine)),
         state=app.claims,
-        claims=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
-        claim_seconds=settings.pana.claim_seconds,
         locks=app.person_locks,  # held as "whatsapp:<id>": one message per person across workers
     )
     app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)
