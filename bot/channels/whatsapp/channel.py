@@ -96,6 +96,11 @@ class WhatsAppChannel:
         if turn.outcome is Outcome.DUPLICATE:
             return Receipt(False)
         if turn.outcome is Outcome.UNSTORED:  # no outbox without the record: the webhook's answer carries it
+            if received is not None:
+                # The webhook's answer carries it (a replay by the sweep sends nothing): that reply is the answer
+                # to a message stored before the outage, settled once the record is back, so the sweep does not
+                # send a second, different one.
+                await self._conversation.delivered(turn)
             return Receipt(True, tuple(render_turn(turn)))
         if received is not None:
             released = await self._sender.contact_wrote(platform_id, received)
