@@ -5,7 +5,9 @@ replies go to the Twilio stand-in. Twilio's redelivery is reproduced as the conn
 (README: `#rc=3&rp=ct,rt,5xx`): a message whose request failed to connect, got no answer (the process died
 under it) or got a 5xx is sent again, at most `rc` more times; then Twilio gives up on it. Twilio does not
 document how far apart its retries are: here one retry per delivery round (~0.3 s apart plus the requests),
-none while no process is started (a deployment's other workers would take them then). The lawyer is on
+none while no process is started (a deployment's other workers would take them then; a refused connection is
+that gap, not counted). So a retry comes right after the restart, while what the killed process held (its
+message's lease, a claim) still lasts: it must get through, not a 503 until Twilio gives up. The lawyer is on
 Telegram (the local Bot API): relays and the announcement go there.
 """
 
@@ -71,7 +73,10 @@ class Twilio:
                         f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}", data=delivery.form, headers=headers
                     ) as response:
                         status = response.status
-                except (aiohttp.ClientError, TimeoutError):  # ct or rt: no process, or it died under the request
+                except aiohttp.ClientConnectorError:  # nobody listens: the killed process, not restarted yet
+                    delivery.attempts -= 1  # not a retry: none while no process is started (see above)
+                    return
+                except (aiohttp.ClientError, TimeoutError):  # rt: the process died under the request
                     status = 0
                 self.statuses[status] += 1
                 if status < 500 and status != 0:
@@ -126,3 +131,4 @@ async def test_kill_9_at_every_step_on_whatsapp_loses_nothing_and_answers_once(
     # fails to connect; Twilio may give up then, on a message stored before or never accepted.)
     refused = {status: n for status, n in twilio.statuses.items() if status >= 500}
     assert not refused, f"retries refused: {refused}"
+    assert not twilio.given_up, "Twilio gave up on a message"
