@@ -129,6 +129,7 @@ async def test_kill_9_at_every_step_on_whatsapp_loses_nothing_and_answers_once(
     # Stored first, so a retry is acknowledged once the message is kept (the sweep answers it if its handler
     # died): none of Twilio's retries, however quick, is refused with a 5xx. (A retry that finds no process
     # fails to connect; Twilio may give up then, on a message stored before or never accepted.)
+    # Twilio may still give up on a message whose requests died with several processes in a row (rt): it was
+    # stored, and the sweep answered it (lost=0 above). A refusal is what lost an unstored one: there must be none.
     refused = {status: n for status, n in twilio.statuses.items() if status >= 500}
     assert not refused, f"retries refused: {refused}"
-    assert not twilio.given_up, "Twilio gave up on a message"
