@@ -53,9 +53,12 @@ class RecordChanged(PanaError):
 class DeliveryFailed(PanaError):
     """A channel's API did not accept a message; `code` is the platform's error code when it gave one."""
 
-    def __init__(self, reason: str, *, retryable: bool, code: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, code: int | None = None, retry_after: float | None = None
+    ) -> None:
         self.retryable = retryable
         self.code = code
+        self.retry_after = retry_after  # seconds the platform asked to wait before the next try, when it said
         super().__init__(reason)
 
 
@@ -64,3 +67,8 @@ class InFlight(PanaError):
 
     Retryable: a webhook answers 503 so the platform delivers it again later; never a 200 that drops it.
     """
+
+
+class HeldElsewhere(InFlight):
+    """The message is stored already and another handler holds it (its lease): a live one, or a killed one
+    whose lease has not ended. Its answer is owed by that handler or, if it died, by the recovery sweep."""

@@ -20,6 +20,7 @@ POINTS = (
     "claim_taken",  # a delivery's claim is taken (busy), nothing handled yet
     "before_claim_done",  # the delivery was handled, its claim still busy
     "announcing",  # a waiting case's announcement lease is taken, nothing sent
+    "whatsapp_accepted",  # Twilio's signed message is parsed, nothing stored yet (WhatsApp takes no claim)
 )
 _POINT = os.environ.get("PANA_FAULT_POINT") or None
 

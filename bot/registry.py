@@ -56,7 +56,6 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
     from aiogram.fsm.storage.base import BaseEventIsolation
     from aiogram.fsm.storage.memory import SimpleEventIsolation
-    from aiogram.fsm.storage.redis import RedisEventIsolation
 
     from bot.channels.telegram.factory import HashedKeyBuilder, create_bot, create_dispatcher
     from bot.channels.telegram.failures import RepeatedFailures
@@ -67,8 +66,8 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     bot = create_bot(settings.telegram)
     isolation: BaseEventIsolation = SimpleEventIsolation()
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
-        shared = RedisEventIsolation(app.redis, key_builder=HashedKeyBuilder(app.keyring))  # no chat id in Redis
-        isolation = FallbackEventIsolation(shared, app.claims.health, REDIS_DOWN)
+        # Keyed by a keyed hash of the chat: no chat id in Redis.
+        isolation = FallbackEventIsolation(app.redis, HashedKeyBuilder(app.keyring), app.claims.health, REDIS_DOWN)
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
         conversation=app.dialogue,
@@ -117,9 +116,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         conversation=app.dialogue,
         ledger=SqlWhatsAppLedger(session_factory(app.engine)),
         state=app.claims,
-        claims=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
-        claim_seconds=settings.pana.claim_seconds,
         locks=app.person_locks,  # held as "whatsapp:<id>": one message per person across workers
     )
     app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)

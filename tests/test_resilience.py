@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.runtime import secret_matches
-from bot.storage.database import is_database_outage
+from bot.settings import DatabaseSettings
+from bot.storage import database
+from bot.storage.database import create_engine, is_database_outage
 from bot.storage.relays import LEASE
 from bot.storage.state import FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
 from bot.web import CachedHealth
+from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.fast
 
@@ -128,6 +133,34 @@ def test_what_counts_as_a_database_outage() -> None:
         assert is_database_outage(wrapped)
     assert not is_database_outage(IntegrityError("INSERT", {}, ValueError())), "a constraint is a bug, not an outage"
     assert not is_database_outage(ValueError("bug"))
+
+
+async def test_sqlite_writers_wait_for_the_lock_and_a_lock_still_held_is_not_an_outage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}"
+    engine = create_engine(DatabaseSettings(url=url), TEST_KEYRING)
+    async with engine.connect() as connection:
+        waits = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    await engine.dispose()
+    assert waits == database.SQLITE_BUSY_SECONDS * 1000, "a writer waits for the lock, not the driver's 5 s"
+
+    monkeypatch.setattr(database, "SQLITE_BUSY_SECONDS", 0.1)  # the lock outlasts the wait here, in 0.1 s
+    engine = create_engine(DatabaseSettings(url=url), TEST_KEYRING)
+    holder = sqlite3.connect(tmp_path / "pana.db")
+    try:
+        holder.execute("CREATE TABLE t (n INTEGER)")
+        holder.commit()
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(OperationalError) as locked:
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert "locked" in str(locked.value)
+        assert not is_database_outage(locked.value), "contention on a reachable file: the turn fails and is retried"
+    finally:
+        holder.rollback()
+        holder.close()
+        await engine.dispose()
 
 
 def test_the_relay_lease_outlasts_the_slowest_send_the_bot_client_can_make() -> None:

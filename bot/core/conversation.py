@@ -32,7 +32,7 @@ from bot.core.ratelimit import GlobalRateLimit, TurnLimit
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
-from bot.errors import InFlight, NluUnavailable
+from bot.errors import HeldElsewhere, NluUnavailable
 from bot.faults import crash_point
 from bot.i18n import Translator
 from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, normalise_language_code
@@ -131,7 +131,7 @@ class Conversation:
     async def handle(self, message: IncomingMessage) -> Turn:
         """Store the message (its own commit), decide, then store the decision in one transaction.
 
-        Raises `InFlight` when another request or process is handling the same platform message now.
+        Raises `HeldElsewhere` (an `InFlight`) when the message is stored and another request or process holds it.
         """
         if message.channel_message_id and (
             gone := await self._store.forgotten(message.channel, message.channel_message_id)
@@ -210,7 +210,7 @@ class Conversation:
         if earlier is None or earlier.answered:
             return Turn(contact.language or self._config.default_language, (), outcome=Outcome.DUPLICATE)
         if not await self._store.take(earlier.message_id, self._clock(), self._lease_end()):
-            raise InFlight(f"message {earlier.message_id} is being handled elsewhere")
+            raise HeldElsewhere(f"message {earlier.message_id} is being handled elsewhere")
         if earlier.turn is not None:
             log.info("Message %d came again before its replies were all sent; sending the rest", earlier.message_id)
             return decode_turn(earlier.turn, earlier.message_id, earlier.parts_sent)

@@ -25,6 +25,10 @@ CONNECT_TIMEOUT_SECONDS = 5
 # A pooled PostgreSQL connection idle longer than this is pinged before use (one that was in use a moment ago is
 # not: a ping is three round trips, BEGIN, `;`, ROLLBACK, and a turn takes ~11 sessions one after another).
 PING_AFTER_IDLE_SECONDS = 5.0
+# SQLite has one writer at a time: another writer waits this long for the lock (the driver's busy timeout,
+# 5 s by default) before "database is locked". Long enough for the longest write burst of a busy process (a
+# sweep's batch next to a turn), short enough that a webhook request still ends well within a platform's timeout.
+SQLITE_BUSY_SECONDS = 20
 
 
 def is_database_outage(error: BaseException) -> bool:
@@ -36,6 +40,8 @@ def is_database_outage(error: BaseException) -> bool:
     for _ in range(5):  # a short cause chain; bounded in case of a cycle
         if seen is None:
             return False
+        if _sqlite_locked(seen):
+            return False
         if isinstance(seen, OperationalError | InterfaceError | SqlTimeoutError | OSError | TimeoutError):
             return True
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:
@@ -44,6 +50,21 @@ def is_database_outage(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _sqlite_locked(error: BaseException) -> bool:
+    """SQLite's "database is locked" (or "busy"): still there after SQLITE_BUSY_SECONDS, yet not an outage.
+
+    The file is reachable and the message may be stored already; the lock is held by a writer of this or
+    another process. The static reply ("not saved", nothing stored) would be untrue and, with the sweep answering
+    the stored message too, a second answer. So the turn fails like any error: the platform redelivers it, or
+    the recovery sweep answers the stored message once the lock is free.
+    """
+    original = getattr(error, "orig", error)
+    if not type(original).__module__.startswith("sqlite3"):  # aiosqlite raises sqlite3's own errors
+        return False
+    text = str(original).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
@@ -63,7 +84,7 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
         hide_parameters=True,
         pool_pre_ping=False,  # PostgreSQL: pinged when idle a while (_ping_idle_connections)
         # A server that does not answer fails the turn in seconds (the static reply), not after asyncpg's 60 s.
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS} if postgres else {},
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS if postgres else SQLITE_BUSY_SECONDS},
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         **({"pool_size": settings.pool_size, "max_overflow": settings.pool_overflow} if postgres else {}),
     )

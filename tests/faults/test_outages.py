@@ -269,6 +269,44 @@ async def test_postgresql_lost_mid_turn_the_static_reply_is_the_one_answer(
         await database.close()
 
 
+@pytest.mark.postgres
+async def test_whatsapp_static_reply_mid_turn_is_the_one_answer_the_sweep_sends_nothing_later(
+    twilio_api: FakeTwilioApi,
+    database_url: str,
+    rasa_server: NluServer,
+    rasa_settings: RasaSettings,
+    detector: LanguageDetector,
+) -> None:
+    """Stored, then the database goes while Rasa reads it: the TwiML static reply, and no second answer later."""
+    url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the database outage is played on PostgreSQL (behind a proxy)")
+    database = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    rasa = TcpProxy("127.0.0.1", rasa_settings.port)
+    await database.start()
+    await rasa.start()
+    proxied = url.set(host="127.0.0.1", port=database.port).render_as_string(hide_password=False)
+    proxied_rasa = rasa_settings.model_copy(update={"url": f"http://127.0.0.1:{rasa.port}"})
+    settings = whatsapp_settings(make_settings(proxied, proxied_rasa), twilio_api, **TEMPLATES)
+    # The sweep may take any unanswered message at once
+    pana = settings.pana.model_copy(update={"recovery_grace_seconds": 0.0, "turn_lease_seconds": 0.001})
+    stack = await start_stack(settings.model_copy(update={"pana": pana}), twilio_api, detector)
+    try:
+        rasa.on_request = database.cut  # the message is stored by now; the decision never will be
+        response = await stack.send("How do I apply for asylum in Kazakhstan?")
+        assert response.status == 200 and EMERGENCY in await response.text(), "the static reply, in the answer"
+        await database.restore()
+        await stack.app.recovery.run_once()
+        await stack.runtime.outbox.settled()
+        assert twilio_api.messages == [], "the static reply was the answer: nothing sent through the API after it"
+        assert await stack.app.recovery.run_once() == 0
+    finally:
+        await stack.client.close()
+        await stack.app.close()
+        await rasa.close()
+        await database.close()
+
+
 async def test_bot_api_failing_for_a_while_each_reply_arrives_once_after_retry_after(
     build: Build, database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings
 ) -> None:
@@ -306,13 +344,14 @@ async def test_twilio_failing_for_a_while_each_reply_arrives_once(
     rasa_settings: RasaSettings,
     detector: LanguageDetector,
 ) -> None:
-    """Twilio answers 503, 500, 503, then 429, then recovers: the sender's backoff carries every reply through."""
+    """Twilio answers 503, 500, 503, then 429 (retry after 2 s), then recovers: every reply goes through once."""
     stack = await start_stack(
         whatsapp_settings(make_settings(database_url, rasa_settings), twilio_api, **TEMPLATES), twilio_api, detector
     )
     try:
-        for status, code in ((503, 20500), (500, 20500), (503, 20500), (429, 20429)):
+        for status, code in ((503, 20500), (500, 20500), (503, 20500)):
             twilio_api.fail_next(status, code)
+        twilio_api.fail_next(429, 20429, retry_after=2)
         response = await stack.send("How do I apply for asylum in Kazakhstan?")
         assert response.status == 200
         bodies = await stack.replies(1)
@@ -327,6 +366,8 @@ async def test_twilio_failing_for_a_while_each_reply_arrives_once(
         assert len(bodies) == len(deliveries) and len(set(bodies)) == len(bodies), "each reply sent exactly once"
         assert "asylum" in " ".join(bodies).lower()
         assert len(twilio_api.attempts) == len(bodies) + 4, "four refusals, then one accepted try per reply"
+        after_429 = twilio_api.attempted_at[4] - twilio_api.attempted_at[3]
+        assert after_429 >= 2, f"the 429's Retry-After was waited out, not cut short ({after_429:.2f} s)"
     finally:
         await stack.client.close()
         await stack.app.close()

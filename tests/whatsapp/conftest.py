@@ -6,7 +6,9 @@ to the app on 127.0.0.1 (as through a proxy): only PANA_PUBLIC_URL can make the 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -115,6 +117,20 @@ class WhatsAppStack:
     async def replies(self, count: int = 1, *, user: str = USER) -> list[str]:
         """The bodies sent to a user so far, once there are at least `count`."""
         return [m.get("Body", "") for m in await self.api.wait_for(count, recipient=f"whatsapp:{user}")]
+
+    async def options(self, *, user: str = USER, timeout: float = 30) -> dict[str, str]:
+        """The numbered options of the first reply that offers any, once it has arrived.
+
+        A turn's answer can be several messages and the options come with its last part: waiting for a
+        count of messages can return before that part is sent.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for body in await self.replies(1, user=user):
+                if offered := numbered(body):
+                    return offered
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no reply with numbered options in {timeout} s: {await self.replies(1, user=user)}")
 
     async def counts(self) -> tuple[int, int, int]:
         """Contacts, messages and WhatsApp deliveries in the record."""

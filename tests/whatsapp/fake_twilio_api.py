@@ -28,7 +28,9 @@ class FakeTwilioApi:
 
     attempts: list[dict[str, str]] = field(default_factory=list)  # every create request, failed or not
     messages: list[dict[str, str]] = field(default_factory=list)  # the ones Twilio accepted, with their Sid
-    failures: list[tuple[int, int]] = field(default_factory=list)  # (HTTP status, Twilio code) for the next calls
+    # (HTTP status, Twilio code, Retry-After seconds or None) for the next calls
+    failures: list[tuple[int, int, int | None]] = field(default_factory=list)
+    attempted_at: list[float] = field(default_factory=list)  # time.monotonic() of each create request
     deleted: list[str] = field(default_factory=list)  # SIDs deleted through the Messages API
     media_requests: int = 0
     # Where status callbacks land: Twilio calls the public URL; here it is swapped for the app's local address
@@ -56,8 +58,8 @@ class FakeTwilioApi:
         if self._server is not None:
             await self._server.close()
 
-    def fail_next(self, status: int = 429, code: int = 20429, times: int = 1) -> None:
-        self.failures.extend([(status, code)] * times)
+    def fail_next(self, status: int = 429, code: int = 20429, times: int = 1, retry_after: int | None = None) -> None:
+        self.failures.extend([(status, code, retry_after)] * times)
 
     def to(self, recipient: str) -> list[dict[str, str]]:
         return [m for m in self.messages if m["To"] == recipient]
@@ -115,9 +117,10 @@ class FakeTwilioApi:
             return _error(401, 20003, "Authenticate")
         form = {key: str(value) for key, value in (await request.post()).items()}
         self.attempts.append(form)
+        self.attempted_at.append(time.monotonic())
         if self.failures:
-            status, code = self.failures.pop(0)
-            return _error(status, code, "Failure on demand")
+            status, code, retry_after = self.failures.pop(0)
+            return _error(status, code, "Failure on demand", retry_after)
         if not form.get("To") or not form.get("From"):
             return _error(400, 21604, "A 'To' phone number is required.")
         if "ContentSid" in form and "Body" in form:
@@ -173,7 +176,8 @@ class FakeTwilioApi:
         return web.Response(body=b"\x00", content_type="application/octet-stream")
 
 
-def _error(status: int, code: int, message: str) -> web.Response:
+def _error(status: int, code: int, message: str, retry_after: int | None = None) -> web.Response:
     more_info = f"https://www.twilio.com/docs/errors/{code}"
     body = {"code": code, "message": message, "more_info": more_info, "status": status}
-    return web.json_response(body, status=status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response(body, status=status, headers=headers)

@@ -2,20 +2,39 @@
 
 aiogram's Redis lock would fail every update while Redis is unreachable; this one falls back to the
 in-process lock (the same health flag as the state store: one warning, retried every few seconds).
+
+aiogram's lock also holds a chat for 60 s: a process killed during an update kept that chat's next update
+(Telegram's redelivery included) waiting for up to a minute. Here the lock is short and renewed while the
+update runs, so a dead holder frees the chat within `LOCK_SECONDS`, and a wait is bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
+
+from bot.errors import InFlight
 
 log = logging.getLogger(__name__)
+
+# As the person locks (bot/storage/locks.py): a turn takes far less; a dead holder frees the chat within this.
+LOCK_SECONDS = 10.0
+WAIT_SECONDS = 15.0  # then the update fails with a 503 and Telegram delivers it again
+POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
+
+
+class ChatBusy(InFlight):
+    """The chat's previous update was still being handled after WAIT_SECONDS: a 503, Telegram delivers it again."""
 
 
 class Availability(Protocol):
@@ -28,35 +47,70 @@ class Availability(Protocol):
 
 class FallbackEventIsolation(BaseEventIsolation):
     def __init__(
-        self, shared: RedisEventIsolation, availability: Availability, down: tuple[type[BaseException], ...]
+        self,
+        redis: Redis,
+        key_builder: KeyBuilder,
+        availability: Availability,
+        down: tuple[type[BaseException], ...],
+        *,
+        lock_seconds: float = LOCK_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
     ) -> None:
-        self._shared = shared
+        self._redis = redis
+        self._key_builder = key_builder
         self._local = SimpleEventIsolation()
         self._availability = availability
         self._down = down
+        self._lost: tuple[type[BaseException], ...] = (LockError, *down)  # the lock expired, or Redis left
+        self._lock_seconds = lock_seconds
+        self._wait_seconds = wait_seconds
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
-        shared = self._shared.lock(key) if self._availability.worth_trying() else None
-        if shared is not None:
-            try:
-                await shared.__aenter__()
-            except self._down as error:
-                self._availability.failed(error)
-                shared = None
-            else:
-                self._availability.succeeded()
+        shared = await self._acquire(key) if self._availability.worth_trying() else None
         if shared is None:
             async with self._local.lock(key):
                 yield
             return
+        renewing = asyncio.create_task(self._keep(shared))
         try:
             yield
         finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
             try:
-                await shared.__aexit__(None, None, None)
-            except self._down:  # Redis left during the update: its lock expires by itself
+                await shared.release()
+            except self._lost:  # expired, or Redis left during the update: it expires by itself
                 log.warning("Could not release a chat lock in Redis; it expires by itself")
 
+    async def _acquire(self, key: StorageKey) -> Lock | None:
+        """The chat's shared lock, held; None when Redis is away (the in-process lock stands in)."""
+        shared = self._redis.lock(
+            self._key_builder.build(key, "lock"),
+            timeout=self._lock_seconds,
+            sleep=POLL_SECONDS,
+            blocking_timeout=self._wait_seconds,
+        )
+        try:
+            acquired = await shared.acquire()
+        except self._down as error:
+            self._availability.failed(error)
+            return None
+        self._availability.succeeded()
+        if not acquired:
+            raise ChatBusy("the chat's previous update is still being handled")
+        return shared
+
+    async def _keep(self, shared: Lock) -> None:
+        """Renew the lock while the update runs: a long turn keeps its chat, a killed process does not."""
+        while True:
+            await asyncio.sleep(self._lock_seconds / 3)
+            try:
+                await shared.reacquire()
+            except self._lost:
+                log.warning("Could not renew a chat lock in Redis; the update goes on without it")
+                return
+
     async def close(self) -> None:
-        await self._shared.close()
+        """The Redis client belongs to the app, which closes it."""

@@ -1,4 +1,10 @@
-"""One inbound WhatsApp message through the core; everything it causes is stored before Twilio gets its 200."""
+"""One inbound WhatsApp message through the core; everything it causes is stored before Twilio gets its 200.
+
+Persist first: no claim is taken before the message is stored. The record's unique platform message id is the
+lasting dedupe, and the stored message's lease keeps two deliveries from deciding it twice. A claim taken first
+(busy for PANA_CLAIM_SECONDS) left a window: a process killed after claiming and before storing made Twilio's
+quick retries (rc=3) meet the claim with 503 until Twilio gave up on a message nobody had stored.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from bot.channels.claims import BUSY_SECONDS, Claims, handle_once
 from bot.channels.locks import KeyedLocks, PersonLocks
 from bot.channels.numbered import numbered_options
 from bot.channels.whatsapp.convert import CHANNEL, InboundMessage, to_incoming
@@ -17,6 +22,7 @@ from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.clock import utc_now
 from bot.core.messages import IncomingMessage, Option, Outcome
 from bot.core.ports import ContactRecord, Dialogue
+from bot.errors import HeldElsewhere
 from bot.faults import crash_point
 from bot.languages import Language
 
@@ -36,27 +42,26 @@ class WhatsAppChannel:
         conversation: Dialogue,
         sender: WhatsAppSender,
         options: OptionMemory,
-        claims: Claims,
-        claim_seconds: int = BUSY_SECONDS,
         locks: PersonLocks | None = None,
     ) -> None:
-        self._claim_seconds = claim_seconds
         self._conversation = conversation
         self._sender = sender
         self._options = options
-        self._claims = claims
         # One message per person at a time (across workers when the lock is shared), so replies keep their order.
         self._locks: PersonLocks = locks or KeyedLocks()
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
-        """Record the message, decide the replies and put them in the outbox (or hand back the static reply)."""
+        """Record the message, decide the replies and put them in the outbox (or hand back the static reply).
 
-        async def answer() -> Receipt:
-            async with self._person(inbound.platform_id):
+        A delivery of a message stored before and held by another handler is acknowledged: the message is
+        kept, and its answer comes from that handler or, if it died, from the recovery sweep.
+        """
+        async with self._person(inbound.platform_id):
+            try:
                 return await self._answer(inbound)
-
-        key = f"whatsapp:in:{inbound.message_sid}"
-        return await handle_once(self._claims, key, answer, busy_seconds=self._claim_seconds) or Receipt(False)
+            except HeldElsewhere:
+                log.info("WhatsApp message %s is stored and held by another handler; acknowledged", inbound.message_sid)
+                return Receipt(False)
 
     async def send(
         self,
@@ -97,6 +102,11 @@ class WhatsAppChannel:
         if turn.outcome is Outcome.DUPLICATE:
             return Receipt(False)
         if turn.outcome is Outcome.UNSTORED:  # no outbox without the record: the webhook's answer carries it
+            if received is not None:
+                # The webhook's answer carries it (a replay by the sweep sends nothing): that reply is the answer
+                # to a message stored before the outage, settled once the record is back, so the sweep does not
+                # send a second, different one.
+                await self._conversation.delivered(turn)
             return Receipt(True, tuple(render_turn(turn)))
         if received is not None:
             released = await self._sender.contact_wrote(platform_id, received)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.locks import PersonLocks
 from bot.channels.whatsapp.api import TwilioMessages
 from bot.channels.whatsapp.channel import WhatsAppChannel
@@ -71,9 +70,7 @@ def create_runtime(
     conversation: Dialogue,
     ledger: DeliveryLedger,
     state: StateStore,
-    claims: Claims,
     options_ttl_seconds: int,
-    claim_seconds: int = BUSY_SECONDS,
     retry: RetryPolicy | None = None,
     locks: PersonLocks | None = None,
 ) -> WhatsAppRuntime:
@@ -94,8 +91,6 @@ def create_runtime(
         conversation=conversation,
         sender=sender,
         options=OptionMemory(state, ttl_seconds=options_ttl_seconds),
-        claims=claims,
-        claim_seconds=claim_seconds,
         locks=locks,
     )
     webhook = WhatsAppWebhook(

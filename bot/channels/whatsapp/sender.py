@@ -57,15 +57,22 @@ class MessagesApi(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter for what Twilio says may succeed later (429, 5xx, network)."""
+    """Exponential backoff with jitter for what Twilio says may succeed later (429, 5xx, network).
+
+    A Retry-After from Twilio is waited out, up to `max_delay`: a longer one is cut to it (the tries stay
+    bounded, and a delivery marked failed after minutes of holding is worse than asking a little early).
+    """
 
     attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
 
-    @property
-    def wait(self) -> Backoff:
-        return Backoff(self.base_delay, self.max_delay, jitter=True)
+    def wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        backoff = Backoff(self.base_delay, self.max_delay, jitter=True)(state)
+        if isinstance(error, DeliveryFailed) and error.retry_after is not None:
+            return min(max(error.retry_after, backoff), self.max_delay)
+        return backoff
 
 
 def window_open(window: Window, at: dt.datetime) -> bool:

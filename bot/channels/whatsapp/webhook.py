@@ -20,6 +20,7 @@ from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.convert import parse_inbound, parse_status
 from bot.channels.whatsapp.sender import WhatsAppSender
 from bot.errors import InFlight
+from bot.faults import crash_point
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class WhatsAppWebhook:
         except ValueError as error:
             log.warning("Rejected a malformed WhatsApp message: %s", error)
             return web.Response(status=400, text="Malformed message")
+        crash_point("whatsapp_accepted")
         try:
             receipt = await self._channel.receive(message)
         except InFlight:  # Twilio retries a 5xx when the webhook URL asks it to (README: connection overrides)
