@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -137,15 +137,21 @@ class Report:
 
 
 def build(
-    questions: Sequence[QuestionFact], cases: Sequence[CaseFact], answer_threshold: float, today: dt.date
+    questions: Sequence[QuestionFact],
+    cases: Sequence[CaseFact],
+    answer_threshold: float,
+    today: dt.date,
+    is_topic: Callable[[str], bool] = lambda intent: intent != OUT_OF_SCOPE,
 ) -> Report:
+    """The report of the last WEEKS weeks; the topic tables count legal-aid topics only (`is_topic`), not greetings,
+    menu requests or lawyer requests (those have their own rows)."""
     this_week = today - dt.timedelta(days=today.weekday())
     weeks = tuple(this_week - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1))
     asked = [q for q in questions if week_of(q.at) in weeks]
     per_week = Counter(week_of(q.at) for q in asked)
     languages = Counter((week_of(q.at), q.language or "?") for q in asked)
     channels = Counter((week_of(q.at), q.channel) for q in asked)
-    topic_weeks = Counter((week_of(q.at), q.intent) for q in asked if q.intent and q.intent != OUT_OF_SCOPE)
+    topic_weeks = Counter((week_of(q.at), q.intent) for q in asked if q.intent and is_topic(q.intent))
     out_of_scope = Counter(week_of(q.at) for q in asked if q.intent == OUT_OF_SCOPE)
     not_understood = Counter(
         week_of(q.at)
@@ -256,7 +262,11 @@ async def _report(request: web.Request) -> Report:
     now = console.clock()
     since = dt.datetime.combine(now.date() - dt.timedelta(weeks=WEEKS), dt.time(), tzinfo=dt.UTC)
     return build(
-        await console.reports.questions(since), await console.reports.cases(since), console.answer_threshold, now.date()
+        await console.reports.questions(since),
+        await console.reports.cases(since),
+        console.answer_threshold,
+        now.date(),
+        console.catalog.is_topic,
     )
 
 

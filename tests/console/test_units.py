@@ -37,6 +37,15 @@ def test_cells_under_five_people_are_hidden_and_the_rest_counted() -> None:
     assert unclear is None and share is None, "three not understood are hidden, and so is the share"
 
 
+def test_topic_tables_count_legal_aid_topics_only() -> None:
+    """A greeting or "I want a lawyer" is not a topic people asked about: it has its own row, not a topic line."""
+    questions = _questions(6, "asylum_apply") + _questions(6, "request_lawyer") + _questions(6, "greet")
+    report = build(questions, [], 0.65, MONDAY.date(), is_topic=lambda intent: intent == "asylum_apply")
+    assert dict(report.by_topic) == {"asylum_apply": 6}
+    assert [row[0] for row in report.by_topic_week.rows] == ["asylum_apply"]
+    assert report.per_week[-1] == 18
+
+
 def test_durations_and_ratings_need_five_cases() -> None:
     few = [CaseFact(MONDAY, MONDAY + dt.timedelta(hours=1), None, 5) for _ in range(SMALLEST_SHOWN - 1)]
     report = build([], few, answer_threshold=0.65, today=MONDAY.date())
