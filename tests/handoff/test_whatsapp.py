@@ -209,3 +209,25 @@ async def test_an_answer_refused_outside_the_window_shows_63016_then_follows_its
     assert (await _answer_state(tg))[0] == "queued"
     assert await wa.api.report(resent[1]["Sid"], "delivered") == 204
     assert await _answer_state(tg) == ("delivered", resent[1]["Sid"], None)
+
+
+async def test_a_kazakh_whatsapp_user_names_the_city_by_typing_its_number(
+    both: tuple[HandoffStack, fixtures.WhatsAppStack],
+) -> None:
+    """WhatsApp has no buttons: the optional city is a numbered list, answered by typing the number."""
+    tg, wa = both
+    await tg.add_lawyer(LAWYER_A, "Aigerim", ("kk",))
+    assert (await wa.send("Маған заңгермен сөйлесу керек")).status == 200
+    asked = await _bodies(wa, 1)
+    await wa.send(fixtures.numbered(asked[-1])[tg.tr("Yes, share it with a lawyer", "kk")])
+    bodies = await _bodies(wa, len(asked) + 2)  # the case number, then the optional city question
+    question = bodies[-1]
+    assert question.startswith(
+        tg.tr("Optional: in which city are you? It helps us find a lawyer near you. You can skip this.", "kk")
+    )
+    await wa.send(fixtures.numbered(question)[tg.tr("Almaty", "kk")])
+    thanks = (await _bodies(wa, len(bodies) + 1))[-1]
+    assert thanks.startswith(tg.tr("Thank you. While you wait, you can keep asking me questions.", "kk"))
+    async with record(tg.app)() as session:
+        case = (await session.execute(select(CaseRow))).scalar_one()
+    assert (case.city, case.language) == ("almaty", "kk")
