@@ -39,6 +39,7 @@ def _record(row: ContactRow) -> ContactRecord:
 # synchronisation searched the session for them on every statement, ~0.45 ms of CPU each under cProfile.
 UNSYNCED = {"synchronize_session": False}
 
+
 class SqlConversationStore:
     """Durable record of who wrote what, when, and what Pana answered."""
 

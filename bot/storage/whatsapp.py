@@ -200,10 +200,12 @@ class SqlWhatsAppLedger:
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
         async with self._sessions() as session:
-            await session.execute(
-                update(Row).where(Row.id == delivery_id).values(message_sid=message_sid, updated_at=utc_now())
+            relay_id = await session.scalar(  # the relay it carries, read by the same statement (no second query)
+                update(Row)
+                .where(Row.id == delivery_id)
+                .values(message_sid=message_sid, updated_at=utc_now())
+                .returning(Row.relay_id)
             )
-            relay_id = await session.scalar(select(Row.relay_id).where(Row.id == delivery_id))
             if relay_id is not None:
                 await relay_delivery.follow(session, relay_id, message_sid)
             advanced = status in TWILIO_STATUS_RANK and await self._advance(session, delivery_id, status, None)
@@ -220,12 +222,12 @@ class SqlWhatsAppLedger:
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:
         async with self._sessions() as session:
-            await session.execute(
+            relay_id = await session.scalar(
                 update(Row)
                 .where(Row.id == delivery_id)
                 .values(status="failed", error_code=error_code, updated_at=utc_now())
+                .returning(Row.relay_id)
             )
-            relay_id = await session.scalar(select(Row.relay_id).where(Row.id == delivery_id))
             if relay_id is not None:  # Twilio refused it outright: no message SID to follow
                 await relay_delivery.advance(session, relay_id, None, "failed", error_code)
             await self._clear_if_final(session, delivery_id)
