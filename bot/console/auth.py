@@ -118,10 +118,7 @@ async def _check(console: Console, username: str, password: str, now: dt.datetim
     if not staff.active:
         return LoginResult.WRONG, None
     if not matches:
-        locked = await console.staff.login_failed(
-            staff.id, now, console.settings.login_attempts, dt.timedelta(minutes=console.settings.lockout_minutes)
-        )
-        return (LoginResult.LOCKED if locked else LoginResult.WRONG), None
+        return (LoginResult.LOCKED if await count_failure(console, staff.id, now) else LoginResult.WRONG), None
     if staff.oversees and not staff.has_totp and console.settings.require_totp:
         return LoginResult.ENROL, None
     if needs_rehash(stored_hash):
@@ -152,13 +149,8 @@ async def confirm_code(request: web.Request) -> web.StreamResponse:
     secret = await console.staff.totp_secret(staff.id)
     step = matching_step(secret, code, now) if secret and not locked else None
     if step is None or not await console.staff.claim_totp_step(staff.id, step):
-        if locked or await console.staff.login_failed(
-            staff.id, now, console.settings.login_attempts, dt.timedelta(minutes=console.settings.lockout_minutes)
-        ):
-            await console.sessions.end(token_hash(request.cookies.get(SESSION_COOKIE, "")))
-            response = _refused(console, request, LoginResult.LOCKED, staff.username)
-            response.del_cookie(SESSION_COOKIE, path="/console/")
-            return response
+        if locked or await count_failure(console, staff.id, now):
+            return await locked_out(console, request, staff.username)
         return console.render(request, "code.html", status=401, error="wrong")
     token = new_token()
     if not await console.sessions.confirm(token_hash(request.cookies.get(SESSION_COOKIE, "")), token_hash(token), now):
@@ -167,6 +159,21 @@ async def confirm_code(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/console/")
     set_cookie(response, SESSION_COOKIE, token, secure=console.secure_cookies)
     raise response
+
+
+async def count_failure(console: Console, staff_id: int, now: dt.datetime) -> bool:
+    """A wrong password or one-time code, wherever it was typed (sign-in, code page, password change), counts
+    towards the account's lock; True once it is locked."""
+    lockout = dt.timedelta(minutes=console.settings.lockout_minutes)
+    return await console.staff.login_failed(staff_id, now, console.settings.login_attempts, lockout)
+
+
+async def locked_out(console: Console, request: web.Request, username: str) -> web.Response:
+    """The account just locked (or was): this browser's session ends, and it gets the sign-in page saying so."""
+    await console.sessions.end(token_hash(request.cookies.get(SESSION_COOKIE, "")))
+    response = _refused(console, request, LoginResult.LOCKED, username)
+    response.del_cookie(SESSION_COOKIE, path="/console/")
+    return response
 
 
 def _refused(console: Console, request: web.Request, result: LoginResult, username: str) -> web.Response:

@@ -170,3 +170,21 @@ async def test_an_admin_cannot_lock_themself_or_everyone_out(console_stack: Cons
     with pytest.raises(LastAdmin):
         await stack.desk.staff.disable("sara", stack.clock())
     assert "account_act_refused" in [action for action, _by, _about in await _audit(stack)]
+
+
+async def test_guessing_the_current_password_on_the_password_page_locks_the_account(
+    console_stack: ConsoleStack,
+) -> None:
+    """An open session is no way around the sign-in lock: wrong current passwords count the same."""
+    stack = console_stack
+    await stack.add_staff("aigerim", Role.LAWYER)
+    browser = await stack.staff("aigerim")
+    await browser.get("/console/password")
+    for guess in ("guess number one", "guess number two"):  # login_attempts is 3 in these tests
+        await browser.post("/console/password", current=guess, new=NEW_PASSWORD, again=NEW_PASSWORD)
+        assert browser.status == 400 and "The current password is wrong." in browser.page
+    await browser.post("/console/password", current="guess number three", new=NEW_PASSWORD, again=NEW_PASSWORD)
+    assert browser.status == 429 and 'name="password"' in browser.page, "locked: the sign-in page says so"
+    await browser.get("/console/queue")
+    assert browser.url.endswith("/console/login"), "this browser's session ended with the lock"
+    assert (await stack.staff("aigerim")).status == 429, "the right password waits for the lock to end"
