@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.console.supervisor import overseer
-from bot.content.reviews import SignOff, content_version, latest
+from bot.content.reviews import SignOff, content_version, latest, sign_off_state
 from bot.records.console import ContentSignOff
 
 DUE_SOON = dt.timedelta(days=30)
@@ -49,9 +49,7 @@ def last_sign_off(in_file: LastSignOff | None, on_web: ContentSignOff | None) ->
 
 
 def state_of(mark: LastSignOff | None, version: str) -> SignOff:
-    if mark is None:
-        return SignOff.NEVER
-    return SignOff.CURRENT if mark.version == version else SignOff.CHANGED
+    return sign_off_state(mark.version if mark else None, version)
 
 
 async def content(request: web.Request) -> web.StreamResponse:

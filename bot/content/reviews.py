@@ -44,11 +44,16 @@ def latest(reviews: tuple[Review, ...], topic: str) -> Review | None:
     return next((r for r in reversed(reviews) if r.topic == topic), None)
 
 
+def sign_off_state(signed_version: str | None, version: str) -> SignOff:
+    """Where a topic stands: never signed off, signed off as it is now, or changed since (wherever it was signed)."""
+    if signed_version is None:
+        return SignOff.NEVER
+    return SignOff.CURRENT if signed_version == version else SignOff.CHANGED
+
+
 def sign_off(entry: TopicEntry, reviews: tuple[Review, ...]) -> SignOff:
     found = latest(reviews, entry.id)
-    if found is None:
-        return SignOff.NEVER
-    return SignOff.CURRENT if found.version == content_version(entry) else SignOff.CHANGED
+    return sign_off_state(found.version if found else None, content_version(entry))
 
 
 def record_review(
