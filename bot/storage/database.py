@@ -26,9 +26,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 # not: a ping is three round trips, BEGIN, `;`, ROLLBACK, and a turn takes ~11 sessions one after another).
 PING_AFTER_IDLE_SECONDS = 5.0
 # SQLite has one writer at a time: another writer waits this long for the lock (the driver's busy timeout,
-# 5 s by default) before "database is locked". Long enough for the longest write burst of a busy process (a
-# sweep's batch next to a turn), short enough that a webhook request still ends well within a platform's timeout.
-SQLITE_BUSY_SECONDS = 20
+# 5 s by default) before "database is locked". Twice the driver's wait, for a sweep's batch next to a turn, and
+# still under Twilio's 15 s webhook timeout, so a waiting WhatsApp request is answered, not abandoned and retried.
+SQLITE_BUSY_SECONDS = 10
 
 
 def is_database_outage(error: BaseException) -> bool:
