@@ -67,7 +67,13 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     isolation: BaseEventIsolation = SimpleEventIsolation()
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
         # Keyed by a keyed hash of the chat: no chat id in Redis.
-        isolation = FallbackEventIsolation(app.redis, HashedKeyBuilder(app.keyring), app.claims.health, REDIS_DOWN)
+        isolation = FallbackEventIsolation(
+            app.redis,
+            HashedKeyBuilder(app.keyring),
+            app.claims.health,
+            REDIS_DOWN,
+            wait_seconds=settings.pana.person_wait_seconds,
+        )
     app.resources.push_async_callback(bot.session.close)
     dispatcher = create_dispatcher(
         conversation=app.dialogue,

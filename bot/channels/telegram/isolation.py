@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 # As the person locks (bot/storage/locks.py): a turn takes far less; a dead holder frees the chat within this.
 LOCK_SECONDS = 10.0
-WAIT_SECONDS = 15.0  # then the update fails with a 503 and Telegram delivers it again
+# Then the update fails with a 503 and Telegram delivers it again: PANA_PERSON_WAIT_SECONDS, one wait for every
+# channel, kept under Twilio's 15 s webhook timeout (Telegram waits about 60 s).
+WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
 
 
