@@ -167,10 +167,18 @@ def create_core_config(settings: Settings) -> CoreConfig:
     )
 
 
-def create_person_locks(redis: Redis | None, keyring: Keyring, health: RedisHealth) -> PersonLocks:
-    """In-process locks, layered over Redis locks (keyed hashes, skipped while Redis is away) with a Redis."""
-    local = KeyedLocks()
-    return local if redis is None else LayeredLocks(local, RedisPersonLocks(redis, keyring.blind, health))
+def create_person_locks(
+    redis: Redis | None, keyring: Keyring, health: RedisHealth, wait_seconds: float
+) -> PersonLocks:
+    """In-process locks, layered over Redis locks (keyed hashes, skipped while Redis is away) with a Redis.
+
+    A message waits at most `wait_seconds` in all for the person's previous one, then gets a 503 (redelivered).
+    """
+    local = KeyedLocks(wait_seconds)
+    if redis is None:
+        return local
+    shared = RedisPersonLocks(redis, keyring.blind, health, wait_seconds=wait_seconds)
+    return LayeredLocks(local, shared, wait_seconds)
 
 
 def create_handoff(
@@ -345,6 +353,6 @@ async def create_app(
         dialogue,
         keyring,
         figures,
-        create_person_locks(redis, keyring, redis_health),
+        create_person_locks(redis, keyring, redis_health, settings.pana.person_wait_seconds),
         clock,
     )

@@ -69,6 +69,13 @@ class InFlight(PanaError):
     """
 
 
+class PersonBusy(InFlight):
+    """The person's previous message was still being handled after the lock's wait (PANA_PERSON_WAIT_SECONDS).
+
+    A 503 before the platform's own timeout, so the platform delivers the message again; never a 500 logged as
+    a failure, and never a wait so long that Twilio abandons the request first."""
+
+
 class HeldElsewhere(InFlight):
     """The message is stored already and another handler holds it (its lease): a live one, or a killed one
     whose lease has not ended. Its answer is owed by that handler or, if it died, by the recovery sweep."""

@@ -15,6 +15,7 @@ from bot.hours import WorkingHours
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TWILIO_WEBHOOK_TIMEOUT_SECONDS = 15.0  # Twilio's default read timeout for a webhook (the URL's #rt= can change it)
 
 
 class _Section(BaseSettings):
@@ -132,6 +133,14 @@ class PanaSettings(_Section):
     flood_window_seconds: float = Field(default=10.0, gt=0)
     turn_lease_seconds: float = Field(
         default=90.0, gt=0, description="how long one process holds a message it handles (renewed per part sent)"
+    )
+    # Twilio abandons a webhook after 15 s (its default read timeout): a message waiting for the person's previous
+    # one must give up well before, so the turn that follows still fits and Pana answers 503 itself.
+    person_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        lt=TWILIO_WEBHOOK_TIMEOUT_SECONDS,
+        description="how long a message waits for the same person's previous one before a 503 (redelivered)",
     )
     claim_seconds: int = Field(
         default=30, gt=0, description="a delivery being handled holds its claim this long (renewed while it runs)"

@@ -11,26 +11,44 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
+from bot.errors import PersonBusy
+
 
 class PersonLocks(Protocol):
-    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Held while one message of the person `key` is handled; waits while another holds it."""
+    def hold(self, key: str, wait_seconds: float | None = None) -> AbstractAsyncContextManager[None]:
+        """Held while one message of the person `key` is handled; waits while another holds it, for at most
+        `wait_seconds` (default: the lock's own) and then raises `PersonBusy`."""
         ...
 
 
 class KeyedLocks:
-    """One asyncio lock per key (a user, a recipient), dropped when nobody holds or waits for it."""
+    """One asyncio lock per key (a user, a recipient), dropped when nobody holds or waits for it.
 
-    def __init__(self) -> None:
+    `wait_seconds` bounds a wait (then `PersonBusy`); None waits as long as it takes (the outbox's own drains).
+    """
+
+    def __init__(self, wait_seconds: float | None = None) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._wait = wait_seconds
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, wait_seconds: float | None = None) -> AsyncIterator[None]:
+        wait = self._wait if wait_seconds is None else wait_seconds
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            if wait is None:
+                await lock.acquire()
+            else:
+                try:
+                    async with asyncio.timeout(wait):
+                        await lock.acquire()
+                except TimeoutError:
+                    raise PersonBusy("the person's previous message is still being handled") from None
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -43,13 +61,23 @@ class KeyedLocks:
 
 
 class LayeredLocks:
-    """A process's own lock first, then the shared one: waiting within a worker costs no round trips."""
+    """A process's own lock first, then the shared one: waiting within a worker costs no round trips.
 
-    def __init__(self, local: PersonLocks, shared: PersonLocks) -> None:
+    Both waits come out of one budget (`wait_seconds`), so a message never waits longer in all than a single
+    lock would let it: under the platform's webhook timeout.
+    """
+
+    def __init__(self, local: PersonLocks, shared: PersonLocks, wait_seconds: float | None = None) -> None:
         self._local = local
         self._shared = shared
+        self._wait = wait_seconds
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        async with self._local.hold(key), self._shared.hold(key):
-            yield
+    async def hold(self, key: str, wait_seconds: float | None = None) -> AsyncIterator[None]:
+        wait = self._wait if wait_seconds is None else wait_seconds
+        loop = asyncio.get_running_loop()
+        deadline = None if wait is None else loop.time() + wait
+        async with self._local.hold(key, wait):
+            left = None if deadline is None else max(deadline - loop.time(), 0.0)
+            async with self._shared.hold(key, left):
+                yield

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.content.catalog import ContentCatalog
 from bot.content.check import check_catalog, check_ui_strings
 from bot.content.loader import read_catalog
-from bot.content.reviews import REVIEWS_FILE, content_version, latest, record_review, sign_off
+from bot.content.reviews import (
+    REVIEWS_FILE,
+    LastSignOff,
+    SignOff,
+    content_version,
+    latest,
+    record_review,
+    sign_off,
+    topic_sign_off,
+)
 from bot.content.schema import TopicEntry
 from bot.core.answers import Answers
 from bot.i18n import Translations, catalog_strings
 from bot.languages import LANGUAGES, Language
-from bot.settings import Settings
+from bot.settings import DatabaseSettings, Settings
 
 
 def run_content(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,13 +45,56 @@ def run_content(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(catalog: ContentCatalog, settings: Settings) -> int:
-    problems = check_catalog(catalog) + check_ui_strings(catalog_strings(settings.pana.locales_dir, "kk"))
+    web_sign_offs, web_note = web_sign_offs_of(settings.database)
+    problems = check_catalog(catalog, web_sign_offs=web_sign_offs)
+    problems += check_ui_strings(catalog_strings(settings.pana.locales_dir, "kk"))
     for problem in problems:
         print(problem)
+    for entry in catalog.topics.values():
+        state, mark = topic_sign_off(entry, catalog.reviews, web_sign_offs.get(entry.id))
+        if state is SignOff.CURRENT and mark is not None:
+            print(f"signed off: topics/{entry.id}.yml by {mark.by} on {mark.on} ({mark.source})")
+    print(f"web sign-offs: {web_note}")
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
     print(f"{len(catalog.topics)} topics checked: {errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
+
+
+FILE_ONLY = "only content/reviews.yml counts"
+
+
+def web_sign_offs_of(database: DatabaseSettings) -> tuple[dict[str, LastSignOff], str]:
+    """Each topic's latest sign-off on the web console, and a note on where they came from or why none.
+
+    The check must work without a database (CI, a content editor's laptop): a SQLite file that does not exist
+    is not created, and a database that cannot be read leaves the file's sign-offs to decide alone.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(database.url.get_secret_value())
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return {}, f"none read: no database ({FILE_ONLY})"
+    try:
+        marks = asyncio.run(_read_web_sign_offs(database))
+    except (SQLAlchemyError, OSError, TimeoutError) as error:  # not migrated, not running, refused
+        return {}, f"none read: the database could not be read ({type(error).__name__}; {FILE_ONLY})"
+    return marks, f"read from the database ({len(marks)} topic(s) signed off there)"
+
+
+async def _read_web_sign_offs(database: DatabaseSettings) -> dict[str, LastSignOff]:
+    from bot.keys import Keyring, new_key
+    from bot.storage.database import create_engine, session_factory
+    from bot.storage.signoffs import SqlSignOffStore
+
+    # Sign-offs hold no sealed column: a throwaway key, so checking content never writes a key file to var/.
+    engine = create_engine(database, Keyring.parse(new_key()))
+    try:
+        found = await SqlSignOffStore(session_factory(engine)).latest()
+    finally:
+        await engine.dispose()
+    return {topic: LastSignOff(mark.by, mark.at.date(), mark.version, on_web=True) for topic, mark in found.items()}
 
 
 def _show(catalog: ContentCatalog, settings: Settings, topic: str, language: Language) -> int:

@@ -1,4 +1,7 @@
-"""`pana staff add|list|disable|reset-password|totp`: the accounts of the web console.
+"""`pana staff add|list|role|disable|enable|reset-password|totp`: the accounts of the web console.
+
+Every command goes through `AccountAdmin` (bot/console/accounts.py), as the admin's web pages do, so the
+same rules hold: the last active admin is never disabled or demoted, and people whose lawyer left are told.
 
 Passwords are read from a prompt (or from stdin when it is not a terminal), never from the command line,
 where they would stay in the shell history and the process list.
@@ -18,6 +21,9 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.console.accounts import AccountAdmin
+    from bot.languages import Language
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     staff = commands.add_parser("staff", help="accounts of the web console").add_subparsers(
@@ -32,8 +38,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--languages", type=languages, default=("ru",), help="e.g. kk,ru (the first is their UI language)")
     add.add_argument("--telegram-id", type=int, help="a lawyer who also works in Telegram: the same identity")
     staff.add_parser("list", help="every account, active or not, with the columns of the web's account list")
+    role = staff.add_parser(
+        "role", help="give an account another role (its sessions end); a lawyer who stops being one leaves the desk"
+    )
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", required=True, choices=[role.value for role in Role])
+    role.add_argument("--languages", type=languages, help="e.g. kk,ru (the first is their UI language); default: kept")
     disable = staff.add_parser("disable", help="disable an account; its sessions end at once")
     disable.add_argument("--username", required=True)
+    enable = staff.add_parser("enable", help="let a disabled account sign in again (a lawyer's desk reopens)")
+    enable.add_argument("--username", required=True)
     reset = staff.add_parser("reset-password", help="set a new password; every session of the account ends")
     reset.add_argument("--username", required=True)
     totp = staff.add_parser(
@@ -96,9 +110,15 @@ async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
             if command == "list":
                 print("\n".join(account_lines(await accounts.overview())))
                 return 0
+            if command == "role":
+                return await _change_role(accounts, args.username, Role(args.role), args.languages)
             if command == "disable":
                 _staff, returned = await accounts.disable(args.username, utc_now())
                 print(f"Disabled {args.username}; signed out everywhere; {len(returned)} case(s) back in the queue")
+                return 0
+            if command == "enable":
+                await accounts.enable(args.username, utc_now())
+                print(f"Enabled {args.username}; they can sign in again with their password")
                 return 0
             if command == "totp":
                 return _show_secret(args.username, await accounts.reset_totp(args.username, utc_now()))
@@ -133,6 +153,26 @@ async def run_staff(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def _change_role(
+    accounts: AccountAdmin, username: str, role: Role, languages: tuple[Language, ...] | None
+) -> int:
+    """A new role, keeping the account's languages unless others are given (the web's form sends both)."""
+    from bot.clock import utc_now
+    from bot.console.accounts import NoSuchAccount
+
+    current = next((row for row in await accounts.overview() if row.staff.username == username), None)
+    if current is None:
+        raise NoSuchAccount(username)
+    await accounts.change(username, role, languages or current.languages, utc_now())
+    if current.staff.role is role:
+        print(f"{username} stays {role.value}; languages: {','.join(languages or current.languages)}")
+    elif current.staff.role is Role.LAWYER:
+        print(f"{username} is now {role.value}; signed out everywhere; left the desk, their cases back in the queue")
+    else:
+        print(f"{username} is now {role.value}; signed out everywhere")
+    return 0
 
 
 def _show_secret(username: str, secret: str) -> int:

@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.console.supervisor import overseer
-from bot.content.reviews import SignOff, content_version, latest, sign_off_state
+from bot.content.reviews import (
+    LastSignOff,
+    SignOff,
+    content_version,
+    newer_sign_off,
+    sign_off_state,
+    topic_sign_off,
+)
 from bot.records.console import ContentSignOff
 
 DUE_SOON = dt.timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class LastSignOff:
-    by: str
-    on: dt.date
-    version: str
-    on_web: bool
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,12 @@ class TopicState:
 
 
 def last_sign_off(in_file: LastSignOff | None, on_web: ContentSignOff | None) -> LastSignOff | None:
-    """The newer of the file's and the web's sign-offs (the web's on the same day: it has a time)."""
-    web_mark = LastSignOff(on_web.by, on_web.at.date(), on_web.version, True) if on_web else None
-    if in_file is None or (web_mark is not None and web_mark.on >= in_file.on):
-        return web_mark
-    return in_file
+    """The newer of the file's and the web's sign-offs (one rule with `pana content check`)."""
+    return newer_sign_off(in_file, web_mark(on_web) if on_web else None)
+
+
+def web_mark(on_web: ContentSignOff) -> LastSignOff:
+    return LastSignOff(on_web.by, on_web.at.date(), on_web.version, on_web=True)
 
 
 def state_of(mark: LastSignOff | None, version: str) -> SignOff:
@@ -61,9 +61,8 @@ async def content(request: web.Request) -> web.StreamResponse:
     web_sign_offs = await console.signoffs.latest()
     topics = []
     for entry in catalog.topics.values():
-        review = latest(catalog.reviews, entry.id)
-        in_file = LastSignOff(review.by, review.on, review.version, False) if review else None
-        mark = last_sign_off(in_file, web_sign_offs.get(entry.id))
+        on_web = web_sign_offs.get(entry.id)
+        state, mark = topic_sign_off(entry, catalog.reviews, web_mark(on_web) if on_web else None)
         version = content_version(entry)
         topics.append(
             TopicState(
@@ -72,7 +71,7 @@ async def content(request: web.Request) -> web.StreamResponse:
                 reviewed_on=entry.reviewed_on,
                 review_by=entry.review_by,
                 verify=entry.verify,
-                sign_off=state_of(mark, version),
+                sign_off=state,
                 last_sign_off=mark,
                 overdue=entry.review_by < today,
                 due_soon=entry.review_by <= today + DUE_SOON,

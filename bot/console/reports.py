@@ -223,8 +223,15 @@ def build(
     )
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[Cell], title: str) -> Markup:
-    """A bar chart as inline SVG (attributes only: the CSP allows no inline style). Hidden cells draw no bar."""
+HIDDEN_MARK = "*"  # a hidden cell, in the tables and the charts alike (the page's legend says what it means)
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[Cell], title: str, hidden: str = "hidden") -> Markup:
+    """A bar chart as inline SVG (attributes only: the CSP allows no inline style).
+
+    A hidden cell draws no bar, only the tables' mark: not "<5", because a cell hidden as a complement (so a
+    small one cannot be worked out by subtraction) may count more. `hidden` is that word in the reader's language.
+    """
     width, height, left, bottom = 640, 220, 40, 40
     top = max((v for v in values if v is not None), default=0) or 1
     step = (width - left) / max(len(values), 1)
@@ -246,8 +253,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[Cell], title: str) -> Mark
             )
         else:
             parts.append(
-                f'<text x="{x + bar_width / 2:.1f}" y="{height - bottom - 4}" text-anchor="middle" font-size="10" '
-                f'fill="#555">&lt;5</text>'
+                f'<text x="{x + bar_width / 2:.1f}" y="{height - bottom - 4}" text-anchor="middle" font-size="12" '
+                f'fill="#555">{HIDDEN_MARK}<title>{escape(label)}: {escape(hidden)}</title></text>'
             )
         parts.append(
             f'<text x="{x + bar_width / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10" '
@@ -281,8 +288,8 @@ async def reports(request: web.Request) -> web.StreamResponse:
         "reports.html",
         report=report,
         smallest=SMALLEST_SHOWN,
-        questions_chart=bar_chart(labels, report.per_week, _("Questions per week")),
-        handoffs_chart=bar_chart(labels, report.handoffs, _("Lawyer requests per week")),
+        questions_chart=bar_chart(labels, report.per_week, _("Questions per week"), _("hidden")),
+        handoffs_chart=bar_chart(labels, report.handoffs, _("Lawyer requests per week"), _("hidden")),
     )
 
 

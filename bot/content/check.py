@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.content.catalog import ContentCatalog
 from bot.content.facts import fact_reference_problems
-from bot.content.reviews import SignOff, sign_off
+from bot.content.reviews import LastSignOff, SignOff, topic_sign_off
 from bot.content.schema import Localized, TopicEntry
 from bot.content.wording import asylum_as_housing, lawyer_promise
 from bot.languages import LANGUAGES
@@ -47,7 +47,10 @@ def _bare_url(url: str) -> str:
     return re.sub(r"^https?://(www\.)?", "", url.strip().rstrip("/.")).lower()
 
 
-def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list[Problem]:
+def check_catalog(
+    catalog: ContentCatalog, today: dt.date | None = None, web_sign_offs: Mapping[str, LastSignOff] | None = None
+) -> list[Problem]:
+    """Every problem; `web_sign_offs` (each topic's latest on the web console) count beside content/reviews.yml."""
     today = today or dt.date.today()
     problems = [Problem(p) for p in catalog.problems]
     problems += list(_coverage(catalog))
@@ -59,7 +62,7 @@ def check_catalog(catalog: ContentCatalog, today: dt.date | None = None) -> list
     problems += list(_menu(catalog))
     problems += [Problem(message) for message in fact_reference_problems(catalog.topics, catalog.facts)]
     problems += list(_wording(catalog))
-    problems += list(_sign_offs(catalog))
+    problems += list(_sign_offs(catalog, web_sign_offs or {}))
     return problems
 
 
@@ -161,11 +164,14 @@ def _wording(catalog: ContentCatalog) -> Iterator[Problem]:
                 )
 
 
-def _sign_offs(catalog: ContentCatalog) -> Iterator[Problem]:
+def _sign_offs(catalog: ContentCatalog, web_sign_offs: Mapping[str, LastSignOff]) -> Iterator[Problem]:
     for entry in catalog.topics.values():
-        state = sign_off(entry, catalog.reviews)
-        if state is not SignOff.CURRENT:
+        state, mark = topic_sign_off(entry, catalog.reviews, web_sign_offs.get(entry.id))
+        if state is SignOff.NEVER:
             yield Problem(f"topics/{entry.id}.yml: {state.value} by a lawyer (pana content review)", False)
+        elif state is SignOff.CHANGED and mark is not None:
+            last = f"last: {mark.by}, {mark.on}, in {mark.source}"
+            yield Problem(f"topics/{entry.id}.yml: {state.value} by a lawyer ({last}; pana content review)", False)
     for review in catalog.reviews:
         if review.topic not in catalog.topics:
             yield Problem(f"reviews.yml: sign-off of unknown topic {review.topic!r}", False)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -51,9 +52,42 @@ def sign_off_state(signed_version: str | None, version: str) -> SignOff:
     return SignOff.CURRENT if signed_version == version else SignOff.CHANGED
 
 
+@dataclass(frozen=True)
+class LastSignOff:
+    """A topic's latest sign-off in one place: content/reviews.yml (`pana content review`) or the web console."""
+
+    by: str
+    on: dt.date
+    version: str
+    on_web: bool
+
+    @property
+    def source(self) -> str:
+        return "the web console" if self.on_web else f"content/{REVIEWS_FILE}"
+
+
+def in_file(reviews: tuple[Review, ...], topic: str) -> LastSignOff | None:
+    found = latest(reviews, topic)
+    return LastSignOff(found.by, found.on, found.version, on_web=False) if found else None
+
+
+def newer_sign_off(in_file: LastSignOff | None, on_web: LastSignOff | None) -> LastSignOff | None:
+    """The newer of the file's and the web's sign-offs (the web's on the same day: it has a time)."""
+    if in_file is None or (on_web is not None and on_web.on >= in_file.on):
+        return on_web
+    return in_file
+
+
+def topic_sign_off(
+    entry: TopicEntry, reviews: tuple[Review, ...], on_web: LastSignOff | None = None
+) -> tuple[SignOff, LastSignOff | None]:
+    """Where a topic stands and the sign-off that decides it, the newer of the file's and the web's."""
+    mark = newer_sign_off(in_file(reviews, entry.id), on_web)
+    return sign_off_state(mark.version if mark else None, content_version(entry)), mark
+
+
 def sign_off(entry: TopicEntry, reviews: tuple[Review, ...]) -> SignOff:
-    found = latest(reviews, entry.id)
-    return sign_off_state(found.version if found else None, content_version(entry))
+    return topic_sign_off(entry, reviews)[0]
 
 
 def record_review(

@@ -50,6 +50,14 @@ def city_noted(_: Gettext) -> str:
     return _("Thank you. While you wait, you can keep asking me questions.")
 
 
+def city_too_late(_: Gettext) -> str:
+    """The city question's buttons outlive the case: pressed after it closed, say so and how to ask again."""
+    return _(
+        "This case is already closed, so I did not save your city. "
+        "If you need help again, ask for a lawyer at any time."
+    )
+
+
 def consent_question(_: Gettext) -> str:
     return _(
         "A lawyer from a free legal-aid organisation can answer you here, in this chat. To help you, the lawyer "

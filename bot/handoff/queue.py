@@ -93,10 +93,7 @@ class HandoffQueue:
         if action == notices.CONSENT and len(args) == 2:
             return await self._open(contact, language, topic=args[0], reason=args[1])
         if action == notices.CITY and len(args) == 2:
-            case_id = parse_number(args[0])
-            if args[1] in CITIES and case_id is not None:
-                await self._cases.set_city(case_id, contact.id, args[1])
-            return HandoffOutcome((answers.menu(notices.city_noted(answers._)),))
+            return await self._city(contact, language, parse_number(args[0]), args[1])
         if action == notices.RATE and len(args) == 2:
             case_id, rating = parse_number(args[0]), parse_number(args[1])
             if case_id is not None and rating is not None:
@@ -193,6 +190,19 @@ class HandoffQueue:
         position = await self._cases.position(case)
         text = f"{notices.waiting_status(_, case.id, position)}\n\n{notices.hours_line(_, self._hours, self._clock())}"
         return HandoffOutcome((answers.menu(text),), str(case.id))
+
+    async def _city(self, contact: ContactRecord, language: Language, case_id: int | None, city: str) -> HandoffOutcome:
+        """The answer to the optional city question, whose buttons stay on screen after the case is closed."""
+        answers = self._answers(language)
+        case = await self._cases.open_case_of(contact.id)
+        # The store checks again that the case is open: it may be closed between that read and this write.
+        if (
+            case is None
+            or case.id != case_id
+            or (city in CITIES and not await self._cases.set_city(case.id, contact.id, city))
+        ):  # closed, anonymised or deleted: nothing is stored, and nobody is told to wait for a lawyer
+            return HandoffOutcome((answers.menu(notices.city_too_late(answers._)),))
+        return HandoffOutcome((answers.menu(notices.city_noted(answers._)),))
 
     async def _rate(self, contact: ContactRecord, language: Language, case_id: int, rating: int) -> HandoffOutcome:
         answers = self._answers(language)

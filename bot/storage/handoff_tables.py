@@ -92,7 +92,8 @@ class RelayRow(Base):
     source_message_id: Mapped[int | None] = mapped_column(Integer)
     # How far it got, as the console shows it (bot/records/cases.py: DeliveryState); None while pending.
     delivery: Mapped[str | None] = mapped_column(String(16))
-    message_sid: Mapped[str | None] = mapped_column(String(64))  # WhatsApp: the Twilio message carrying it
+    # WhatsApp: the Twilio message carrying it (of an answer split in parts, the first; its state is the worst part's)
+    message_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[int | None] = mapped_column(Integer)  # WhatsApp: Twilio's code when it failed
 
 

@@ -14,19 +14,19 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 
+from bot.errors import PersonBusy
 from bot.storage.state import RedisHealth
 
 log = logging.getLogger(__name__)
 
 # A worker killed while holding a person's lock must not hold them for long; a turn takes far less.
 LOCK_SECONDS = 10.0
-# How long a message waits for the same person's previous one before it fails (the platform redelivers it).
-WAIT_SECONDS = 15.0
+# How long a message waits for the same person's previous one before it fails with a 503 (the platform
+# delivers it again): PANA_PERSON_WAIT_SECONDS, under Twilio's 15 s webhook timeout (bot/settings.py).
+WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.005
 
-
-class PersonBusy(Exception):
-    """The person's previous message was still being handled after WAIT_SECONDS."""
+__all__ = ["PersonBusy", "RedisLease", "RedisPersonLocks"]
 
 
 class RedisPersonLocks:
@@ -53,12 +53,13 @@ class RedisPersonLocks:
         self._wait = wait_seconds
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, wait_seconds: float | None = None) -> AsyncIterator[None]:
         if not self._health.worth_trying():
             yield
             return
+        wait = self._wait if wait_seconds is None else wait_seconds  # 0: one try
         lock = self._redis.lock(
-            self._prefix + self._blind(key), timeout=LOCK_SECONDS, sleep=POLL_SECONDS, blocking_timeout=self._wait
+            self._prefix + self._blind(key), timeout=LOCK_SECONDS, sleep=POLL_SECONDS, blocking_timeout=wait
         )
         try:
             acquired = await lock.acquire()

@@ -129,6 +129,7 @@ class SqlWhatsAppLedger:
         held: bool = False,
         reply_to: int | None = None,
         relay_id: int | None = None,
+        resend_of: Delivery | None = None,
     ) -> list[int]:
         now = utc_now()
         async with self._sessions() as session:
@@ -143,6 +144,8 @@ class SqlWhatsAppLedger:
                     content_sid=message.content_sid,
                     content_variables=message.content_variables,
                     status=HELD if held else READY,
+                    # a resend keeps the refusal's code until Twilio takes it: its relay shows failed meanwhile
+                    error_code=resend_of.error_code if resend_of else None,
                     attempts=0,
                     reply_key=None if reply_to is None else f"{reply_to}:{part}",
                     relay_id=relay_id,
@@ -155,8 +158,10 @@ class SqlWhatsAppLedger:
                 for row in rows:  # one by one, so ids follow the order the messages must arrive in
                     session.add(row)
                     await session.flush()
+                if resend_of is not None:
+                    await relay_delivery.carried_by_resend(session, resend_of.id)
                 if relay_id is not None:
-                    await relay_delivery.queued(session, relay_id)
+                    await relay_delivery.refresh(session, relay_id)
                 await session.commit()
             except IntegrityError:
                 if reply_to is None:
@@ -206,11 +211,15 @@ class SqlWhatsAppLedger:
                 .values(message_sid=message_sid, updated_at=utc_now())
                 .returning(Row.relay_id)
             )
+            # Twilio took it: a resend's code (the earlier refusal) no longer describes it. Not after a callback
+            # that came before create() returned and already moved it on (its code, if any, is the news).
+            await session.execute(
+                update(Row).where(Row.id == delivery_id, Row.status == SUBMITTING).values(error_code=None)
+            )
+            if status in TWILIO_STATUS_RANK:
+                await self._advance(session, delivery_id, status, None)
             if relay_id is not None:
-                await relay_delivery.follow(session, relay_id, message_sid)
-            advanced = status in TWILIO_STATUS_RANK and await self._advance(session, delivery_id, status, None)
-            if advanced and relay_id is not None:
-                await relay_delivery.advance(session, relay_id, message_sid, status, None)
+                await relay_delivery.refresh(session, relay_id)
             # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
             # their number or the text any more; a missing final status must not keep them for months.
             await session.execute(
@@ -228,8 +237,8 @@ class SqlWhatsAppLedger:
                 .values(status="failed", error_code=error_code, updated_at=utc_now())
                 .returning(Row.relay_id)
             )
-            if relay_id is not None:  # Twilio refused it outright: no message SID to follow
-                await relay_delivery.advance(session, relay_id, None, "failed", error_code)
+            if relay_id is not None:  # Twilio refused it outright
+                await relay_delivery.refresh(session, relay_id)
             await self._clear_if_final(session, delivery_id)
             await session.commit()
 
@@ -250,11 +259,9 @@ class SqlWhatsAppLedger:
             if row.message_sid is None:  # the callback came before create() returned
                 row.message_sid = message_sid
                 await session.flush()
-            if row.relay_id is not None:
-                await relay_delivery.follow(session, row.relay_id, message_sid)
             changed = await self._advance(session, row.id, status, error_code)
-            if changed and row.relay_id is not None:  # the relay moves only with its message
-                await relay_delivery.advance(session, row.relay_id, message_sid, status, error_code)
+            if changed and row.relay_id is not None:  # the relay moves only with its parts
+                await relay_delivery.refresh(session, row.relay_id)
             fresh = await self._load(session, row.id)
             if fresh is None:
                 raise RecordChanged(f"delivery {row.id} vanished while its status was recorded")

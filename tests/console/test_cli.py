@@ -1,4 +1,4 @@
-"""`pana staff add|list|disable|reset-password|totp` as an administrator runs them (the password on stdin)."""
+"""`pana staff add|list|role|disable|enable|reset-password|totp` as an administrator runs them (password on stdin)."""
 
 from __future__ import annotations
 
@@ -86,3 +86,50 @@ def test_the_last_active_admin_cannot_be_disabled(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "last active admin" in refused.stderr
     assert _pana(tmp_path, "staff", "add", "--username", "omar", "--role", "admin", password=PASSWORD).returncode == 0
     assert _pana(tmp_path, "staff", "disable", "--username", "sara").returncode == 0, "another admin remains"
+
+
+def _states(tmp_path: Path) -> list[tuple[str, str, str, str]]:
+    """(username, role, languages, state) of every account, from `pana staff list`."""
+    rows = [line.split("\t") for line in _pana(tmp_path, "staff", "list").stdout.splitlines()[1:]]
+    return [(row[0], row[2], row[3], row[6]) for row in rows]
+
+
+def test_the_last_active_admin_cannot_be_demoted_and_a_role_change_keeps_the_languages(tmp_path: Path) -> None:
+    assert _pana(tmp_path, "staff", "add", "--username", "sara", "--role", "admin", password=PASSWORD).returncode == 0
+    refused = _pana(tmp_path, "staff", "role", "--username", "sara", "--role", "supervisor")
+    assert refused.returncode == 1 and "last active admin" in refused.stderr
+    assert _states(tmp_path) == [("sara", "admin", "ru", "active")]
+
+    assert _pana(tmp_path, "staff", "add", "--username", "omar", "--role", "admin", password=PASSWORD).returncode == 0
+    demoted = _pana(tmp_path, "staff", "role", "--username", "sara", "--role", "supervisor")
+    assert demoted.returncode == 0, demoted.stderr
+    assert "sara is now supervisor; signed out everywhere" in demoted.stdout
+    assert ("sara", "supervisor", "ru", "active") in _states(tmp_path)
+
+    to_desk = _pana(tmp_path, "staff", "role", "--username", "sara", "--role", "lawyer", "--languages", "kk,ru")
+    assert to_desk.returncode == 0, to_desk.stderr
+    assert ("sara", "lawyer", "kk,ru", "active") in _states(tmp_path)
+    assert _pana(tmp_path, "lawyers", "list").stdout.splitlines() == ["-\tsara\tkk,ru\tactive"], "now on the desk"
+    off_desk = _pana(tmp_path, "staff", "role", "--username", "sara", "--role", "supervisor")
+    assert off_desk.returncode == 0 and "left the desk" in off_desk.stdout
+
+    unknown = _pana(tmp_path, "staff", "role", "--username", "nobody", "--role", "lawyer")
+    assert unknown.returncode == 1 and "no account" in unknown.stderr
+    bad = _pana(tmp_path, "staff", "role", "--username", "omar", "--role", "owner")
+    assert bad.returncode == 2 and ("omar", "admin", "ru", "active") in _states(tmp_path)
+
+
+def test_a_disabled_account_is_enabled_again_on_the_lawyers_desk_too(tmp_path: Path) -> None:
+    added = _pana(tmp_path, "staff", "add", "--username", "dana", "--role", "lawyer", password=PASSWORD)
+    assert added.returncode == 0
+    assert _pana(tmp_path, "staff", "disable", "--username", "dana").returncode == 0
+    assert _states(tmp_path) == [("dana", "lawyer", "ru", "disabled")]
+    assert _pana(tmp_path, "lawyers", "list").stdout.splitlines() == ["-\tdana\tru\tinactive"]
+
+    enabled = _pana(tmp_path, "staff", "enable", "--username", "dana")
+    assert enabled.returncode == 0, enabled.stderr
+    assert "Enabled dana" in enabled.stdout
+    assert _states(tmp_path) == [("dana", "lawyer", "ru", "active")]
+    assert _pana(tmp_path, "lawyers", "list").stdout.splitlines() == ["-\tdana\tru\tactive"], "back on the desk"
+    unknown = _pana(tmp_path, "staff", "enable", "--username", "nobody")
+    assert unknown.returncode == 1 and "no account" in unknown.stderr

@@ -87,3 +87,42 @@ async def test_deleting_my_data_erases_the_city_with_the_case(stack: HandoffStac
     await stack.press(payloads.DELETE_YES)
     async with record(stack.app)() as session:
         assert await session.scalar(select(func.count()).select_from(CaseRow)) == 0
+
+
+CLOSED_TOO_LATE = (
+    "This case is already closed, so I did not save your city. If you need help again, ask for a lawyer at any time."
+)
+
+
+async def test_a_city_pressed_after_the_case_closed_is_not_stored_and_not_thanked(stack: HandoffStack) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("ru",))
+    await open_case(stack)
+    await stack.write("/take 1", chat_id=LAWYER_A)
+    await stack.write("/close 1 advised", chat_id=LAWYER_A)
+    stack.new_to(USER)
+
+    await stack.press(city_payload(1, "almaty"))  # the button from when the case opened, still on screen
+    reply = stack.new_to(USER)[-1]
+    assert reply["text"] == stack.tr(CLOSED_TOO_LATE)
+    assert reply["text"] != stack.tr("Thank you. While you wait, you can keep asking me questions.")
+    assert payloads.LAWYER in stack.buttons(reply), "the way to ask a lawyer again is one tap away"
+    assert await _stored_city(stack) == (None, None)
+
+    await stack.press(city_payload(1, "skip"))  # skipping a closed case's question: no "while you wait" either
+    assert stack.new_to(USER)[-1]["text"] == stack.tr(CLOSED_TOO_LATE)
+
+
+async def test_a_city_pressed_after_the_case_closed_is_answered_in_the_persons_language(
+    stack: HandoffStack,
+) -> None:
+    await stack.add_lawyer(LAWYER_A, "Aigerim", ("kk",))
+    await stack.write("Маған заңгер керек")
+    await stack.write("иә")
+    await stack.write("/take 1", chat_id=LAWYER_A)
+    await stack.write("/close 1 advised", chat_id=LAWYER_A)
+    stack.new_to(USER)
+
+    await stack.press(city_payload(1, "shymkent"))
+    text = stack.new_to(USER)[-1]["text"]
+    assert text == stack.tr(CLOSED_TOO_LATE, "kk") and text != CLOSED_TOO_LATE, "in Kazakh, translated"
+    assert await _stored_city(stack) == (None, None)

@@ -211,6 +211,40 @@ async def test_an_answer_refused_outside_the_window_shows_63016_then_follows_its
     assert await _answer_state(tg) == ("delivered", resent[1]["Sid"], None)
 
 
+async def test_an_answer_split_in_two_messages_shows_its_worst_part(
+    both: tuple[HandoffStack, fixtures.WhatsAppStack],
+) -> None:
+    """Over 1,600 characters, the answer goes out as two messages: the person has it once both arrived."""
+    tg, wa = both
+    await _taken(tg, wa)
+    long_answer = "Первая часть ответа. " * 60 + "\n\n" + "Вторая часть ответа. " * 60 + "Конец."
+    await tg.write(long_answer, chat_id=LAWYER_A)
+    [second] = await _ending(wa, "Конец.")
+    sent = wa.api.to(f"whatsapp:{PERSON}")
+    first = sent[sent.index(second) - 1]
+    assert "Первая часть" in first["Body"] and "Вторая часть" not in first["Body"], "split in two parts"
+    assert await _following(tg, first["Sid"]) == ("queued", first["Sid"], None)
+
+    assert await wa.api.report(first["Sid"], "delivered") == 204
+    assert await wa.api.report(second["Sid"], "sent") == 204
+    assert (await _answer_state(tg))[0] == "sent", "not delivered while its second part is not"
+    assert await wa.api.report(second["Sid"], "read") == 204
+    assert (await _answer_state(tg))[0] == "delivered", "the first part is not read yet"
+    assert await wa.api.report(first["Sid"], "read") == 204
+    assert await _answer_state(tg) == ("read", first["Sid"], None)
+
+    await tg.write(long_answer.replace("Конец.", "Всё."), chat_id=LAWYER_A)
+    [second] = await _ending(wa, "Всё.")
+    sent = wa.api.to(f"whatsapp:{PERSON}")
+    first = sent[sent.index(second) - 1]
+    await _following(tg, first["Sid"])
+    assert await wa.api.report(first["Sid"], "delivered") == 204
+    assert await wa.api.report(second["Sid"], "undelivered", 30008) == 204
+    assert await _answer_state(tg) == ("failed", first["Sid"], 30008), "a lost part fails the answer, with its code"
+    assert await wa.api.report(first["Sid"], "read") == 204
+    assert await _answer_state(tg) == ("failed", first["Sid"], 30008)
+
+
 async def test_a_kazakh_whatsapp_user_names_the_city_by_typing_its_number(
     both: tuple[HandoffStack, fixtures.WhatsAppStack],
 ) -> None:

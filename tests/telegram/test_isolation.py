@@ -15,7 +15,8 @@ import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 
-from bot.channels.telegram.isolation import ChatBusy, FallbackEventIsolation
+from bot.channels.telegram.isolation import ChatBusy, FallbackEventIsolation, LocalEventIsolation
+from bot.errors import InFlight
 from bot.storage.state import REDIS_DOWN, RedisHealth
 
 pytestmark = pytest.mark.asyncio
@@ -75,3 +76,30 @@ async def test_a_live_update_keeps_its_chat_past_the_lock_time(redis: Redis) -> 
     await first
     async with isolation(redis, prefix, wait_seconds=LOCK_SECONDS).lock(KEY):  # given back at the end
         pass
+
+
+HANG_GUARD = 30.0  # a wait that never ends fails the test instead of hanging it
+
+
+async def _enter(isolation: FallbackEventIsolation | LocalEventIsolation, key: StorageKey) -> None:
+    async with isolation.lock(key):
+        pass
+
+
+async def test_without_redis_a_chat_waits_at_most_its_wait_then_gets_a_503() -> None:
+    """In one process (no Redis, or Redis away) the wait is bounded too: aiogram's own lock waited for ever."""
+    local = LocalEventIsolation(wait_seconds=0.2)
+    away = RedisHealth(retry_seconds=3600)
+    away.failed(ConnectionError("down"))  # as the state store marks it: no Redis call is made
+    unreachable = Redis.from_url("redis://127.0.0.1:9/0")
+    fallback = FallbackEventIsolation(unreachable, DefaultKeyBuilder(), away, REDIS_DOWN, wait_seconds=0.2)
+    try:
+        for isolation in (local, fallback):
+            async with isolation.lock(KEY):
+                with pytest.raises(InFlight):  # the webhook answers 503 and Telegram delivers it again
+                    await asyncio.wait_for(_enter(isolation, KEY), HANG_GUARD)
+                other_chat = StorageKey(bot_id=123456, chat_id=9002, user_id=9002)
+                await asyncio.wait_for(_enter(isolation, other_chat), HANG_GUARD)  # another chat is not held
+            await asyncio.wait_for(_enter(isolation, KEY), HANG_GUARD)  # free once the first update is done
+    finally:
+        await unreachable.aclose()

@@ -18,18 +18,20 @@ from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
+from bot.channels.locks import KeyedLocks
 from bot.errors import InFlight
 
 log = logging.getLogger(__name__)
 
 # As the person locks (bot/storage/locks.py): a turn takes far less; a dead holder frees the chat within this.
 LOCK_SECONDS = 10.0
-WAIT_SECONDS = 15.0  # then the update fails with a 503 and Telegram delivers it again
+# Then the update fails with a 503 and Telegram delivers it again: PANA_PERSON_WAIT_SECONDS, one wait for every
+# channel, kept under Twilio's 15 s webhook timeout (Telegram waits about 60 s).
+WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
 
 
@@ -45,6 +47,24 @@ class Availability(Protocol):
     def succeeded(self) -> None: ...
 
 
+class LocalEventIsolation(BaseEventIsolation):
+    """One update per chat within this process, waiting at most `wait_seconds`, then `PersonBusy` (a 503).
+
+    aiogram's SimpleEventIsolation waits as long as the chat's previous update takes.
+    """
+
+    def __init__(self, wait_seconds: float = WAIT_SECONDS) -> None:
+        self._locks = KeyedLocks(wait_seconds)
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        async with self._locks.hold(repr(key)):  # in this process only: the chat id never leaves it
+            yield
+
+    async def close(self) -> None:
+        """Nothing to close: the locks go with the process."""
+
+
 class FallbackEventIsolation(BaseEventIsolation):
     def __init__(
         self,
@@ -58,7 +78,7 @@ class FallbackEventIsolation(BaseEventIsolation):
     ) -> None:
         self._redis = redis
         self._key_builder = key_builder
-        self._local = SimpleEventIsolation()
+        self._local = LocalEventIsolation(wait_seconds)
         self._availability = availability
         self._down = down
         self._lost: tuple[type[BaseException], ...] = (LockError, *down)  # the lock expired, or Redis left

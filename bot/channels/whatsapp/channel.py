@@ -48,7 +48,9 @@ class WhatsAppChannel:
         self._sender = sender
         self._options = options
         # One message per person at a time (across workers when the lock is shared), so replies keep their order.
-        self._locks: PersonLocks = locks or KeyedLocks()
+        # `is None`, not `or`: an empty KeyedLocks is falsy (it has a length), and `or` swapped the app's bounded
+        # lock for an unbounded one of the channel's own.
+        self._locks: PersonLocks = locks if locks is not None else KeyedLocks()
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
         """Record the message, decide the replies and put them in the outbox (or hand back the static reply).

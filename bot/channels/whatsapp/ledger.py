@@ -26,11 +26,13 @@ class DeliveryLedger(Protocol):
         held: bool = False,
         reply_to: int | None = None,
         relay_id: int | None = None,
+        resend_of: Delivery | None = None,
     ) -> list[int]:
         """Store deliveries in order, `ready` to send (or `held` for the window); their ids.
 
         With `reply_to` (the inbound message they answer) they are stored once: none if they were before.
-        With `relay_id` (a lawyer's answer or a case notice) the relay's delivery state follows them.
+        With `relay_id` (a lawyer's answer or a case notice) the relay's delivery state follows them: every part,
+        the worst one shown. `resend_of`: a message refused outside the window, whose relay these carry instead.
         """
         ...
 

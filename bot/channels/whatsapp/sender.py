@@ -158,7 +158,9 @@ class WhatsAppSender:
         log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
         if delivery.error_code == WINDOW_CLOSED and delivery.body and delivery.recipient:
             again = [Outgoing(delivery.language, body=delivery.body)]
-            await self._ledger.add(delivery.recipient, again, held=True, relay_id=delivery.relay_id)
+            await self._ledger.add(
+                delivery.recipient, again, held=True, relay_id=delivery.relay_id, resend_of=delivery
+            )
             window = await self._ledger.window(delivery.recipient)
             if await self._invite(delivery.recipient, delivery.language, window):
                 self.drain_soon(delivery.recipient)

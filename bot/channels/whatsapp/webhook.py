@@ -97,7 +97,8 @@ class WhatsAppWebhook:
         try:
             receipt = await self._channel.receive(message)
         except InFlight:  # Twilio retries a 5xx when the webhook URL asks it to (README: connection overrides)
-            log.info("WhatsApp message %s is being handled already; asked for a retry", message.message_sid)
+            # It, or the same person's previous message, is being handled now (never the error's text: no number)
+            log.info("WhatsApp message %s must wait for one in progress; asked for a retry", message.message_sid)
             return web.Response(status=503, text="In flight, try again")
         except Exception:
             log.exception("Handling WhatsApp message %s failed; Twilio will deliver it again", message.message_sid)
