@@ -70,6 +70,8 @@ VARIANT_STORIES = [
     "na dnyah priehali iz afganistana, dokumentov nikakih, boimsya chto vydvoryat. gde prosit ubejishe?",
     "Во вторник перешли границу пешком, срок визы уже вышел, дома мужа ищут. Куда подать на статус беженца?",
     "мы третий день в Алматы, визы нет, на родине посадят. Что делать?",
+    "Osynda jaña keldık Türkımenstannan, vizamyz joq. Elge qaitarsa, ağamdy türmege jabady. Ne ısteimız?",
+    "we are new here, no passport, they will send us to afghanistan, please what to do",
 ]
 # Just came, but a student, a worker, a guest, a homeless family or a detention story: never a strong arrival.
 VARIANT_NEAR_MISSES = [
@@ -159,6 +161,15 @@ def test_a_detention_story_naming_an_arrival_is_not_lifted_on_a_guess(text: str)
     cues = arrival_cues(text)
     assert cues.arrival and cues.removal and cues.detained and not cues.partial
     guessed = ranked(("detention_deportation", 0.6), (ASYLUM_APPLY, 0.3))
+    assert lift_arrival(text, guessed) == guessed
+
+
+@pytest.mark.fast
+def test_a_newcomer_asking_only_for_a_bed_is_not_lifted_on_a_guess() -> None:
+    text = "Кеше ғана келдік, құжатымыз әлі жоқ, балалармен түнейтін жер іздейміз, жатақхана бар ма?"
+    cues = arrival_cues(text)
+    assert cues.arrival and cues.no_status and cues.shelter and not cues.partial
+    guessed = ranked(("housing_rent", 0.5), (ASYLUM_APPLY, 0.4))
     assert lift_arrival(text, guessed) == guessed
 
 

@@ -66,8 +66,15 @@ def _any(*patterns: str) -> re.Pattern[str]:
 # How long one has been here, which says both at once: "мы три дня в Алматы", "v kazakhstane nedelyu".
 _HERE_SINCE = (
     r"\b(\d+|два|три|четыре|пять|шесть|dva|tri|chetyre|pyat|shest)\s+(дн(я|ей)|dn(ya|ei|ey))\s+(в|v|здесь|zdes|тут|tut)\b"
-    r"|\b(в|v)\s+\w+\s+((\d+|два|три|четыре|пять|dva|tri|chetyre|pyat)\s+(дн|dn)\w*|недел(ю|ю)|nedelyu)\b"
+    r"|\b(в|v)\s+\w+\s+((\d+|два|три|четыре|пять|dva|tri|chetyre|pyat)\s+(дн|dn)\w*|неделю|nedelyu)\b"
+    r"|\b(келгениме|келгенимизге|kelgenime|kelgenimizge)\s+(\d+|бир|еки|уш|торт|бес|bir|eki|ush|tort|bes)\s+"
+    r"(кун|апта|kun|apta)"
+    r"|\b(здесь|тут|zdes|tut)\s+(всего\s+|только\s+|vsego\s+|tolko\s+)?"
+    r"((\d+|два|три|четыре|пять|шесть|несколько|dva|tri|chetyre|pyat|shest|neskolko)\s+)?(дн(я|ей)|недел(ю|и)|dn(ya|ei|ey)|nedel(yu|i))\b"
+    r"|\b(here|in\s+\w+)\s+(for|just|only|for\s+only|for\s+just)\s+(\d+|one|two|three|four|five|six|few|a)\s+"
+    r"(days?|weeks?)"
     r"|\b(here|in\s+\w+)\s+since\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday)\b"
+    r"|\bnew\s+(here|in\s+\w+)\b"
     r"|\b(второй|третий|vtoroi|vtoroy|tretii)\s+(день|den)\b|\bsecond\s+day\s+(in|here)\b"
 )
 # Words start at a boundary; endings are left open (приехал/приехали, келдім/келдік, arrive/arrived).
@@ -145,6 +152,9 @@ _RECENT = _any(
     r"\b(кеше|keshe|бугин|bugin|жуырда|juyrda|алдынгы\s+куни|aldyngy\s+kuni)\b",
     r"\b(жакында|jakynda|таяуда|tayauda|taiauda)\b",
     r"\b(жана|jana)\s+(гана|gana)\b",
+    # "жаңа келдік" (just came) and "келгенімізге көп болған жоқ" (not long since we came)
+    r"\b(жана|jana)\s+(кел|kel|жет|jet)\w*",
+    r"\b(коп|kop)\s+(болган|bolgan)\s+(жок|jok)\b",
     r"\b(дуйсенби|сейсенби|сарсенби|бейсенби|сенби|жексенби)(де|да)?\b",
     r"\b(duisenbi|seisenbi|sarsenbi|beisenbi|senbi|jeksenbi)(de|da)?\b",
     r"\bсагат\w*\s+бурын|\bsagat\w*\s+buryn",
@@ -153,6 +163,7 @@ _RECENT = _any(
     r"\b(\d+|one|two|three|four|five|six|few|a)\s+(days?|weeks?|nights?)\s+(before|back)\b",
     r"\b(last\s+night|this\s+morning|on\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
     r"\bjust\s+now\b",
+    r"\bday\s+before\s+yesterday\b",
     r"\bsince\s+(\d+|one|two|three|four|five|six|few|a)\s+(days?|weeks?)",
     r"\bsince\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday)\b",
     r"\b(yesterday|today|recently|tonight)\b",
@@ -176,6 +187,7 @@ _NO_STATUS = _any(
     rf"{_PAPERS}\w*(\W+\w+){{0,4}}?\W+{_NOT}\b",
     rf"\b{_NOT}\b(\W+\w+){{0,3}}?\W+{_PAPERS}",
     r"\b(визасыз|кужатсыз|паспортсыз|мартебесиз|vizasyz|kujatsyz|undocumented|illegally)\b",
+    r"\b(viza|kujat|pasport|martebe)s[yi]z",
     r"\b(кужатсыз|kujatsyz|зансыз|zansyz|нелегальн|nelegaln)\w*",
     r"\b(мерзими|merzimi)\s+(откен|отип|otken|otip)",
     # nothing on them: the papers left at home, "I have nothing"
@@ -193,6 +205,7 @@ _REMOVAL = _any(
     r"\b(убежищ|защит)",
     r"\b(выдвор|экстрадиц|выда(дут|ст))",
     r"\b(отправ|вышл|высл)\w*\s+домой",
+    r"\b(отправ|вышл|высл)\w*\s+(нас|меня|его|ее|её)\s+(в|на)\b",
     r"\bубь(ют|ет)\b",
     r"\b(статус\w*|стать)\s+беженц",
     r"\b(преслед|мобилизац)",
@@ -205,6 +218,7 @@ _REMOVAL = _any(
     r"\bzas(h|ch)it",
     r"\b(vydvor|ekstradic|extradi)",
     r"\b(otprav|vyshl|vysl)\w*\s+domo",
+    r"\b(otprav|vyshl|vysl)\w*\s+(nas|menya|ego|ee)\s+(v|na)\b",
     r"\bub(y|i|iy)?ut\b",
     r"\b(status\w*|stat)\s+be(j|zh)enc",
     r"\b(presled|mobiliz|mobilis)",
@@ -230,6 +244,7 @@ _REMOVAL = _any(
     r"\b(as\s+(a\s+)?refugees?|refugee\s+status)\b",
     r"\b(want|wants|get|gets|take|takes)\s+(me|us|them)\s+back\b",
     r"\breturning\s+(me|us|them)\b",
+    r"\b(send|sent|deport\w*|return)\s+(me|us|them|him|her)\s+to\b",
     r"\bcan'?n?o?t\s+return\b",
     r"\bask\s+to\s+stay\b",
     r"\bpersecut",
@@ -240,6 +255,15 @@ _DANGER_AT_HOME = _any(
     r"\b(посад|тюрьм|ищ|иск|преслед|арест|убь|posad|tyurm|ish|isk|presled|arest|ub(y|i)|турмег|turmeg|туткын|tutkyn|"
     r"изде|izde|камад|kamad|олтир|oltir|prison|jail|arrest|want\s+me|looking\s+for|kill|войн|voin|war\b)",
     r"\b(arrested|арестовал\w*|посадил\w*|камады|kamady)\s+(\w+\s+)?(at\s+home|дома|doma|елде|elde)\b",
+)
+# «келді» of a letter, an answer or a decision ("хат келді": a letter came) is no one arriving.
+_THING_CAME = re.compile(r"\b(хат|hat|жауап|jauap|шешим|sheshim|смс|sms|хабар|habar)\w*\s+(кел|kel)\w*")
+
+# A roof for tonight asked for: a housing question (housing_rent) unless fear of removal is voiced too.
+_SHELTER = _any(
+    r"\b(уакытша\s+(баспана|орын)|uakytsha\s+(baspana|oryn)|тунейтин|tuneitin|тунеп|tunep|жатакхана|jatakhana)",
+    r"\b(ночевать|ночлег|приют|временн\w+\s+жиль|nochevat|nochleg|priyut|vremenn\w+\s+jil)",
+    r"\b(shelter|hostel|place\s+to\s+sleep|where\s+(can\s+)?(we|i)\s+sleep)",
 )
 # Someone already held: the detention topic's story ("they detained my brother who came yesterday").
 _DETAINED = _any(
@@ -268,6 +292,7 @@ class ArrivalCues:
     removal: bool
     ordinary_stay: bool
     detained: bool = False
+    shelter: bool = False
 
     @property
     def strong(self) -> bool:
@@ -275,12 +300,13 @@ class ArrivalCues:
 
     @property
     def partial(self) -> bool:
-        """A recent arrival with one other family, no ordinary purpose of stay unless fear is voiced, and nobody
-        held yet (a detention story names the arrival too: "my brother who came yesterday was detained")."""
+        """A recent arrival with one other family; no ordinary purpose of stay and no shelter asked for unless
+        fear is voiced; and nobody held yet (a detention story names the arrival too: "my brother who came
+        yesterday was detained")."""
         return (
             self.arrival
             and (self.no_status or self.removal)
-            and (self.removal or not self.ordinary_stay)
+            and (self.removal or not (self.ordinary_stay or self.shelter))
             and not self.detained
         )
 
@@ -288,11 +314,12 @@ class ArrivalCues:
 def arrival_cues(text: str) -> ArrivalCues:
     folded = fold(text)
     return ArrivalCues(
-        arrival=bool(_ARRIVAL_VERB.search(folded) and _RECENT.search(folded)),
+        arrival=bool(_ARRIVAL_VERB.search(_THING_CAME.sub(" ", folded)) and _RECENT.search(folded)),
         no_status=bool(_NO_STATUS.search(folded)),
         removal=bool(_REMOVAL.search(folded) or _DANGER_AT_HOME.search(folded)),
         ordinary_stay=bool(_ORDINARY_STAY.search(folded)),
         detained=bool(_DETAINED.search(folded)),
+        shelter=bool(_SHELTER.search(folded)),
     )
 
 
