@@ -180,7 +180,8 @@ async def test_the_migrations_create_the_turn_columns_as_declared(rec: Record) -
 
 
 async def test_a_turns_replies_are_written_together_in_order(rec: Record) -> None:
-    """One conversation lookup, one flush and one contact update per turn, however many replies it has."""
+    """The decision names the inbound message's conversation (RETURNING): no lookup, no contact update, and
+    the same statements however many replies it has; the replies join the question's conversation."""
     statements: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -207,12 +208,12 @@ async def test_a_turns_replies_are_written_together_in_order(rec: Record) -> Non
         return [s for s in statements if not s.lstrip().upper().startswith("INSERT INTO MESSAGES")]
 
     assert len(others(three)) == len(others(one)), "only the inserts grow with the replies"
-    assert sum("conversations" in s and s.lstrip().upper().startswith("SELECT") for s in three) == 1
-    assert sum(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in three) == 1
-    query = (
-        select(MessageRow.text, MessageRow.conversation_id).where(MessageRow.direction == "out").order_by(MessageRow.id)
-    )
+    assert not any("conversations" in s for s in three), "the conversation comes back from the message's UPDATE"
+    assert not any(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in three), "no language was learned"
+    assert len(others(three)) == 1, "one UPDATE of the message besides the inserts"
+    query = select(MessageRow.text, MessageRow.conversation_id, MessageRow.direction).order_by(MessageRow.id)
     async with session_factory(rec.engine)() as session:
         rows = (await session.execute(query)).all()
-    assert [text for text, _ in rows] == ["only reply", "first", "second", "third"]
-    assert len({conversation for _, conversation in rows[1:]}) == 1, "one conversation for the turn's replies"
+    assert [text for text, _, direction in rows if direction == "out"] == ["only reply", "first", "second", "third"]
+    question, *replies = [conversation for _, conversation, _ in rows[2:]]  # the second person's question, replies
+    assert set(replies) == {question}, "the turn's replies are in the question's conversation"
