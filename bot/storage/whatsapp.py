@@ -9,8 +9,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.errors import RecordChanged
@@ -27,7 +28,7 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
-from bot.storage import relay_delivery
+from bot.storage import relay_delivery, turn_statements
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.sealing import session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
@@ -133,28 +134,11 @@ class SqlWhatsAppLedger:
         now = utc_now()
         async with self._sessions() as session:
             contact_id = await self._contact_id(session, platform_id)
-            rows = [
-                Row(
-                    contact_id=contact_id,
-                    recipient=platform_id,
-                    recipient_hash=session_keyring(session).blind(platform_id),
-                    language=message.language,
-                    body=message.body,
-                    content_sid=message.content_sid,
-                    content_variables=message.content_variables,
-                    status=HELD if held else READY,
-                    attempts=0,
-                    reply_key=None if reply_to is None else f"{reply_to}:{part}",
-                    relay_id=relay_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for part, message in enumerate(messages)
-            ]
+            rows = self._rows(
+                session, contact_id, platform_id, messages, now, held=held, reply_to=reply_to, relay_id=relay_id
+            )
             try:
-                for row in rows:  # one by one, so ids follow the order the messages must arrive in
-                    session.add(row)
-                    await session.flush()
+                await self._insert(session, rows)
                 if relay_id is not None:
                     await relay_delivery.queued(session, relay_id)
                 await session.commit()
@@ -164,15 +148,106 @@ class SqlWhatsAppLedger:
                 return []  # queued before a crash, with the same keys: once is enough
             return [row.id for row in rows]
 
+    async def answer(
+        self, platform_id: str, messages: Sequence[Outgoing], *, reply_to: int | None, wrote_at: dt.datetime | None
+    ) -> int:
+        """Replies to a message: in one transaction, the window opened at `wrote_at` (when the person just wrote),
+        what waited for it released (it goes first), the replies queued once per `reply_to`, and that message
+        marked answered (the outbox holds its replies now). How many held deliveries were released."""
+        now = utc_now()
+        async with self._sessions() as session:
+            connection = await session.connection()
+            contact_id = await self._contact_id(session, platform_id)
+            released = 0
+            if wrote_at is not None:
+                if contact_id is not None:  # None: the contact was just deleted at their request
+                    await self._open_window(connection, contact_id, wrote_at)
+                released = await self._release(session, platform_id, now)
+            rows = self._rows(session, contact_id, platform_id, messages, now, held=False, reply_to=reply_to)
+            try:
+                await self._insert(session, rows)
+                if reply_to is not None:
+                    await turn_statements.mark_answered(connection, reply_to, now)
+                await session.commit()
+            except IntegrityError:
+                if reply_to is None:
+                    raise
+                await session.rollback()  # queued before a crash, with the same keys: the rest on its own
+                return await self._answered_again(platform_id, reply_to, wrote_at)
+            return released
+
+    async def _answered_again(self, platform_id: str, reply_to: int, wrote_at: dt.datetime | None) -> int:
+        released = 0
+        if wrote_at is not None:
+            await self.note_inbound(platform_id, wrote_at)
+            released = await self.release_held(platform_id)
+        async with self._sessions() as session:
+            await turn_statements.mark_answered(await session.connection(), reply_to, utc_now())
+            await session.commit()
+        return released
+
+    @staticmethod
+    async def _open_window(connection: AsyncConnection, contact_id: int, at: dt.datetime) -> None:
+        """Upsert: the first message opens the window; a later one moves it on, one that arrives late never back."""
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        table = WhatsAppWindowRow.__table__
+        upsert = dialect.insert(table).values(contact_id=contact_id, last_inbound_at=at)
+        await connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.contact_id],
+                set_={"last_inbound_at": upsert.excluded.last_inbound_at},
+                where=table.c.last_inbound_at < upsert.excluded.last_inbound_at,
+            )
+        )
+
+    def _rows(
+        self,
+        session: AsyncSession,
+        contact_id: int | None,
+        platform_id: str,
+        messages: Sequence[Outgoing],
+        now: dt.datetime,
+        *,
+        held: bool,
+        reply_to: int | None,
+        relay_id: int | None = None,
+    ) -> list[Row]:
+        return [
+            Row(
+                contact_id=contact_id,
+                recipient=platform_id,
+                recipient_hash=session_keyring(session).blind(platform_id),
+                language=message.language,
+                body=message.body,
+                content_sid=message.content_sid,
+                content_variables=message.content_variables,
+                status=HELD if held else READY,
+                attempts=0,
+                reply_key=None if reply_to is None else f"{reply_to}:{part}",
+                relay_id=relay_id,
+                created_at=now,
+                updated_at=now,
+            )
+            for part, message in enumerate(messages)
+        ]
+
+    @staticmethod
+    async def _insert(session: AsyncSession, rows: list[Row]) -> None:
+        for row in rows:  # one by one, so ids follow the order the messages must arrive in
+            session.add(row)
+            await session.flush()
+
+    async def _release(self, session: AsyncSession, platform_id: str, now: dt.datetime) -> int:
+        result = await session.execute(
+            update(Row).where(self._to(session, platform_id), Row.status == HELD).values(status=READY, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def release_held(self, platform_id: str) -> int:
         async with self._sessions() as session:
-            result = await session.execute(
-                update(Row)
-                .where(self._to(session, platform_id), Row.status == HELD)
-                .values(status=READY, updated_at=utc_now())
-            )
+            released = await self._release(session, platform_id, utc_now())
             await session.commit()
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return released
 
     async def held_count(self, platform_id: str) -> int:
         async with self._sessions() as session:
