@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -37,7 +38,26 @@ Row = WhatsAppDeliveryRow
 CHANNEL = "whatsapp"
 
 
-def _delivery(row: Row) -> Delivery:
+_deliveries: Table = Row.__table__  # type: ignore[assignment]  # a declared table is a Table
+_DELIVERY_COLUMNS = tuple(
+    _deliveries.c[name]
+    for name in (
+        "id",
+        "recipient",
+        "language",
+        "body",
+        "content_sid",
+        "content_variables",
+        "status",
+        "message_sid",
+        "error_code",
+        "relay_id",
+    )
+)
+
+
+def _delivery(row: Row | Any) -> Delivery:
+    """A delivery from its ORM row or from a row of `_DELIVERY_COLUMNS`."""
     return Delivery(
         id=row.id,
         recipient=row.recipient,
@@ -263,15 +283,17 @@ class SqlWhatsAppLedger:
                 delivery_id = (await session.execute(query)).scalar_one_or_none()
                 if delivery_id is None:
                     return None
-                claimed = await session.execute(
-                    update(Row)
-                    .where(Row.id == delivery_id, Row.status == READY)
-                    .values(status=SUBMITTING, attempts=Row.attempts + 1, updated_at=utc_now())
-                )
+                claimed = (  # the claimed row comes back with the claim: no second query for it
+                    await session.execute(
+                        update(_deliveries)
+                        .where(_deliveries.c.id == delivery_id, _deliveries.c.status == READY)
+                        .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=utc_now())
+                        .returning(*_DELIVERY_COLUMNS)
+                    )
+                ).first()
                 await session.commit()
-                if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    row = await self._load(session, delivery_id)
-                    return _delivery(row) if row else None
+                if claimed is not None:
+                    return _delivery(claimed)
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
         async with self._sessions() as session:
