@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.errors import RecordChanged
@@ -29,9 +28,9 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
-from bot.storage import relay_delivery, turn_statements
+from bot.storage import relay_delivery, reply_statements, turn_statements
 from bot.storage.erasures import SqlRemoteErasures
-from bot.storage.sealing import session_keyring
+from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
@@ -79,6 +78,7 @@ class SqlWhatsAppLedger:
         self._sessions = sessions
         self._channel = channel
         self._erasures = SqlRemoteErasures(sessions)
+        self._engine: AsyncEngine = sessions.kw["bind"]  # a turn's replies are written on a plain connection
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
         hashes = session_keyring(session).blinds(platform_id)
@@ -174,27 +174,24 @@ class SqlWhatsAppLedger:
         """Replies to a message: in one transaction, the window opened at `wrote_at` (when the person just wrote),
         what waited for it released (it goes first), the replies queued once per `reply_to`, and that message
         marked answered (the outbox holds its replies now). How many held deliveries were released."""
-        now = utc_now()
-        async with self._sessions() as session:
-            connection = await session.connection()
-            contact_id = await self._contact_id(session, platform_id)
-            released = 0
-            if wrote_at is not None:
-                if contact_id is not None:  # None: the contact was just deleted at their request
-                    await self._open_window(connection, contact_id, wrote_at)
-                released = await self._release(session, platform_id, now)
-            rows = self._rows(session, contact_id, platform_id, messages, now, held=False, reply_to=reply_to)
-            try:
-                await self._insert(session, rows)
-                if reply_to is not None:
-                    await turn_statements.mark_answered(connection, reply_to, now)
-                await session.commit()
-            except IntegrityError:
-                if reply_to is None:
-                    raise
-                await session.rollback()  # queued before a crash, with the same keys: the rest on its own
-                return await self._answered_again(platform_id, reply_to, wrote_at)
-            return released
+        hashes = dialect_keyring(self._engine.sync_engine.dialect).blinds(platform_id)
+        try:
+            async with self._engine.begin() as connection:  # Core on one connection: bot/storage/reply_statements.py
+                return await reply_statements.answer(
+                    connection,
+                    channel=self._channel,
+                    platform_id=platform_id,
+                    hashes=hashes,
+                    messages=messages,
+                    reply_to=reply_to,
+                    wrote_at=wrote_at,
+                    now=utc_now(),
+                )
+        except IntegrityError:
+            if reply_to is None:
+                raise
+            # queued before a crash, with the same keys (the transaction was rolled back): the rest on its own
+            return await self._answered_again(platform_id, reply_to, wrote_at)
 
     async def _answered_again(self, platform_id: str, reply_to: int, wrote_at: dt.datetime | None) -> int:
         released = 0
@@ -205,20 +202,6 @@ class SqlWhatsAppLedger:
             await turn_statements.mark_answered(await session.connection(), reply_to, utc_now())
             await session.commit()
         return released
-
-    @staticmethod
-    async def _open_window(connection: AsyncConnection, contact_id: int, at: dt.datetime) -> None:
-        """Upsert: the first message opens the window; a later one moves it on, one that arrives late never back."""
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        table = WhatsAppWindowRow.__table__
-        upsert = dialect.insert(table).values(contact_id=contact_id, last_inbound_at=at)
-        await connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[table.c.contact_id],
-                set_={"last_inbound_at": upsert.excluded.last_inbound_at},
-                where=table.c.last_inbound_at < upsert.excluded.last_inbound_at,
-            )
-        )
 
     def _rows(
         self,
