@@ -15,8 +15,8 @@ POINTS = (
     "after_store",  # the inbound message is committed, nothing decided
     "relay_stored",  # the relay to the lawyer is committed, not sent
     "after_record_turn",  # the decision is committed, nothing sent
-    "after_part_sent",  # a reply part is sent and marked, the next not
-    "before_answered",  # every part is sent, the message not yet marked answered
+    "after_part_sent",  # a reply part is sent and marked, the next not (Telegram marks its last part by answering)
+    "before_answered",  # every part is sent; WhatsApp: queued, not yet marked answered (Telegram: answered)
     "claim_taken",  # a delivery's claim is taken (busy), nothing handled yet
     "before_claim_done",  # the delivery was handled, its claim still busy
     "announcing",  # a waiting case's announcement lease is taken, nothing sent

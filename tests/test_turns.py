@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.recovery import Recovery
@@ -19,6 +21,7 @@ from bot.errors import InFlight
 from bot.records.cases import Direction, NewCase, Reason, RelayKind
 from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
+from bot.storage import turn_statements
 from bot.storage.cases import SqlCaseStore
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import RelayRow
@@ -180,7 +183,8 @@ async def test_the_migrations_create_the_turn_columns_as_declared(rec: Record) -
 
 
 async def test_a_turns_replies_are_written_together_in_order(rec: Record) -> None:
-    """One conversation lookup, one flush and one contact update per turn, however many replies it has."""
+    """The decision names the inbound message's conversation (RETURNING): no lookup, no contact update, and
+    the same statements however many replies it has; the replies join the question's conversation."""
     statements: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -207,12 +211,115 @@ async def test_a_turns_replies_are_written_together_in_order(rec: Record) -> Non
         return [s for s in statements if not s.lstrip().upper().startswith("INSERT INTO MESSAGES")]
 
     assert len(others(three)) == len(others(one)), "only the inserts grow with the replies"
-    assert sum("conversations" in s and s.lstrip().upper().startswith("SELECT") for s in three) == 1
-    assert sum(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in three) == 1
-    query = (
-        select(MessageRow.text, MessageRow.conversation_id).where(MessageRow.direction == "out").order_by(MessageRow.id)
-    )
+    assert not any("conversations" in s for s in three), "the conversation comes back from the message's UPDATE"
+    assert not any(s.lstrip().upper().startswith("UPDATE CONTACTS") for s in three), "no language was learned"
+    assert len(others(three)) == 1, "one UPDATE of the message besides the inserts"
+    query = select(MessageRow.text, MessageRow.conversation_id, MessageRow.direction).order_by(MessageRow.id)
     async with session_factory(rec.engine)() as session:
         rows = (await session.execute(query)).all()
-    assert [text for text, _ in rows] == ["only reply", "first", "second", "third"]
-    assert len({conversation for _, conversation in rows[1:]}) == 1, "one conversation for the turn's replies"
+    assert [text for text, _, direction in rows if direction == "out"] == ["only reply", "first", "second", "third"]
+    question, *replies = [conversation for _, conversation, _ in rows[2:]]  # the second person's question, replies
+    assert set(replies) == {question}, "the turn's replies are in the question's conversation"
+
+
+# --- a turn's transactions: all of each or nothing ----------------------------------------------------------
+class Injected(RuntimeError):
+    """A failure placed inside a transaction by the test."""
+
+
+def message(text: str, sid: str, *, user: str = "+77005550101", channel: str = "whatsapp") -> IncomingMessage:
+    return IncomingMessage(channel, user, text, channel_message_id=sid)
+
+
+async def test_a_new_persons_first_message_is_stored_with_them_or_not_at_all(
+    rec: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object) -> None:
+        raise Injected("the message's INSERT failed")
+
+    first = message("hello", "SMa")
+    with monkeypatch.context() as patched:
+        patched.setattr(turn_statements, "add_message", fail)
+        with pytest.raises(Injected):
+            await rec.store.accept(first, first.text, lease_until=now())
+    assert await rec.store.find_contact("whatsapp", first.user_id) is None, "the person was rolled back with it"
+    assert await rec.count(MessageRow) == 0
+    accepted = await rec.store.accept(first, first.text, lease_until=now())  # the platform delivers it again
+    assert accepted.contact is not None and accepted.message_id is not None
+    again = await rec.store.accept(first, first.text, lease_until=now())
+    assert again.contact == accepted.contact and again.message_id is None, "a redelivery stores nothing"
+    assert await rec.count(MessageRow) == 1
+
+
+async def test_a_persons_first_two_messages_at_once_make_one_person(rec: Record) -> None:
+    one, two = message("one", "SMb", user="+77005550102"), message("two", "SMc", user="+77005550102")
+    accepted = await asyncio.gather(*(rec.store.accept(m, m.text, lease_until=now()) for m in (one, two)))
+    assert len({a.contact.id for a in accepted if a.contact}) == 1, "one created the person, the other found them"
+    assert all(a.contact is not None and a.message_id is not None for a in accepted)
+    assert await rec.count(MessageRow, direction="in") == 2
+
+
+async def test_a_failed_decision_leaves_nothing_and_the_redelivery_decides_once(
+    rec: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbound = message("сәлем", "SMd")
+    accepted = await rec.store.accept(inbound, inbound.text, lease_until=now())
+    assert accepted.contact is not None and accepted.message_id is not None
+    contact_id, message_id = accepted.contact.id, accepted.message_id
+    decision = TurnRecord("greet", 0.9, "kk", ["first", "second"], "{}", contact_language="kk")
+    with monkeypatch.context() as patched:  # the transaction's last statement fails, after the others ran
+        patched.setattr(turn_statements, "_LEARN_LANGUAGE", text("UPDATE contacts SET no_such_column = 1"))
+        with pytest.raises(DBAPIError):
+            await rec.store.record_turn(message_id, contact_id, decision)
+    undecided = await rec.store.redelivery(contact_id, "SMd")
+    assert undecided is not None and undecided.turn is None, "the decision was rolled back"
+    assert await rec.count(MessageRow, direction="out") == 0, "so were its replies"
+    contact = await rec.store.find_contact("whatsapp", inbound.user_id)
+    assert contact is not None and contact.language is None, "and the language learned"
+    assert await rec.store.record_turn(message_id, contact_id, decision)
+    assert not await rec.store.record_turn(message_id, contact_id, decision), "decided once"
+    assert await rec.count(MessageRow, direction="out") == 2
+    contact = await rec.store.find_contact("whatsapp", inbound.user_id)
+    assert contact is not None and (contact.language, contact.language_chosen) == ("kk", False)
+
+
+async def test_a_learned_language_never_overrides_one_chosen_during_the_turn(rec: Record) -> None:
+    inbound = message("hello", "SMe", user="+77005550103")
+    accepted = await rec.store.accept(inbound, inbound.text, lease_until=now())
+    assert accepted.contact is not None and accepted.message_id is not None
+    await rec.store.set_language(accepted.contact.id, "ru", chosen=True)  # the person picked Russian in this turn
+    learned = TurnRecord("change_language", 0.9, "ru", ["ok"], "{}", contact_language="en")
+    assert await rec.store.record_turn(accepted.message_id, accepted.contact.id, learned)
+    contact = await rec.store.find_contact("whatsapp", inbound.user_id)
+    assert contact is not None and (contact.language, contact.language_chosen) == ("ru", True)
+
+
+async def test_whatsapp_replies_and_the_answered_mark_are_one_transaction(
+    rec: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = "+77005550104"
+    inbound = message("hi", "SMf", user=user)
+    accepted = await rec.store.accept(inbound, inbound.text, lease_until=now())
+    assert accepted.contact is not None and accepted.message_id is not None
+    message_id = accepted.message_id
+    assert await rec.store.record_turn(message_id, accepted.contact.id, DECISION)
+    ledger = SqlWhatsAppLedger(session_factory(rec.engine))
+    replies = [Outgoing("en", body="one"), Outgoing("en", body="two")]
+
+    async def fail(*_: object) -> None:
+        raise Injected("marking the message answered failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(turn_statements, "mark_answered", fail)
+        with pytest.raises(Injected):
+            await ledger.answer(user, replies, reply_to=message_id, wrote_at=now())
+    assert await rec.count(WhatsAppDeliveryRow) == 0, "nothing queued"
+    assert (await ledger.window(user)).last_inbound_at is None, "the window was rolled back too"
+    pending = await rec.store.redelivery(accepted.contact.id, "SMf")
+    assert pending is not None and not pending.answered and pending.turn == DECISION.turn, "the replay has the turn"
+    assert await ledger.answer(user, replies, reply_to=message_id, wrote_at=now()) == 0
+    assert await ledger.answer(user, replies, reply_to=message_id, wrote_at=now()) == 0, "a replay queues nothing"
+    assert await rec.count(WhatsAppDeliveryRow) == 2
+    answered = await rec.store.redelivery(accepted.contact.id, "SMf")
+    assert answered is not None and answered.answered and answered.turn is None
+    assert (await ledger.window(user)).last_inbound_at is not None

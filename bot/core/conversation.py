@@ -32,7 +32,7 @@ from bot.core.ratelimit import GlobalRateLimit, TurnLimit
 from bot.core.replay import decode_turn, encode_turn
 from bot.core.state import DialogueState
 from bot.core.urgency import offer_also, urgent_replies
-from bot.errors import HeldElsewhere, NluUnavailable
+from bot.errors import HeldElsewhere, NluUnavailable, RecordChanged
 from bot.faults import crash_point
 from bot.i18n import Translator
 from bot.languages import DELETE_WORDS, LANGUAGES, NO_WORDS, YES_WORDS, Language, normalise_language_code
@@ -129,18 +129,20 @@ class Conversation:
         return Answers.translated(self._catalog, self._translator, language)
 
     async def handle(self, message: IncomingMessage) -> Turn:
-        """Store the message (its own commit), decide, then store the decision in one transaction.
+        """Store the message (its own commit, with the person when new), decide, then store the decision (with the
+        language learned) in one transaction.
 
         Raises `HeldElsewhere` (an `InFlight`) when the message is stored and another request or process holds it.
         """
-        if message.channel_message_id and (
-            gone := await self._store.forgotten(message.channel, message.channel_message_id)
-        ):
-            # A person who deleted their data: a redelivery (their "Done" failed) or a replay must not bring them back.
-            return Turn(gone, (self.answers(gone).deleted(),), "delete_my_data", outcome=Outcome.DELETED)
-        contact = await self._store.get_or_create_contact(message.channel, message.user_id)
         text = clean_text(message.text, self._config.max_input_chars)
-        message_id = await self._store.record_inbound(contact.id, message, text, lease_until=self._lease_end())
+        accepted = await self._store.accept(message, text, lease_until=self._lease_end())
+        if accepted.forgotten is not None:
+            # A person who deleted their data: a redelivery (their "Done" failed) or a replay must not bring them back.
+            gone = accepted.forgotten
+            return Turn(gone, (self.answers(gone).deleted(),), "delete_my_data", outcome=Outcome.DELETED)
+        contact, message_id = accepted.contact, accepted.message_id
+        if contact is None:  # the store breaks its own port: neither forgotten nor a person
+            raise RecordChanged("a message was accepted without a person")
         crash_point("after_store")
         if message_id is None:  # the platform delivered this message again
             earlier = await self._redelivered(contact, message.channel_message_id)
@@ -179,7 +181,7 @@ class Conversation:
         state_key = _state_key(contact)
         state = DialogueState.from_dict(await self._state.get(state_key))
         detection = self._detector.detect(text)
-        language = await self._language(contact, detection, message.language_hint)
+        language = self._language(contact, detection, message.language_hint)
         asked = Asked(contact, self.answers(language), state, text, message_id)
         flooding = self._flood.flooding(state)
         turn = await self._flooded(asked, message) if flooding else await self._respond(asked, message)
@@ -196,6 +198,7 @@ class Conversation:
             language=turn.language,
             replies=[reply.text for reply in turn.replies],
             turn=encode_turn(turn),
+            contact_language=language if language != contact.language and not contact.language_chosen else None,
         )
         if not await self._store.record_turn(message_id, contact.id, record):
             # Our hold had lapsed and another process decided it first: its replies stand, ours go nowhere.
@@ -228,17 +231,15 @@ class Conversation:
         replies = (asked.answers.slow_down(),) if self._flood.first_note(asked.state) else ()
         return Turn(asked.language, replies, "flood")
 
-    async def _language(self, contact: ContactRecord, detection: Detection, hint: str | None) -> Language:
-        language = choose_language(
+    def _language(self, contact: ContactRecord, detection: Detection, hint: str | None) -> Language:
+        """The turn's language; one learned for a person who chose none is stored with the decision (`_decide`)."""
+        return choose_language(
             detection,
             sticky=contact.language,
             chosen=contact.language_chosen,
             hint=hint,
             default=self._config.default_language,
         )
-        if language != contact.language and not contact.language_chosen:
-            await self._store.set_language(contact.id, language, chosen=False)
-        return language
 
     def _offer_languages(self, turn: Turn) -> Turn:
         """Add the languages to the last reply, asking in each of them, unless the turn offers them already."""

@@ -15,6 +15,7 @@ from bot.core.messages import IncomingMessage, Reply, Turn
 from bot.languages import Language
 
 __all__ = [
+    "Accepted",
     "Classification",
     "ContactRecord",
     "ContentCatalog",
@@ -104,14 +105,35 @@ class TurnRecord:
     language: Language
     replies: Sequence[str]  # stored as outbound messages
     turn: str  # the whole turn (JSON), kept with the inbound message until a channel sent it
+    # The language learned for a person who has not chosen one: stored with the decision, not in a commit of its own.
+    contact_language: Language | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What `accept` found and stored in its one transaction.
+
+    `forgotten` is set (and nothing stored) for a message of a person who deleted their data; otherwise
+    `contact` is the person (created when new) and `message_id` the stored message, None for a redelivery.
+    """
+
+    contact: ContactRecord | None
+    message_id: int | None
+    forgotten: Language | None = None
 
 
 class ConversationStore(Protocol):
     """The durable record: contacts, conversations, messages.
 
-    A turn is two commits: the inbound message first (persist first, with a lease: this process handles it),
-    then `record_turn`, which writes the decision in one transaction. A crash leaves all of it or none.
+    A turn is three commits: `accept` stores the inbound message first (persist first, with a lease: this
+    process handles it), `record_turn` writes the decision in one transaction, and `mark_answered` once the
+    replies went out. A crash leaves each of them whole or not at all.
     """
+
+    async def accept(self, message: IncomingMessage, text: str, *, lease_until: dt.datetime) -> Accepted:
+        """In one transaction: the tombstone check, the person (created when new), the message held until
+        `lease_until` (see `record_inbound`)."""
+        ...
 
     async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord: ...
 

@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from bot.clock import as_utc
 from bot.languages import known_or_fallback
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
+from bot.storage.database import reading
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow
 from bot.storage.tables import ContactRow, MessageRow
 
@@ -58,10 +59,11 @@ def _cases() -> Select[tuple[CaseRow, ContactRow]]:
 class SqlCaseStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._reads = reading(sessions)
 
     # --- reading -------------------------------------------------------------------------------------
     async def _many(self, query: Select[tuple[CaseRow, ContactRow]]) -> list[CaseRecord]:
-        async with self._sessions() as session:
+        async with self._reads() as session:  # one statement (e.g. the person's open case, on every turn)
             return [_record(row, contact) for row, contact in (await session.execute(query)).all()]
 
     async def _one(self, query: Select[tuple[CaseRow, ContactRow]]) -> CaseRecord | None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.languages import LANGUAGES, Language
 from bot.records.cases import CaseStatus, LawyerRecord
+from bot.storage.database import reading
 from bot.storage.handoff_tables import AuditRow, CaseRow, LawyerRow
 
 
@@ -28,6 +29,7 @@ def _record(row: LawyerRow) -> LawyerRecord:
 class SqlLawyerStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._reads = reading(sessions)
 
     async def add(self, telegram_id: int, name: str, languages: tuple[Language, ...]) -> LawyerRecord:
         """Register a lawyer, or update and reactivate one registered before."""
@@ -83,12 +85,12 @@ class SqlLawyerStore:
 
     async def active(self) -> list[LawyerRecord]:
         # Filtered in SQL: topic answers ask this on every turn (lawyer availability), and removed lawyers stay rows.
-        async with self._sessions() as session:
+        async with self._reads() as session:
             query = select(LawyerRow).where(LawyerRow.active.is_(True)).order_by(LawyerRow.id)
             return [_record(row) for row in (await session.execute(query)).scalars().all()]
 
     async def active_by_telegram_id(self, telegram_id: int) -> LawyerRecord | None:
-        async with self._sessions() as session:
+        async with self._reads() as session:  # on every Telegram update: is the sender a lawyer?
             query = select(LawyerRow).where(LawyerRow.telegram_id == telegram_id, LawyerRow.active.is_(True))
             row = (await session.execute(query)).scalar()
             return _record(row) if row else None

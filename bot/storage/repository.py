@@ -7,19 +7,21 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.core.messages import IncomingMessage
-from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
+from bot.core.ports import Accepted, ContactRecord, Redelivery, TurnRecord, Unanswered
 from bot.errors import RecordChanged
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
+from bot.storage import turn_statements as statements
 from bot.storage.burial import bury
-from bot.storage.sealing import session_keyring
+from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
+from bot.storage.turn_statements import MAX_STORED_CHARS
 
-# Long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing.
-MAX_STORED_CHARS = 8000
+__all__ = ["MAX_STORED_CHARS", "SqlConversationStore"]
+
 MAX_HINT_CHARS = 16
 RECOVERY_BATCH = 50
 
@@ -46,6 +48,84 @@ class SqlConversationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, idle: dt.timedelta) -> None:
         self._sessions = sessions
         self._idle = idle
+        # A turn's own statements run on a plain connection (bot/storage/turn_statements.py), not a session.
+        self._engine: AsyncEngine = sessions.kw["bind"]
+        self._keyring = dialect_keyring(self._engine.sync_engine.dialect)
+
+    async def accept(self, message: IncomingMessage, text: str, *, lease_until: dt.datetime) -> Accepted:
+        """The tombstone check, the person (created when new) and the message stored: one transaction.
+
+        A concurrent first message of the same person creates the person too: the loser's transaction is rolled
+        back and tried once more, and then finds them.
+        """
+        for attempt in (1, 2):
+            try:
+                return await self._accept(message, text, lease_until)
+            except _ContactRace:
+                if attempt == 2:
+                    raise RecordChanged(f"contact on {message.channel} vanished while being created") from None
+        raise AssertionError("unreachable")
+
+    async def _accept(self, message: IncomingMessage, text: str, lease_until: dt.datetime) -> Accepted:
+        now = utc_now()
+        async with self._engine.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                accepted = await self._store_inbound(connection, message, text, lease_until, now)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            if accepted.message_id is None:
+                await transaction.rollback()  # nothing new: a redelivery or a forgotten person's message
+            else:
+                await transaction.commit()
+            return accepted
+
+    async def _store_inbound(
+        self,
+        connection: AsyncConnection,
+        message: IncomingMessage,
+        text: str,
+        lease_until: dt.datetime,
+        now: dt.datetime,
+    ) -> Accepted:
+        channel, platform_id = message.channel, message.user_id
+        if message.channel_message_id:  # a person who deleted their data is not brought back by a redelivery
+            digests = self._keyring.blinds(f"{channel}:{message.channel_message_id}")
+            if (language := await statements.forgotten_language(connection, digests, now)) is not None:
+                return Accepted(None, None, forgotten=language if language in LANGUAGES else FALLBACK_LANGUAGE)
+        hashes = self._keyring.blinds(platform_id)
+        contact = await statements.touch_contact(connection, channel, platform_id, hashes, now)
+        new_contact = contact is None
+        if contact is None:
+            try:
+                contact = await statements.add_contact(connection, channel, platform_id, hashes[0], now)
+            except IntegrityError:  # the caller rolls back and tries again
+                raise _ContactRace from None
+        conversation_id = await statements.conversation_for(
+            connection, contact.id, now, self._idle, new_contact=new_contact
+        )
+        values = self._inbound_values(message, text, lease_until)
+        values.update(conversation_id=conversation_id, contact_id=contact.id, created_at=now)
+        try:
+            return Accepted(contact, await statements.add_message(connection, values))
+        except IntegrityError:  # the platform delivered this message again: the caller rolls back, nothing changed
+            if message.channel_message_id is None or new_contact:
+                raise
+            return Accepted(contact, None)
+
+    @staticmethod
+    def _inbound_values(message: IncomingMessage, text: str, lease_until: dt.datetime) -> dict[str, object]:
+        return {
+            "direction": "in",
+            "text": text[:MAX_STORED_CHARS],
+            "channel_message_id": message.channel_message_id,
+            "payload": message.payload,
+            "attachment": message.attachment,
+            "language_hint": (message.language_hint or "")[:MAX_HINT_CHARS] or None,
+            "parts_sent": 0,
+            "lease_until": lease_until,
+        }
 
     async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord:
         async with self._sessions() as session:
@@ -174,46 +254,21 @@ class SqlConversationStore:
         await self._set(message_id, lease_until=None)
 
     async def record_turn(self, message_id: int, contact_id: int, record: TurnRecord) -> bool:
-        """What was understood, the replies as outbound messages and the turn to send: one transaction.
+        """What was understood, the replies as outbound messages, the turn to send and the person's language
+        learned: one transaction.
 
         Conditional on the message being undecided, so two processes deciding it at once store one decision.
         """
-        now = utc_now()
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(MessageRow)
-                .where(MessageRow.id == message_id, MessageRow.turn.is_(None), MessageRow.answered_at.is_(None))
-                .values(
-                    intent=record.intent,
-                    confidence=record.confidence,
-                    language=record.language,
-                    turn=record.turn,
-                    parts_sent=0,
-                ),
-                execution_options=UNSYNCED,
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                await session.rollback()
-                return False
-            replies = (
-                {
-                    "direction": "out",
-                    "text": text[:MAX_STORED_CHARS],
-                    "intent": record.intent,
-                    "language": record.language,
-                }
-                for text in record.replies
-            )
-            await self._add_messages(session, contact_id, now, *replies)
-            await session.commit()
-            return True
+        async with self._engine.begin() as connection:
+            return await statements.decide(connection, message_id, contact_id, record, utc_now())
 
     async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
         await self._set(message_id, parts_sent=parts_sent, lease_until=lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
         """The channel sent (or durably queued) the replies: they are no longer needed."""
-        await self._set(message_id, answered_at=utc_now(), turn=None, lease_until=None)
+        async with self._engine.begin() as connection:
+            await statements.mark_answered(connection, message_id, utc_now())
 
     async def _set(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session:
@@ -304,3 +359,7 @@ class SqlConversationStore:
             result = await session.execute(delete(MessageRow).where(MessageRow.created_at < cutoff))
             await session.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class _ContactRace(Exception):
+    """The person was created by a concurrent message between looking for them and creating them."""

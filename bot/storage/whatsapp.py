@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.errors import RecordChanged
@@ -27,16 +28,35 @@ from bot.records.whatsapp import (
     Window,
     ranks_below,
 )
-from bot.storage import relay_delivery
+from bot.storage import relay_delivery, reply_statements, turn_statements
 from bot.storage.erasures import SqlRemoteErasures
-from bot.storage.sealing import session_keyring
+from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
 
 Row = WhatsAppDeliveryRow
 CHANNEL = "whatsapp"
 
 
-def _delivery(row: Row) -> Delivery:
+_deliveries: Table = Row.__table__  # type: ignore[assignment]  # a declared table is a Table
+_DELIVERY_COLUMNS = tuple(
+    _deliveries.c[name]
+    for name in (
+        "id",
+        "recipient",
+        "language",
+        "body",
+        "content_sid",
+        "content_variables",
+        "status",
+        "message_sid",
+        "error_code",
+        "relay_id",
+    )
+)
+
+
+def _delivery(row: Row | Any) -> Delivery:
+    """A delivery from its ORM row or from a row of `_DELIVERY_COLUMNS`."""
     return Delivery(
         id=row.id,
         recipient=row.recipient,
@@ -58,6 +78,7 @@ class SqlWhatsAppLedger:
         self._sessions = sessions
         self._channel = channel
         self._erasures = SqlRemoteErasures(sessions)
+        self._engine: AsyncEngine = sessions.kw["bind"]  # a turn's replies are written on a plain connection
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
         hashes = session_keyring(session).blinds(platform_id)
@@ -134,30 +155,20 @@ class SqlWhatsAppLedger:
         now = utc_now()
         async with self._sessions() as session:
             contact_id = await self._contact_id(session, platform_id)
-            rows = [
-                Row(
-                    contact_id=contact_id,
-                    recipient=platform_id,
-                    recipient_hash=session_keyring(session).blind(platform_id),
-                    language=message.language,
-                    body=message.body,
-                    content_sid=message.content_sid,
-                    content_variables=message.content_variables,
-                    status=HELD if held else READY,
-                    # a resend keeps the refusal's code until Twilio takes it: its relay shows failed meanwhile
-                    error_code=resend_of.error_code if resend_of else None,
-                    attempts=0,
-                    reply_key=None if reply_to is None else f"{reply_to}:{part}",
-                    relay_id=relay_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for part, message in enumerate(messages)
-            ]
+            rows = self._rows(
+                session,
+                contact_id,
+                platform_id,
+                messages,
+                now,
+                held=held,
+                reply_to=reply_to,
+                relay_id=relay_id,
+                # a resend keeps the refusal's code until Twilio takes it: its relay shows failed meanwhile
+                error_code=resend_of.error_code if resend_of else None,
+            )
             try:
-                for row in rows:  # one by one, so ids follow the order the messages must arrive in
-                    session.add(row)
-                    await session.flush()
+                await self._insert(session, rows)
                 if resend_of is not None:
                     await relay_delivery.carried_by_resend(session, resend_of.id)
                 if relay_id is not None:
@@ -169,15 +180,91 @@ class SqlWhatsAppLedger:
                 return []  # queued before a crash, with the same keys: once is enough
             return [row.id for row in rows]
 
+    async def answer(
+        self, platform_id: str, messages: Sequence[Outgoing], *, reply_to: int | None, wrote_at: dt.datetime | None
+    ) -> int:
+        """Replies to a message: in one transaction, the window opened at `wrote_at` (when the person just wrote),
+        what waited for it released (it goes first), the replies queued once per `reply_to`, and that message
+        marked answered (the outbox holds its replies now). How many held deliveries were released."""
+        hashes = dialect_keyring(self._engine.sync_engine.dialect).blinds(platform_id)
+        try:
+            async with self._engine.begin() as connection:  # Core on one connection: bot/storage/reply_statements.py
+                return await reply_statements.answer(
+                    connection,
+                    channel=self._channel,
+                    platform_id=platform_id,
+                    hashes=hashes,
+                    messages=messages,
+                    reply_to=reply_to,
+                    wrote_at=wrote_at,
+                    now=utc_now(),
+                )
+        except IntegrityError:
+            if reply_to is None:
+                raise
+            # queued before a crash, with the same keys (the transaction was rolled back): the rest on its own
+            return await self._answered_again(platform_id, reply_to, wrote_at)
+
+    async def _answered_again(self, platform_id: str, reply_to: int, wrote_at: dt.datetime | None) -> int:
+        released = 0
+        if wrote_at is not None:
+            await self.note_inbound(platform_id, wrote_at)
+            released = await self.release_held(platform_id)
+        async with self._sessions() as session:
+            await turn_statements.mark_answered(await session.connection(), reply_to, utc_now())
+            await session.commit()
+        return released
+
+    def _rows(
+        self,
+        session: AsyncSession,
+        contact_id: int | None,
+        platform_id: str,
+        messages: Sequence[Outgoing],
+        now: dt.datetime,
+        *,
+        held: bool,
+        reply_to: int | None,
+        relay_id: int | None = None,
+        error_code: int | None = None,
+    ) -> list[Row]:
+        return [
+            Row(
+                contact_id=contact_id,
+                recipient=platform_id,
+                recipient_hash=session_keyring(session).blind(platform_id),
+                language=message.language,
+                body=message.body,
+                content_sid=message.content_sid,
+                content_variables=message.content_variables,
+                status=HELD if held else READY,
+                error_code=error_code,
+                attempts=0,
+                reply_key=None if reply_to is None else f"{reply_to}:{part}",
+                relay_id=relay_id,
+                created_at=now,
+                updated_at=now,
+            )
+            for part, message in enumerate(messages)
+        ]
+
+    @staticmethod
+    async def _insert(session: AsyncSession, rows: list[Row]) -> None:
+        for row in rows:  # one by one, so ids follow the order the messages must arrive in
+            session.add(row)
+            await session.flush()
+
+    async def _release(self, session: AsyncSession, platform_id: str, now: dt.datetime) -> int:
+        result = await session.execute(
+            update(Row).where(self._to(session, platform_id), Row.status == HELD).values(status=READY, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def release_held(self, platform_id: str) -> int:
         async with self._sessions() as session:
-            result = await session.execute(
-                update(Row)
-                .where(self._to(session, platform_id), Row.status == HELD)
-                .values(status=READY, updated_at=utc_now())
-            )
+            released = await self._release(session, platform_id, utc_now())
             await session.commit()
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return released
 
     async def held_count(self, platform_id: str) -> int:
         async with self._sessions() as session:
@@ -193,15 +280,17 @@ class SqlWhatsAppLedger:
                 delivery_id = (await session.execute(query)).scalar_one_or_none()
                 if delivery_id is None:
                     return None
-                claimed = await session.execute(
-                    update(Row)
-                    .where(Row.id == delivery_id, Row.status == READY)
-                    .values(status=SUBMITTING, attempts=Row.attempts + 1, updated_at=utc_now())
-                )
+                claimed = (  # the claimed row comes back with the claim: no second query for it
+                    await session.execute(
+                        update(_deliveries)
+                        .where(_deliveries.c.id == delivery_id, _deliveries.c.status == READY)
+                        .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=utc_now())
+                        .returning(*_DELIVERY_COLUMNS)
+                    )
+                ).first()
                 await session.commit()
-                if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                    row = await self._load(session, delivery_id)
-                    return _delivery(row) if row else None
+                if claimed is not None:
+                    return _delivery(claimed)
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
         async with self._sessions() as session:

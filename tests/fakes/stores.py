@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.core.messages import IncomingMessage
-from bot.core.ports import ContactRecord, Redelivery, TurnRecord, Unanswered
+from bot.core.ports import Accepted, ContactRecord, Redelivery, TurnRecord, Unanswered
 from bot.languages import FALLBACK_LANGUAGE, Language
 
 
@@ -35,6 +35,12 @@ class MemoryConversationStore:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     tombstones: dict[tuple[str, str], Language] = field(default_factory=dict)  # (channel, message id) -> language
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def accept(self, message: IncomingMessage, text: str, *, lease_until: dt.datetime) -> Accepted:
+        if message.channel_message_id and (gone := await self.forgotten(message.channel, message.channel_message_id)):
+            return Accepted(None, None, forgotten=gone)
+        contact = await self.get_or_create_contact(message.channel, message.user_id)
+        return Accepted(contact, await self.record_inbound(contact.id, message, text, lease_until=lease_until))
 
     async def get_or_create_contact(self, channel: str, platform_id: str) -> ContactRecord:
         for contact in self.contacts.values():
@@ -78,6 +84,9 @@ class MemoryConversationStore:
             return False
         stored.intent, stored.confidence, stored.language = record.intent, record.confidence, record.language
         stored.turn, stored.parts_sent = record.turn, 0
+        contact = self.contacts[contact_id]
+        if record.contact_language is not None and not contact.language_chosen:
+            self.contacts[contact_id] = replace(contact, language=record.contact_language)
         for text in record.replies:
             self._add(StoredMessage(0, contact_id, "out", text, intent=record.intent, language=record.language))
         return True

@@ -43,23 +43,30 @@ async def send_turn(bot: Bot, conversation: Dialogue, chat_id: int | str, turn: 
 
     A part sent but not yet marked when the process dies is the one message that can come twice; Telegram
     offers no idempotency key to prevent it. On failure the message is let go at once for a retry.
+
+    The last part is marked by confirming the whole turn: one commit where progress and then the confirmation
+    took two, with the same window (between the send and the commit) for a duplicate.
     """
     if turn.outcome is Outcome.DUPLICATE:
         return
+    parts = turn_parts(turn)
     try:
-        for index, (text, options) in enumerate(turn_parts(turn)):
+        for index, (text, options) in enumerate(parts):
             if index < turn.parts_sent:
                 continue  # went out before a crash or a failed send
             await bot.send_message(
                 chat_id, as_html(text), reply_markup=keyboard(options, token=bot.token, chat_id=chat_id)
             )
+            if index == len(parts) - 1:
+                break  # confirmed below, with the turn
             await conversation.progress(turn, index + 1)
             crash_point("after_part_sent")
     except BaseException:
         await conversation.unsent(turn)
         raise
-    crash_point("before_answered")
     await conversation.delivered(turn)
+    crash_point("after_part_sent")  # the last part: the kill the chain makes here finds it confirmed
+    crash_point("before_answered")
 
 
 async def acknowledge(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:

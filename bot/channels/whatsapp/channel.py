@@ -110,17 +110,17 @@ class WhatsAppChannel:
                 # send a second, different one.
                 await self._conversation.delivered(turn)
             return Receipt(True, tuple(render_turn(turn)))
-        if received is not None:
-            released = await self._sender.contact_wrote(platform_id, received)
-            if released:
-                log.info("Released %d held WhatsApp message(s) on %s", released, incoming.channel_message_id)
         try:  # queued once per message, so a replay after a crash here does not queue the replies twice
-            await self._sender.enqueue(platform_id, turn.language, render_turn(turn), reply_to=turn.message_id)
+            released = await self._sender.answer(
+                platform_id, turn.language, render_turn(turn), reply_to=turn.message_id, wrote_at=received
+            )
         except BaseException:
             await self._conversation.unsent(turn)
             raise
+        if released:
+            log.info("Released %d held WhatsApp message(s) on %s", released, incoming.channel_message_id)
+        # The outbox holds the replies and the message is marked answered with them: `delivered` is that commit.
         crash_point("before_answered")
-        await self._conversation.delivered(turn)  # the outbox holds the replies now
         if turn.outcome is Outcome.DELETED:
             await self._options.forget(platform_id)
             self._sender.erase_soon()  # their messages at Twilio, in the background

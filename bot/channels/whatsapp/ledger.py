@@ -36,6 +36,15 @@ class DeliveryLedger(Protocol):
         """
         ...
 
+    async def answer(
+        self, platform_id: str, messages: Sequence[Outgoing], *, reply_to: int | None, wrote_at: dt.datetime | None
+    ) -> int:
+        """A turn's replies, in one transaction: the window opened at `wrote_at` (None: a replay by the recovery
+        sweep), the contact's held deliveries released to go first, the replies queued `ready` once per
+        `reply_to` (the inbound message they answer), which is marked answered: the outbox holds its replies.
+        How many held deliveries were released."""
+        ...
+
     async def release_held(self, platform_id: str) -> int:
         """Make the contact's held deliveries ready; how many there were."""
         ...

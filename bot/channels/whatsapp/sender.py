@@ -106,12 +106,19 @@ class WhatsAppSender:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- what callers use ------------------------------------------------------------------------
-    async def enqueue(
-        self, platform_id: str, language: Language, bodies: list[str], *, reply_to: int | None = None
-    ) -> None:
-        """Store replies to a message received (once per `reply_to`, its id); `drain_soon` sends them."""
-        if bodies:
-            await self._ledger.add(platform_id, [Outgoing(language, body=body) for body in bodies], reply_to=reply_to)
+    async def answer(
+        self,
+        platform_id: str,
+        language: Language,
+        bodies: list[str],
+        *,
+        reply_to: int | None,
+        wrote_at: dt.datetime | None,
+    ) -> int:
+        """Store a turn's replies and settle the message they answer (DeliveryLedger.answer, one transaction);
+        `drain_soon` sends them. How many held messages the contact's writing released (they go first)."""
+        messages = [Outgoing(language, body=body) for body in bodies]
+        return await self._ledger.answer(platform_id, messages, reply_to=reply_to, wrote_at=wrote_at)
 
     async def send_text(
         self,
@@ -139,11 +146,6 @@ class WhatsAppSender:
         if await self._invite(platform_id, language, window):
             self.drain_soon(platform_id)
         return "held"
-
-    async def contact_wrote(self, platform_id: str, at: dt.datetime) -> int:
-        """Open the contact's window and release what waited for it (it goes out before the replies)."""
-        await self._ledger.note_inbound(platform_id, at)
-        return await self._ledger.release_held(platform_id)
 
     async def on_status(self, delivery_id: int | None, message_sid: str, status: str, error_code: int | None) -> None:
         change = await self._ledger.record_status(delivery_id, message_sid, status, error_code)
