@@ -77,7 +77,7 @@ class RasaSettings(_Section):
     question_weight: float = Field(default=0.5, ge=0, le=1)
     # Kazakh or Russian typed in Latin letters is also classified transliterated to Cyrillic, weighted so
     # (0: off; bot/nlu/transliterate.py)
-    latin_weight: float = Field(default=0.5, ge=0, le=1)
+    latin_weight: float = Field(default=0.6, ge=0, le=1)
 
     @property
     def base_url(self) -> str:

@@ -24,6 +24,7 @@ from bot.settings import RasaSettings
         ("nujno", "нужно"),  # j is ж
         ("ja", "я"),  # except the German-style "ja" on its own
         ("registraciya", "регистрация"),  # c is ц, ya is я
+        ("moi", "мои"),  # Russian does have vowel + и
         ("kud\u0430", "куда"),  # a Cyrillic letter typed inside stays as it is
     ],
 )
@@ -41,6 +42,7 @@ def test_russian_in_latin_letters(latin: str, cyrillic: str) -> None:
         ("maghan komek kerek", "маған комек керек"),  # gh is ғ
         ("mening balam", "мениң балам"),  # a final ng is ң
         ("tirkew", "тиркеу"),  # w is у
+        ("qalai, uige", "қалай, уйге"),  # Kazakh has no vowel + и: i after a vowel is й
         ("salemetsiz be", "салеметсиз бе"),  # ts is not ц in Kazakh
         # the official 2021 alphabet: i is і, ı is ы, and its own letters
         ("Sälem, men bosqynmın", "сәлем, мен босқынмын"),

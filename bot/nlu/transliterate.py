@@ -4,9 +4,10 @@ Two ways of typing are covered, from the alphabets' rules:
 - the official Kazakh Latin of 2021 (ä ğ ı i ñ ö q ş ç ū ü, y for и/й, j for ж): any of its letters but q in a
   message switches to its reading of i (і, ı being ы), with the 2017 acute (á ó ú ǵ ń ý) and 2018
   apostrophe forms (a' o' u' g' n' s' c');
-- informal ASCII: digraphs first (shch sch sh ch zh kh gh ts ya yu), j for ж, y for ы (й after a vowel),
-  ' for ь; the special Kazakh letters fall back to their plain look-alikes (k for қ, g for ғ, u for ұ/ү,
-  o for ө, i for і), which is how Kazakh without its special letters is typed in Cyrillic too.
+- informal ASCII: digraphs first (shch sch sh ch zh kh gh ts ya yu), j for ж, y for ы (й after a vowel, as
+  is a Kazakh i after a vowel), ' for ь; the special Kazakh letters fall back to their plain look-alikes
+  (k for қ, g for ғ, u for ұ/ү, o for ө, i for і), which is how Kazakh without its special letters is typed
+  in Cyrillic too.
 Where a Latin letter has several readings the most frequent one is taken; the result only needs to be close
 enough for the classifier, which was trained on Cyrillic typed without the special letters as well.
 """
@@ -130,6 +131,8 @@ def _word(word: str, language: TranslitLanguage, *, official: bool) -> str:
         ch = word[i]
         if ch == "y":
             out.append(_y(word, i))
+        elif language == "kk" and ch == "i" and i > 0 and word[i - 1] in _VOWELS:
+            out.append("й")  # Kazakh has no vowel + и: "qalai", "ui" are қалай, үй
         elif language == "kk" and word.startswith("ng", i) and i + 2 == len(word) and i > 0:
             out.append("ң")  # "mening", "sening": a final ng is ң
             i += 1
