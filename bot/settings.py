@@ -75,6 +75,9 @@ class RasaSettings(_Section):
     project_dir: Path = REPO_ROOT / "nlu"
     # a story of several sentences is also classified as its last question, weighted so (0: off; bot/nlu/long_text.py)
     question_weight: float = Field(default=0.5, ge=0, le=1)
+    # Kazakh or Russian typed in Latin letters is also classified transliterated to Cyrillic, weighted so
+    # (0: off; bot/nlu/transliterate.py)
+    latin_weight: float = Field(default=0.6, ge=0, le=1)
 
     @property
     def base_url(self) -> str:

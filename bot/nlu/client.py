@@ -9,11 +9,13 @@ from typing import Any
 import aiohttp
 import orjson
 
+from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
 from bot.nlu.auth import auth_headers
 from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
+from bot.nlu.transliterate import cyrillic_reading
 from bot.settings import RasaSettings
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,13 @@ class RasaClient:
         auth: Callable[[], dict[str, str]] = dict,
         normalizer: Callable[[str], str] = normalize,
         question_weight: float = 0.0,
+        latin_weight: float = 0.0,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self._normalize = normalizer
         self._question_weight = question_weight
+        self._latin_weight = latin_weight
+        self._detector = detector or LanguageDetector()
         self._url = f"{base_url.rstrip('/')}/model/parse"
         self._auth = auth  # headers per request: the JWT expires, and a restarted server has a new secret
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -50,12 +56,21 @@ class RasaClient:
             auth=lambda: auth_headers(rasa),
             normalizer=normalizer,
             question_weight=rasa.question_weight,
+            latin_weight=rasa.latin_weight,
         )
 
     async def classify(self, text: str) -> Classification:
         cleaned = self._normalize(text)[-MAX_PARSE_CHARS:]
         if not cleaned:
             return Classification(ranking=())
+        result = await self._classify_story(cleaned)
+        # Kazakh or Russian typed in Latin letters is also read in Cyrillic, where most training rows are
+        cyrillic = cyrillic_reading(cleaned, self._detector) if self._latin_weight > 0 else None
+        if cyrillic is None:
+            return result
+        return combine(result, await self._classify_story(cyrillic), self._latin_weight)
+
+    async def _classify_story(self, cleaned: str) -> Classification:
         whole = await self._parse(cleaned)
         question = question_sentence(cleaned) if self._question_weight > 0 else None
         if question is None:
