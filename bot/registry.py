@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from aiogram.fsm.storage.base import BaseEventIsolation
+
     from bot.channels.telegram.runtime import TelegramRuntime
     from bot.channels.whatsapp.factory import WhatsAppRuntime
     from bot.console.routes import ConsoleRoutes
@@ -54,17 +56,14 @@ def _installed(app: App, channel: C) -> C:
 
 def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
-    from aiogram.fsm.storage.base import BaseEventIsolation
-    from aiogram.fsm.storage.memory import SimpleEventIsolation
-
     from bot.channels.telegram.factory import HashedKeyBuilder, create_bot, create_dispatcher
     from bot.channels.telegram.failures import RepeatedFailures
-    from bot.channels.telegram.isolation import FallbackEventIsolation
+    from bot.channels.telegram.isolation import FallbackEventIsolation, local_isolation
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
-    isolation: BaseEventIsolation = SimpleEventIsolation()
+    isolation: BaseEventIsolation = local_isolation()
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
         # Keyed by a keyed hash of the chat: no chat id in Redis.
         isolation = FallbackEventIsolation(app.redis, HashedKeyBuilder(app.keyring), app.claims.health, REDIS_DOWN)

@@ -16,6 +16,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
+from bot.channels.telegram.lazy_models import build_turn_models
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
 from bot.channels.telegram.session import KeptResponseTypesSession
@@ -43,6 +44,7 @@ def create_bot(settings: TelegramSettings) -> Bot:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
     session = KeptResponseTypesSession(api=TelegramAPIServer.from_base(settings.api_base))
     session.middleware(RetryMiddleware())
+    build_turn_models()  # aiogram's models are deferred (lazy_models.py): what a turn uses, now rather than then
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -33,6 +33,11 @@ WAIT_SECONDS = 15.0  # then the update fails with a 503 and Telegram delivers it
 POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
 
 
+def local_isolation() -> BaseEventIsolation:
+    """One update per chat at a time within this process (aiogram's own lock): one process, no Redis."""
+    return SimpleEventIsolation()
+
+
 class ChatBusy(InFlight):
     """The chat's previous update was still being handled after WAIT_SECONDS: a 503, Telegram delivers it again."""
 
