@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import PANA, REPO
 from tests.keys import TEST_KEY
 
 # Builds what `pana serve --as-worker` builds (the app without migrating, every configured channel), serves
@@ -130,3 +132,42 @@ def test_aiogram_imported_before_pana_stays_as_aiogram_builds_it() -> None:
     """Someone else imported aiogram first: nothing is patched afterwards, its models are whole."""
     probe = "import aiogram.types, bot.channels.telegram; print(aiogram.types.Poll.__pydantic_complete__)"
     assert _run(probe).strip() == "True"
+
+
+def _migration_environment(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANA_", "DATABASE_", "TELEGRAM_", "TWILIO_"))}
+    env.update(DATABASE_URL=database_url, PANA_VAR_DIR=str(tmp_path / "var"), PANA_ENCRYPTION_KEYS=TEST_KEY)
+    return env
+
+
+def test_the_migration_of_pana_serve_runs_in_a_child_that_brings_the_schema_to_head(tmp_path: Path) -> None:
+    """`pana serve` migrates through `pana serve --migrate-only`, so Alembic never loads where it serves."""
+    database = tmp_path / "serve.db"
+    env = _migration_environment(tmp_path, f"sqlite+aiosqlite:///{database}")
+    done = subprocess.run(
+        [*PANA, "serve", "--migrate-only"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    heads = _run(
+        "from alembic.script import ScriptDirectory; from bot.storage.database import alembic_config; "
+        "print(ScriptDirectory.from_config(alembic_config()).get_current_head())"
+    ).strip()
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(heads,)]
+
+
+def test_pana_serve_does_not_start_when_its_migration_fails(tmp_path: Path) -> None:
+    env = _migration_environment(tmp_path, "postgresql+asyncpg://postgres@127.0.0.1:1/none")  # nothing listens there
+    env["RASA_URL"] = f"http://127.0.0.1:{os.environ.get('PANA_TEST_RASA_PORT', '5077')}"  # never the default port
+    # Its own session: were it to start serving after all, the whole group (Rasa included) is stopped below.
+    process = subprocess.Popen(
+        [*PANA, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, errors = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError("pana serve started although its migration failed") from None
+    assert process.returncode == 2
+    assert "the database migration failed" in errors
