@@ -95,7 +95,8 @@ def test_a_worker_with_the_console_off_loads_no_console_migration_or_bench(worke
 
 def test_a_worker_builds_only_the_telegram_models_a_turn_uses(worker: dict[str, Any]) -> None:
     """aiogram's ~300 types and ~170 methods cost ~125 MB built eagerly; a worker builds what a turn uses."""
-    assert {"Update", "Message", "CallbackQuery"} <= set(worker["built_types"])
+    assert {"Update", "CallbackQuery"} <= set(worker["built_types"])
+    assert "Message" not in worker["built_types"]  # met nested only; its own validator is 2.9 MB
     assert {"SendMessage", "AnswerCallbackQuery"} <= set(worker["built_methods"])
     assert len(worker["built_types"]) < worker["types"] // 10
     assert len(worker["built_methods"]) < 10
