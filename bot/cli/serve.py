@@ -56,7 +56,7 @@ async def migrate_only(settings: Settings) -> int:
 
 
 async def _migrate_apart() -> None:
-    """Migrate in a short-lived child: Alembic and Mako (~15 MB) then never load in the process that serves."""
+    """Migrate in a short-lived child: Alembic and Mako (~10 MB) then never load in the process that serves."""
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--migrate-only", stdin=asyncio.subprocess.DEVNULL
     )
