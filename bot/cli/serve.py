@@ -32,7 +32,7 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     if as_worker:
         await _serve(settings, stop, reuse_port=True)  # the supervisor migrated before the workers
         return 0
-    await _migrate_apart()
+    await migrate_apart()
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
         await nlu.__aenter__()
@@ -55,7 +55,7 @@ async def migrate_only(settings: Settings) -> int:
     return 0
 
 
-async def _migrate_apart() -> None:
+async def migrate_apart() -> None:
     """Migrate in a short-lived child: Alembic and Mako (~10 MB) then never load in the process that serves."""
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--migrate-only", stdin=asyncio.subprocess.DEVNULL
@@ -67,7 +67,7 @@ async def _migrate_apart() -> None:
 async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
     # aiogram logs every handled update at INFO: a line per turn through the redaction, and nothing news.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    app = await create_app(settings, migrate_schema=False)  # migrated before: by _migrate_apart or the supervisor
+    app = await create_app(settings, migrate_schema=False)  # migrated before, by migrate_apart (here or the supervisor)
     try:
         channels = create_channels(settings, app)
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping
