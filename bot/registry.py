@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from aiogram.fsm.storage.base import BaseEventIsolation
+
     from bot.channels.telegram.runtime import TelegramRuntime
     from bot.channels.whatsapp.factory import WhatsAppRuntime
     from bot.console.routes import ConsoleRoutes
@@ -54,16 +56,14 @@ def _installed(app: App, channel: C) -> C:
 
 def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
-    from aiogram.fsm.storage.base import BaseEventIsolation
-
     from bot.channels.telegram.factory import HashedKeyBuilder, create_bot, create_dispatcher
     from bot.channels.telegram.failures import RepeatedFailures
-    from bot.channels.telegram.isolation import FallbackEventIsolation, LocalEventIsolation
+    from bot.channels.telegram.isolation import FallbackEventIsolation, local_isolation
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
-    isolation: BaseEventIsolation = LocalEventIsolation(settings.pana.person_wait_seconds)
+    isolation: BaseEventIsolation = local_isolation(settings.pana.person_wait_seconds)
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
         # Keyed by a keyed hash of the chat: no chat id in Redis.
         isolation = FallbackEventIsolation(

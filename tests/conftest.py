@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+import bot.channels.telegram  # noqa: F401  # first: aiogram as a worker imports it, models deferred (lazy_models.py)
 from bot.app import App, create_app
 from bot.core.language import LanguageDetector
 from bot.core.messages import IncomingMessage, Turn

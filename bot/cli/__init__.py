@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the HTTP server: health, webhooks, Telegram (webhook or polling)")
     serve.add_argument("--workers", type=int, metavar="N", help="processes sharing the port (default PANA_WORKERS)")
     serve.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)  # started by --workers
+    serve.add_argument("--migrate-only", action="store_true", help=argparse.SUPPRESS)  # started by `pana serve`
 
     nlu = commands.add_parser("nlu", help="the Rasa NLU project").add_subparsers(dest="nlu_command", required=True)
     train = nlu.add_parser("train", help="train when the data or config changed")
@@ -118,9 +119,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     """One process, or a supervisor of several; on uvloop, the faster event loop (see docs/performance.md)."""
     import uvloop
 
-    from bot.cli.serve import run_serve
+    from bot.cli.serve import migrate_only, run_serve
     from bot.cli.workers import run_workers
 
+    if args.migrate_only:
+        return asyncio.run(migrate_only(settings))
     count = args.workers or settings.pana.workers
     if args.as_worker or count == 1:
         return uvloop.run(run_serve(settings, as_worker=args.as_worker))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import create_app, create_keyring
 from bot.channels.base import Channel
-from bot.errors import NluProjectError
+from bot.errors import NluProjectError, PanaError
 from bot.metrics import MetricsRoutes
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.registry import create_channels, create_console
 from bot.settings import Settings
+from bot.storage.database import create_engine, migrate
 from bot.web import Readiness, create_web_app
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,9 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if as_worker:
-        await _serve(settings, stop, reuse_port=True, migrated=True)  # the supervisor migrated before the workers
+        await _serve(settings, stop, reuse_port=True)  # the supervisor migrated before the workers
         return 0
+    await migrate_apart()
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
         await nlu.__aenter__()
@@ -42,10 +45,29 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     return 0
 
 
-async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False, migrated: bool = False) -> None:
+async def migrate_only(settings: Settings) -> int:
+    """`pana serve --migrate-only`: bring the schema to the newest revision, then exit."""
+    engine = create_engine(settings.database, create_keyring(settings))  # the key file, made here when missing
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def migrate_apart() -> None:
+    """Migrate in a short-lived child: Alembic and Mako (~10 MB) then never load in the process that serves."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--migrate-only", stdin=asyncio.subprocess.DEVNULL
+    )
+    if await child.wait() != 0:
+        raise PanaError(f"the database migration failed (exit {child.returncode}); its error is above")
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, *, reuse_port: bool = False) -> None:
     # aiogram logs every handled update at INFO: a line per turn through the redaction, and nothing news.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    app = await create_app(settings, migrate_schema=not migrated)
+    app = await create_app(settings, migrate_schema=False)  # migrated before, by migrate_apart (here or the supervisor)
     try:
         channels = create_channels(settings, app)
     except BaseException:  # a channel misconfigured: release the database and NLU client before stopping

@@ -21,14 +21,13 @@ from pathlib import Path
 
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from bot.app import create_keyring
+from bot.cli.serve import migrate_apart
 from bot.errors import NluProjectError, PanaError
 from bot.metrics import MULTIPROCESS_ENV
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.private_files import private_dir
 from bot.settings import Settings
-from bot.storage.database import create_engine, migrate
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +53,7 @@ async def run_workers(settings: Settings, count: int) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    engine = create_engine(settings.database, create_keyring(settings))  # the key file, made once here
-    try:
-        await migrate(engine)  # once, before the workers: they then find the schema at its newest revision
-    finally:
-        await engine.dispose()
+    await migrate_apart()  # once, before the workers (the key file too): they find the schema at its newest revision
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
         await nlu.__aenter__()

@@ -10,12 +10,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
 from bot.channels.telegram.lawyers import create_lawyer_router
+from bot.channels.telegram.lazy_models import build_turn_models
+from bot.channels.telegram.nostate import NoStateStorage
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
 from bot.channels.telegram.session import KeptResponseTypesSession
@@ -43,6 +44,7 @@ def create_bot(settings: TelegramSettings) -> Bot:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
     session = KeptResponseTypesSession(api=TelegramAPIServer.from_base(settings.api_base))
     session.middleware(RetryMiddleware())
+    build_turn_models()  # aiogram's models are deferred (lazy_models.py): what a turn uses, now rather than then
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -77,11 +79,11 @@ def create_dispatcher(
 ) -> Dispatcher:
     """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time.
 
-    aiogram's FSM is not used (the core keeps the dialogue state): its storage stays in memory, and only
-    the per-chat isolation may be shared through Redis.
+    aiogram's FSM is not used (the core keeps the dialogue state): its storage keeps nothing (nostate.py),
+    and only the per-chat isolation may be shared through Redis.
     """
     dispatcher = Dispatcher(
-        storage=MemoryStorage(),
+        storage=NoStateStorage(),
         events_isolation=isolation,
         conversation=conversation,
         translator=translator,

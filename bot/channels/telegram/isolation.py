@@ -35,6 +35,11 @@ WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
 
 
+def local_isolation(wait_seconds: float = WAIT_SECONDS) -> BaseEventIsolation:
+    """One update per chat at a time within this process, waiting at most `wait_seconds`: one process, no Redis."""
+    return LocalEventIsolation(wait_seconds)
+
+
 class ChatBusy(InFlight):
     """The chat's previous update was still being handled after WAIT_SECONDS: a 503, Telegram delivers it again."""
 

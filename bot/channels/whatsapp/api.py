@@ -1,27 +1,26 @@
-"""Twilio's Messages API through the official client, asynchronously; its failures as DeliveryFailed."""
+"""Twilio's Messages API over aiohttp: create and delete a message; its failures as DeliveryFailed.
+
+Two REST calls do not need twilio's REST client: it loads ~130 modules and a second HTTP stack (requests,
+urllib3) at import and its `api.v2010` domain on first use, ~12 MB per worker (docs/performance.md), and it
+dropped a failed response's headers (Retry-After) when it raised. The request is the one it sent: a form
+with HTTP basic auth (account SID, auth token) to /2010-04-01/Accounts/{sid}/Messages.json.
+"""
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import email.utils
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
 
 from bot.errors import DeliveryFailed
 
+API_VERSION = "2010-04-01"
 REQUEST_TIMEOUT_SECONDS = 15.0
 DELTA_SECONDS = re.compile(r"[0-9]{1,9}")
-# The twilio client drops a failed response's headers when it raises: the last Retry-After seen by this task.
-_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,32 +45,29 @@ def retry_after_seconds(value: str | None, now: dt.datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0)
 
 
-class _RetryAfterKeepingClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Notes the Retry-After of a 429 or 503 for the task that made the request (see `_retry_after`)."""
-
-    async def request(self, *args: Any, **kwargs: Any) -> Response:
-        response: Response = await super().request(*args, **kwargs)
-        if response.status_code in (429, 503):
-            header = response.headers.get("Retry-After") if response.headers is not None else None
-            _retry_after.set(retry_after_seconds(header, dt.datetime.now(dt.UTC)))
-        return response
-
-
 def _retryable(status: int) -> bool:
     """Twilio says to retry rate limits and its own errors; any other 4xx will fail the same way again."""
     return status == 429 or status >= 500
 
 
 class TwilioMessages:
-    """Creates WhatsApp messages; never blocks the event loop (aiohttp under the twilio client)."""
+    """Creates and deletes WhatsApp messages at Twilio; never blocks the event loop."""
 
     def __init__(self, *, account_sid: str, auth_token: str, sender: str, api_base: str) -> None:
-        sdk_log = logging.getLogger(f"{__name__}.sdk")
-        sdk_log.setLevel(logging.WARNING)  # the SDK logs every request at INFO; ours say what matters
-        self._http = _RetryAfterKeepingClient(timeout=REQUEST_TIMEOUT_SECONDS, logger=sdk_log)
-        self._client = Client(account_sid, auth_token, http_client=self._http)
-        self._client.api.base_url = api_base.rstrip("/")  # a local stand-in in tests
+        self._messages_url = f"{api_base.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}/Messages"
+        self._auth = aiohttp.BasicAuth(account_sid, auth_token)
         self._sender = sender
+        self._http: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        """One session, made on first use (inside the running loop), again after a close."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                auth=self._auth,
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS),
+                headers={"Accept": "application/json"},
+            )
+        return self._http
 
     async def create(
         self,
@@ -83,39 +79,57 @@ class TwilioMessages:
         content_variables: str | None = None,
     ) -> Accepted:
         """Hand one message to Twilio: free-form `body`, or a template (`content_sid`, never with a body)."""
-        params: dict[str, Any] = {"to": to, "from_": self._sender, "status_callback": status_callback}
+        form = {"To": to, "From": self._sender, "StatusCallback": status_callback}
         if content_sid:
-            params["content_sid"] = content_sid
+            form["ContentSid"] = content_sid
             if content_variables:
-                params["content_variables"] = content_variables
+                form["ContentVariables"] = content_variables
         else:
-            params["body"] = body or ""
-        _retry_after.set(None)
+            form["Body"] = body or ""
         try:
-            created = await self._client.messages.create_async(**params)
-        except TwilioRestException as error:  # its message may quote the number: keep only status and code
-            code = error.code if isinstance(error.code, int) else None
-            reason = f"Twilio answered {error.status}"
-            raise DeliveryFailed(
-                reason, retryable=_retryable(error.status), code=code, retry_after=_retry_after.get()
-            ) from None
+            async with self._session().post(f"{self._messages_url}.json", data=form) as response:
+                answer = await _answer(response)
+                if response.status >= 400:
+                    raise _refused(response, answer)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryFailed(f"Twilio unreachable ({type(error).__name__})", retryable=True) from None
-        return Accepted(str(created.sid), str(created.status or "queued"))
+        sid = answer.get("sid")
+        if not isinstance(sid, str) or not sid:  # accepted, but unreadable: sending again could send it twice
+            raise DeliveryFailed(f"Twilio answered {response.status} without a message sid", retryable=False)
+        return Accepted(sid, str(answer.get("status") or "queued"))
 
     async def delete(self, message_sid: str) -> None:
         """Delete a message and its record at Twilio; one Twilio no longer has counts as deleted."""
         try:
-            await self._client.messages(message_sid).delete_async()
-        except TwilioRestException as error:
-            if error.status == 404:
-                return
-            code = error.code if isinstance(error.code, int) else None
-            raise DeliveryFailed(
-                f"Twilio answered {error.status}", retryable=_retryable(error.status), code=code
-            ) from None
+            async with self._session().delete(f"{self._messages_url}/{message_sid}.json") as response:
+                answer = await _answer(response)
+                if response.status >= 400 and response.status != 404:
+                    raise _refused(response, answer, keep_retry_after=False)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryFailed(f"Twilio unreachable ({type(error).__name__})", retryable=True) from None
 
     async def close(self) -> None:
-        await self._http.close()
+        if self._http is not None:
+            await self._http.close()
+
+
+async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """Twilio's JSON answer; {} when there is none (a 204, or a proxy's HTML error page)."""
+    try:
+        answer = await response.json(content_type=None)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _refused(
+    response: aiohttp.ClientResponse, answer: dict[str, Any], *, keep_retry_after: bool = True
+) -> DeliveryFailed:
+    """Twilio's error as DeliveryFailed: status and code only (its message may quote the number)."""
+    code = answer.get("code") if isinstance(answer.get("code"), int) else None
+    retry_after = None
+    if keep_retry_after and response.status in (429, 503):
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"), dt.datetime.now(dt.UTC))
+    return DeliveryFailed(
+        f"Twilio answered {response.status}", retryable=_retryable(response.status), code=code, retry_after=retry_after
+    )
