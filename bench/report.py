@@ -84,7 +84,7 @@ def _rate(value: float | None) -> str:
 
 def _rss(rss: Mapping[str, Mapping[str, int]], prefix: str) -> str:
     peaks = [v.get("VmHWM", 0) / 1024 for k, v in rss.items() if k.startswith(prefix) and v]
-    return "–" if not peaks else " / ".join(f"{p:.0f}" for p in peaks) + " MB"
+    return "–" if not peaks else " / ".join(f"{p:.0f}" for p in peaks) + " MiB"  # /proc counts KiB
 
 
 def _cpu(cpu: Mapping[str, Any] | None) -> str:

@@ -109,7 +109,7 @@ def test_tables_show_one_row_per_backend_and_level() -> None:
     lines = table.splitlines()
     assert len(lines) == 3
     assert "| postgresql+redis | 2 | 20 | 4.0 ms / 4.0 ms |" in lines[2]
-    assert "285 MB" in lines[2] and "46.0 ms" in lines[2]
+    assert "285 MiB" in lines[2] and "46.0 ms" in lines[2]
     assert lines[2].endswith("| 22.5 / 4.0 ms |"), "CPU per turn: the workers together, then Rasa"
     assert "postgresql+redis" in text_table(runs)
 
