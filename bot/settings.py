@@ -36,11 +36,13 @@ class DatabaseSettings(_Section):
     @field_validator("url", mode="before")
     @classmethod
     def _async_driver(cls, value: object) -> object:
-        """Accept the plain URLs people paste and pick the async driver for them."""
+        """Accept the plain URLs people paste and pick the async driver for them; empty means the default."""
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         if not isinstance(value, str):
             return value
+        if not value.strip():  # `DATABASE_URL=` in an .env file: the SQLite file, not a parse error at start
+            return cls.model_fields["url"].default
         for plain, async_ in (
             ("postgres://", "postgresql+asyncpg://"),
             ("postgresql://", "postgresql+asyncpg://"),
