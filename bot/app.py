@@ -300,11 +300,11 @@ async def create_app(
     resources.push_async_callback(handoff.worker.stop)
     retention = create_retention(settings, engine, store, clock, redis)
     resources.push_async_callback(retention.stop)
-    classifier = create_classifier(settings.rasa)
+    detector = detector or LanguageDetector()  # one per process: the core and the Latin reading share it
+    classifier = create_classifier(settings.rasa, detector)
     resources.push_async_callback(classifier.close)
     redis_health = RedisHealth()  # one view of whether Redis answers, for the state and the locks
     state = create_state_store(redis, keyring, redis_health)
-    detector = detector or LanguageDetector()
     conversation = Conversation(
         classifier=MeteredClassifier(classifier),
         store=store,
@@ -333,7 +333,7 @@ async def create_app(
         is_outage=is_database_outage,
         catalog=catalog,
         translator=translations,
-        detector=detector or LanguageDetector(),
+        detector=detector,
         default_language=settings.pana.default_language,
     )
     figures = SqlQueueFigures(session_factory(engine), clock)

@@ -129,3 +129,16 @@ async def test_latin_kazakh_gets_the_intent_of_its_cyrillic_form_on_the_real_ser
     both = combine(as_typed, transliterated, 0.5)  # the client did classify it twice and combine
     assert [s.name for s in combined.ranking] == [s.name for s in both.ranking]
     assert [s.confidence for s in combined.ranking] == pytest.approx([s.confidence for s in both.ranking])
+
+
+@pytest.mark.fast
+def test_every_client_reads_latin_with_the_process_detector() -> None:
+    """One detector per worker: a client of its own would load lingua's models a second time (or once per replica)."""
+    from bot.nlu.replicas import RasaReplicas, create_classifier
+
+    detector = LanguageDetector()
+    single = create_classifier(RasaSettings(url="http://127.0.0.1:5999"), detector)
+    pool = create_classifier(RasaSettings(url="http://127.0.0.1:5998,http://127.0.0.1:5999"), detector)
+    assert isinstance(single, RasaClient) and single._detector is detector
+    assert isinstance(pool, RasaReplicas)
+    assert [replica.client._detector for replica in pool.replicas] == [detector, detector]  # type: ignore[attr-defined]

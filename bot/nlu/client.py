@@ -48,8 +48,15 @@ class RasaClient:
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_settings(cls, rasa: RasaSettings, normalizer: Callable[[str], str] = normalize) -> RasaClient:
-        """The server the settings name, signing each request with its current secret (a header, never a URL)."""
+    def from_settings(
+        cls,
+        rasa: RasaSettings,
+        normalizer: Callable[[str], str] = normalize,
+        detector: LanguageDetector | None = None,
+    ) -> RasaClient:
+        """The server the settings name, signing each request with its current secret (a header, never a URL).
+
+        `detector`: the process's own, so lingua's models load once per worker, not once per client too."""
         return cls(
             rasa.base_url,
             timeout=rasa.timeout,
@@ -57,6 +64,7 @@ class RasaClient:
             normalizer=normalizer,
             question_weight=rasa.question_weight,
             latin_weight=rasa.latin_weight,
+            detector=detector,
         )
 
     async def classify(self, text: str) -> Classification:

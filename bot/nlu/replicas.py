@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentClassifier
 from bot.errors import NluUnavailable
 from bot.nlu.client import RasaClient
@@ -97,18 +98,18 @@ class RasaReplicas:
             await replica.client.close()
 
 
-def create_classifier(rasa: RasaSettings) -> RasaClient | RasaReplicas:
-    """One client for one RASA_URL; a balancing pool of them for a comma-separated list."""
+def create_classifier(rasa: RasaSettings, detector: LanguageDetector | None = None) -> RasaClient | RasaReplicas:
+    """One client for one RASA_URL; a balancing pool of them for a comma-separated list (sharing one detector)."""
     urls = rasa.replica_urls
     if len(urls) == 1:
-        return RasaClient.from_settings(rasa)
+        return RasaClient.from_settings(rasa, detector=detector)
     replicas = []
     for number, url in enumerate(urls, start=1):
         settings = rasa.replica(url)
         replicas.append(
             Replica(
                 f"#{number}",
-                RasaClient.from_settings(settings),
+                RasaClient.from_settings(settings, detector=detector),
                 functools.partial(server_ready, settings, wait=CHECK_SECONDS / 2),
             )
         )
