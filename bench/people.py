@@ -11,6 +11,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from bench.standins import BenchBotApi, BenchTwilioApi
 from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
+from bot.settings import PanaSettings
 from tests.telegram.fake_bot_api import button_press, private_message, signed
 from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
 
@@ -31,6 +33,11 @@ CONSENT_LABEL = "Yes, share it with a lawyer"
 # Options a benchmark person never presses: they would delete the person or open a case outside the handoff share.
 # Pana's buttons carry "o|<payload>|<signature>", so a prefix of the packed data names the payload.
 SKIPPED_PAYLOADS = ("o|lawyer", "o|forget", "o|delete", "o|case:")
+# A person comes back no sooner than Pana's flood window after their last visit ended. Without it a returning
+# person could be drawn again and again while the level runs (one visit takes a fraction of a second at 8 people),
+# send more than the flood limit within the window and be silenced by the flood guard: a "no reply" that measures
+# the bench, not Pana. People who read the answers do not write 11 messages in 10 seconds.
+REST_SECONDS: float = PanaSettings.model_fields["flood_window_seconds"].default
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,17 @@ class Planner:
     option_share: float
     handoff_share: float
     returning_share: float
+    clock: Callable[[], float] = time.monotonic
+    rest_seconds: float = REST_SECONDS
     _next_person: int = 1
     _seen: dict[Channel, list[int]] = field(default_factory=lambda: {"telegram": [], "whatsapp": []})
     _busy: set[int] = field(default_factory=set)  # a person talks in one visit at a time
+    _left: dict[int, float] = field(default_factory=dict)  # when each person's last visit ended (clock)
 
     def next_plan(self) -> Plan:
         channel: Channel = "whatsapp" if self.rng.random() < self.whatsapp_share else "telegram"
-        idle = [p for p in self._seen[channel] if p not in self._busy]
+        rested = self.clock() - self.rest_seconds
+        idle = [p for p in self._seen[channel] if p not in self._busy and self._left.get(p, rested) <= rested]
         returning = bool(idle) and self.rng.random() < self.returning_share
         if returning:
             person = self.rng.choice(idle)
@@ -98,6 +109,7 @@ class Planner:
 
     def done(self, plan: Plan) -> None:
         self._busy.discard(plan.person)
+        self._left[plan.person] = self.clock()
 
 
 def consent_labels(locales_dir: Path) -> set[str]:

@@ -25,6 +25,7 @@ from bot.channels.telegram.callbacks import own_private_chat, verified_payload
 from bot.core.conversation import clean_text
 from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
+from bot.settings import PanaSettings
 from tests.telegram.fake_bot_api import TOKEN
 
 
@@ -124,11 +125,31 @@ def test_planner_is_reproducible_and_never_sends_one_person_twice_at_once() -> N
         return [(p.channel, p.person, p.questions) for p in drawn]
 
     assert plans(15) == plans(15)
-    planner = Planner(examples, random.Random(1), 0.0, 0.0, 0.0, 1.0)
+    now = [0.0]
+    planner = Planner(examples, random.Random(1), 0.0, 0.0, 0.0, 1.0, clock=lambda: now[0])
     first = planner.next_plan()
     planner.done(first)
+    now[0] += planner.rest_seconds
     again = planner.next_plan()
     assert again.returning and again.person == first.person and len(again.questions) == 1
+
+
+def test_a_returning_person_rests_a_flood_window_so_the_flood_guard_never_silences_the_bench() -> None:
+    """Regression: drawn again at once, a bench person wrote more than 10 messages in 10 s and got no reply."""
+    examples = [Example("q", "greet", "en", "standard")]
+    now = [0.0]
+    planner = Planner(examples, random.Random(1), 1.0, 1.0, 1.0, 1.0, clock=lambda: now[0])
+    assert planner.rest_seconds == PanaSettings().flood_window_seconds
+    first = planner.next_plan()
+    now[0] += 1.0
+    planner.done(first)
+    now[0] += planner.rest_seconds - 0.5
+    soon = planner.next_plan()
+    assert not soon.returning and soon.person != first.person, "a person who just left does not write again yet"
+    planner.done(soon)
+    now[0] += 0.5
+    later = planner.next_plan()
+    assert later.returning and later.person == first.person
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.5:5432/x", "redis://redis.example.org/7", "postgresql://db/x"])
