@@ -138,6 +138,32 @@ async def test_a_flood_is_slowed_once_and_passes_when_the_clock_moves(core: Core
     assert (await core.say("hello")).intent == "greet"
 
 
+async def test_after_the_slow_down_note_a_question_sent_again_after_a_pause_is_answered(core: Core) -> None:
+    """Regression: a long story pasted in many short messages, then the question sent again as the note asks.
+
+    The burst kept the person over the limit for a whole window, so the question sent again a few seconds
+    later got nothing at all: no answer and no second note.
+    """
+    burst = [await core.say("hello") for _ in range(15)]  # all within the same instant
+    assert [t.intent for t in burst[10:]] == ["flood"] * 5
+    assert [bool(t.replies) for t in burst[10:]] == [True, False, False, False, False], "one note per flood"
+    core.clock.advance(seconds=3)  # "wait a moment, then send your question again"
+    again = await core.say("hello")
+    assert again.intent == "greet" and again.replies, "the person slowed down: answered"
+    assert (await core.say("hello")).intent == "flood", "sent fast again: still over the limit"
+    assert (await core.say("hello")).replies == (), "and the flood's one note was given already"
+
+
+async def test_a_script_over_the_limit_is_answered_no_faster_than_the_limit(core: Core) -> None:
+    """Pausing earns an answer only at the pace the limit permits (10 per 10 s): a fast script stays silenced."""
+    answered = 0
+    for _ in range(60):  # 60 messages in 30 s, two a second
+        turn = await core.say("hello")
+        answered += turn.intent != "flood"
+        core.clock.advance(seconds=0.5)
+    assert answered == 10, "the first 10; every later message came sooner than 1 s after the one before"
+
+
 async def test_a_language_named_in_the_text_is_chosen(core: Core) -> None:
     turn = await core.say("please answer in Kazakh")
     assert turn.language == "kk" and core.store.contacts[1].language_chosen
