@@ -1,8 +1,10 @@
-"""`pana content check` counts the web console's sign-offs beside content/reviews.yml, and works without a database."""
+"""`pana content check` and `export` count the web console's sign-offs beside content/reviews.yml, and work without
+a database."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.content.loader import read_catalog
-from bot.content.reviews import content_version
+from bot.content.reviews import content_version, record_review
 from bot.keys import Keyring
 from bot.records.staff import Role
 from bot.settings import DatabaseSettings
@@ -103,3 +105,76 @@ def test_a_database_that_does_not_answer_leaves_the_file_to_decide(content: Path
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"warning: topics/{ON_WEB}.yml: never signed off by a lawyer" in done.stdout
     assert "web sign-offs: none read: the database could not be read" in done.stdout
+
+
+def _export(content: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PANA_CONTENT_DIR": str(content), "DATABASE_URL": database_url}
+    return subprocess.run([*PANA, "content", "export", "--json"], capture_output=True, text=True, env=env, check=False)
+
+
+def _sign_off_in_the_file(content: Path, topic: str, on: dt.date, note: str | None = None) -> None:
+    catalog = read_catalog(content)
+    record_review(content, catalog.topics[topic], catalog.reviews, "Aigerim", note, today=on)
+
+
+@pytest.mark.asyncio
+async def test_the_export_shows_the_sign_off_that_stands_for_each_topic_as_the_check_does(
+    database_url: str, content: Path
+) -> None:
+    """Regression: the export showed only content/reviews.yml, so a topic signed off on the web read "never"."""
+    await _sign_off_on_the_web(database_url, content)  # ON_WEB current, STALE_ON_WEB an old version; 30 November
+    _sign_off_in_the_file(content, ON_WEB, dt.date(2026, 11, 1))  # older than the web's: the web's stands
+    _sign_off_in_the_file(content, STALE_ON_WEB, dt.date(2026, 12, 1), note="re-read")  # newer: the file's stands
+    _sign_off_in_the_file(content, IN_FILE, dt.date(2026, 12, 1))
+
+    done = _export(content, database_url)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    exported = {entry["id"]: entry for entry in json.loads(done.stdout)}
+    on_web = exported[ON_WEB]["sign_off"]
+    assert on_web == {
+        "state": "current",
+        "last": {"by": "Sara", "on": "2026-11-30", "version": exported[ON_WEB]["version"], "where": "web"},
+    }
+    assert exported[STALE_ON_WEB]["sign_off"] == {
+        "state": "current",
+        "last": {
+            "by": "Aigerim",
+            "on": "2026-12-01",
+            "version": exported[STALE_ON_WEB]["version"],
+            "where": "file",
+            "note": "re-read",
+        },
+    }
+    assert exported["healthcare"]["sign_off"] == {"state": "never", "last": None}
+
+    checked = _check(content, database_url).stdout
+    for topic, entry in exported.items():  # one rule: what the check calls signed off, the export calls current
+        mark = entry["sign_off"]["last"]
+        where = {"web": "the web console", "file": "content/reviews.yml", None: None}[mark and mark["where"]]
+        line = f"signed off: topics/{topic}.yml by {mark and mark['by']} on {mark and mark['on']} ({where})"
+        assert (line in checked) == (entry["sign_off"]["state"] == "current"), topic
+
+
+@pytest.mark.asyncio
+async def test_a_stale_web_sign_off_newer_than_the_file_makes_the_export_say_changed(
+    database_url: str, content: Path
+) -> None:
+    _sign_off_in_the_file(content, STALE_ON_WEB, dt.date(2026, 11, 1))  # the current version, in the file
+    await _sign_off_on_the_web(database_url, content)  # then an older version on the web, later: it stands
+    exported = {entry["id"]: entry for entry in json.loads(_export(content, database_url).stdout)}
+    stale = exported[STALE_ON_WEB]["sign_off"]
+    assert stale["state"] == "changed" and stale["last"]["where"] == "web" and stale["last"]["version"] == "0" * 16
+
+
+def test_the_export_says_in_one_line_when_no_database_is_reachable(content: Path, tmp_path: Path) -> None:
+    for database_url, why in [
+        (f"sqlite:///{tmp_path / 'var' / 'pana.db'}", "no database"),
+        ("postgresql://pana@127.0.0.1:9/pana", "the database could not be read"),  # nothing listens there
+    ]:
+        done = _export(content, database_url)
+        assert done.returncode == 0, done.stderr
+        (line,) = done.stderr.splitlines()  # one line
+        assert line.startswith(f"pana: web sign-offs: none read: {why}"), line
+        assert "127.0.0.1" not in done.stderr, "the export never prints where the database is"
+        exported = {entry["id"]: entry for entry in json.loads(done.stdout)}  # stdout stays JSON
+        assert exported[ON_WEB]["sign_off"] == {"state": "never", "last": None}

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from bot.content.reviews import (
     content_version,
     latest,
     record_review,
-    sign_off,
     topic_sign_off,
 )
 from bot.content.schema import TopicEntry
@@ -37,15 +37,23 @@ def run_content(args: argparse.Namespace, settings: Settings) -> int:
         return _show(catalog, settings, args.topic, args.lang)
     if args.content_command == "review":
         return _review(catalog, settings, args.topic, args.by, args.note)
-    json.dump(
-        [_exported(entry, catalog) for entry in catalog.topics.values()], sys.stdout, ensure_ascii=False, indent=2
-    )
+    return _export(catalog, settings)
+
+
+def _export(catalog: ContentCatalog, settings: Settings) -> int:
+    """Every topic as JSON on stdout, with the sign-off that stands for it (the same rule as `check`)."""
+    web = web_sign_offs_of(settings.database)
+    if not web.read:  # stderr: stdout stays JSON a review tool can parse
+        print(f"pana: web sign-offs: {web.note}", file=sys.stderr)
+    exported = [_exported(entry, catalog, web.marks.get(entry.id)) for entry in catalog.topics.values()]
+    json.dump(exported, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return 0
 
 
 def _check(catalog: ContentCatalog, settings: Settings) -> int:
-    web_sign_offs, web_note = web_sign_offs_of(settings.database)
+    web = web_sign_offs_of(settings.database)
+    web_sign_offs = web.marks
     problems = check_catalog(catalog, web_sign_offs=web_sign_offs)
     problems += check_ui_strings(catalog_strings(settings.pana.locales_dir, "kk"))
     for problem in problems:
@@ -54,7 +62,7 @@ def _check(catalog: ContentCatalog, settings: Settings) -> int:
         state, mark = topic_sign_off(entry, catalog.reviews, web_sign_offs.get(entry.id))
         if state is SignOff.CURRENT and mark is not None:
             print(f"signed off: topics/{entry.id}.yml by {mark.by} on {mark.on} ({mark.source})")
-    print(f"web sign-offs: {web_note}")
+    print(f"web sign-offs: {web.note}")
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
     print(f"{len(catalog.topics)} topics checked: {errors} error(s), {warnings} warning(s)")
@@ -64,7 +72,16 @@ def _check(catalog: ContentCatalog, settings: Settings) -> int:
 FILE_ONLY = "only content/reviews.yml counts"
 
 
-def web_sign_offs_of(database: DatabaseSettings) -> tuple[dict[str, LastSignOff], str]:
+@dataclass(frozen=True, slots=True)
+class WebSignOffs:
+    """Each topic's latest sign-off on the web console, whether the database was read, and a note saying so."""
+
+    marks: dict[str, LastSignOff]
+    read: bool
+    note: str
+
+
+def web_sign_offs_of(database: DatabaseSettings) -> WebSignOffs:
     """Each topic's latest sign-off on the web console, and a note on where they came from or why none.
 
     The check must work without a database (CI, a content editor's laptop): a SQLite file that does not exist
@@ -75,12 +92,13 @@ def web_sign_offs_of(database: DatabaseSettings) -> tuple[dict[str, LastSignOff]
 
     url = make_url(database.url.get_secret_value())
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
-        return {}, f"none read: no database ({FILE_ONLY})"
+        return WebSignOffs({}, False, f"none read: no database ({FILE_ONLY})")
     try:
         marks = asyncio.run(_read_web_sign_offs(database))
     except (SQLAlchemyError, OSError, TimeoutError) as error:  # not migrated, not running, refused
-        return {}, f"none read: the database could not be read ({type(error).__name__}; {FILE_ONLY})"
-    return marks, f"read from the database ({len(marks)} topic(s) signed off there)"
+        note = f"none read: the database could not be read ({type(error).__name__}; {FILE_ONLY})"
+        return WebSignOffs({}, False, note)
+    return WebSignOffs(marks, True, f"read from the database ({len(marks)} topic(s) signed off there)")
 
 
 async def _read_web_sign_offs(database: DatabaseSettings) -> dict[str, LastSignOff]:
@@ -133,8 +151,8 @@ def _review(catalog: ContentCatalog, settings: Settings, topic: str, by: str, no
     return 0
 
 
-def _exported(entry: TopicEntry, catalog: ContentCatalog) -> dict[str, Any]:
-    found = latest(catalog.reviews, entry.id)
+def _exported(entry: TopicEntry, catalog: ContentCatalog, on_web: LastSignOff | None) -> dict[str, Any]:
+    state, mark = topic_sign_off(entry, catalog.reviews, on_web)
     return {
         "id": entry.id,
         "text": {language: entry.answer.get(language) for language in LANGUAGES},
@@ -146,8 +164,21 @@ def _exported(entry: TopicEntry, catalog: ContentCatalog) -> dict[str, Any]:
         "reviewed_on": entry.reviewed_on.isoformat(),
         "review_by": entry.review_by.isoformat(),
         "version": content_version(entry),
-        "sign_off": {
-            "state": sign_off(entry, catalog.reviews).name.lower(),
-            "last": found.model_dump(mode="json", exclude_none=True) if found else None,
-        },
+        "sign_off": {"state": state.name.lower(), "last": _standing(mark, catalog, entry.id)},
     }
+
+
+def _standing(mark: LastSignOff | None, catalog: ContentCatalog, topic: str) -> dict[str, str] | None:
+    """The sign-off that decides the topic's state: who, when, which version, and where (file or web)."""
+    if mark is None:
+        return None
+    standing = {
+        "by": mark.by,
+        "on": mark.on.isoformat(),
+        "version": mark.version,
+        "where": "web" if mark.on_web else "file",
+    }
+    found = None if mark.on_web else latest(catalog.reviews, topic)
+    if found is not None and found.note:
+        standing["note"] = found.note
+    return standing
