@@ -21,7 +21,7 @@ from markupsafe import Markup
 from bot.console.context import page_language
 from bot.console.supervisor import _csv_response, overseer
 from bot.console.suppression import Group, protect
-from bot.i18n import bound
+from bot.i18n import N_, bound
 from bot.storage.reports import CaseFact, QuestionFact
 
 WEEKS = 12
@@ -226,14 +226,27 @@ def build(
 HIDDEN_MARK = "*"  # a hidden cell, in the tables and the charts alike (the page's legend says what it means)
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[Cell], title: str, hidden: str = "hidden") -> Markup:
+NOTHING_SHOWN = N_("Nothing to chart: every week's count is hidden.")
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[Cell],
+    title: str,
+    hidden: str = "hidden",
+    nothing_shown: str = NOTHING_SHOWN,
+) -> Markup:
     """A bar chart as inline SVG (attributes only: the CSP allows no inline style).
 
     A hidden cell draws no bar, only the tables' mark: not "<5", because a cell hidden as a complement (so a
     small one cannot be worked out by subtraction) may count more. `hidden` is that word in the reader's language.
+    With no count shown at all, the chart is `nothing_shown` in words: bars of nothing under an axis whose top
+    would be made up (it said "1") read as data.
     """
+    if not any(values):  # every week hidden (a zero is hidden too: under five)
+        return Markup('<p class="chart-empty">{}</p>').format(nothing_shown)
     width, height, left, bottom = 640, 220, 40, 40
-    top = max((v for v in values if v is not None), default=0) or 1
+    top = max(v for v in values if v)
     step = (width - left) / max(len(values), 1)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
@@ -288,8 +301,8 @@ async def reports(request: web.Request) -> web.StreamResponse:
         "reports.html",
         report=report,
         smallest=SMALLEST_SHOWN,
-        questions_chart=bar_chart(labels, report.per_week, _("Questions per week"), _("hidden")),
-        handoffs_chart=bar_chart(labels, report.handoffs, _("Lawyer requests per week"), _("hidden")),
+        questions_chart=bar_chart(labels, report.per_week, _("Questions per week"), _("hidden"), _(NOTHING_SHOWN)),
+        handoffs_chart=bar_chart(labels, report.handoffs, _("Lawyer requests per week"), _("hidden"), _(NOTHING_SHOWN)),
     )
 
 

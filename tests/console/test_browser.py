@@ -99,8 +99,13 @@ class Page:
     def text(self) -> str:
         return str(self.driver.find_element(By.TAG_NAME, "body").text)
 
-    async def sign_in(self, username: str, code: Callable[[], str] | None = None, shoot: str = "") -> None:
-        """Password, then (for an account with one-time codes) the code its authenticator app shows."""
+    async def sign_in(
+        self, username: str, code: Callable[[], str] | None = None, shoot: str = "", sign_out: str = "Sign out"
+    ) -> None:
+        """Password, then (for an account with one-time codes) the code its authenticator app shows.
+
+        `sign_out` is the menu's "Sign out" in the account's language: seeing it, the person is signed in.
+        """
         self.driver.delete_all_cookies()
         await self.open("/console/login?lang=en")
 
@@ -120,7 +125,7 @@ class Page:
                 self.driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
 
             await self.run(type_code)
-        await until(lambda: "Sign out" in self.text(), f"{username} signed in")
+        await until(lambda: sign_out in self.text(), f"{username} signed in")
 
     async def click(self, selector: str) -> None:
         await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, selector).click())
@@ -218,7 +223,8 @@ async def test_a_case_from_telegram_to_the_web_console_and_back(
     await until(lambda: "Signed off." in page.text(), "a topic signed off")
     await page.shoot("content")
     await page.open("/console/reports")
-    assert "Questions per week" in page.text() and browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert "Questions per week" in page.text() and "Nothing to chart: every week's count is hidden." in page.text()
+    assert not browser.find_elements(By.CSS_SELECTOR, "svg.chart"), "one question: every week hidden, no axis"
     await page.shoot("reports")
 
     # The admin manages accounts on the web: the list, one account, a password reset shown once.
@@ -240,6 +246,24 @@ async def test_a_case_from_telegram_to_the_web_console_and_back(
     await until(lambda: "/console/login" in browser.current_url, "the disabled lawyer's page signed out")
     await page.open("/console/queue")
     assert "Sign in" in page.text() and "Password" in page.text()
+
+
+@pytest.mark.parametrize("database_url", [_backends()[-1]], indirect=True)
+async def test_a_chart_with_every_week_hidden_says_so_in_the_pages_language(
+    console_stack: ConsoleStack, browser: WebDriver
+) -> None:
+    """Regression: an empty chart under a y-axis marked "1" (a made-up number) where every week was hidden."""
+    stack = console_stack
+    await stack.add_staff("dina", Role.SUPERVISOR, languages=("ru",), name="Dina")
+    page = Page(browser, stack.base_url)
+    await page.sign_in("dina", lambda: stack.code("dina"), sign_out="Выйти")
+    await page.open("/console/reports")
+    await until(lambda: "Вопросы по неделям" in page.text(), "the numbers page in Russian")
+    empty = browser.find_elements(By.CSS_SELECTOR, "p.chart-empty")
+    assert [e.text for e in empty] == ["Показать на графике нечего: число за каждую неделю скрыто."] * 2
+    assert all(e.is_displayed() and e.size["height"] > 0 for e in empty)
+    assert not browser.find_elements(By.CSS_SELECTOR, "svg.chart"), "no chart, so no axis with a made-up top"
+    await page.shoot("reports-nothing-shown")
 
 
 def _all_to(stack: ConsoleStack) -> str:

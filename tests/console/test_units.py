@@ -63,6 +63,13 @@ def test_the_chart_escapes_labels_and_draws_no_bar_for_hidden_cells() -> None:
     # The tables' mark, titled in the reader's language; never "<5": a complement may count more.
     assert '">*<title>2026-11-23: скрыто</title></text>' in svg and "&lt;5" not in svg
     assert "style=" not in svg, "the CSP allows no inline style"
+    assert '<text x="34" y="14" text-anchor="end" font-size="11" fill="#222">12</text>' in svg, "the axis: the top"
+
+
+def test_a_chart_with_every_week_hidden_says_so_in_words_without_an_axis() -> None:
+    """Regression: with every week hidden the chart drew no bar under a y-axis marked "1", a number made up."""
+    chart = str(bar_chart(["2026-11-23", "2026-11-30"], [None, None], "weeks", "скрыто", "Показать нечего <всё>"))
+    assert chart == '<p class="chart-empty">Показать нечего &lt;всё&gt;</p>'
 
 
 def test_the_address_limiter_slides_and_stays_bounded() -> None:
