@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -335,7 +336,10 @@ async def create_app(
         translator=translations,
         detector=detector,
         default_language=settings.pana.default_language,
+        marks=state,
+        mark_ttl_seconds=math.ceil(settings.pana.recovery_max_age_hours * 3600),
     )
+    recovery.skip_when(dialogue.answered_by_static_reply)
     figures = SqlQueueFigures(session_factory(engine), clock)
     return App(
         settings,

@@ -25,6 +25,7 @@ __all__ = ["Recovery", "Replay"]
 log = logging.getLogger(__name__)
 
 Replay = Callable[[IncomingMessage], Awaitable[None]]
+AnsweredElsewhere = Callable[[int], Awaitable[bool]]  # True: the message was answered otherwise; settled, not replayed
 
 
 class Recovery:
@@ -42,11 +43,16 @@ class Recovery:
         self._max_age = max_age
         self._clock = clock
         self._replays: dict[str, Replay] = {}
+        self._answered_elsewhere: AnsweredElsewhere | None = None
         self._loop = Periodic("recovery sweep", self.run_once, interval_seconds)
 
     def register(self, channel: str, replay: Replay) -> None:
         """Let the sweep answer this channel's messages (the process runs that channel)."""
         self._replays[channel] = replay
+
+    def skip_when(self, answered_elsewhere: AnsweredElsewhere) -> None:
+        """Ask before each replay whether the message was answered outside the record (an outage's static reply)."""
+        self._answered_elsewhere = answered_elsewhere
 
     async def run_once(self) -> int:
         """Answer what is due; how many messages were handed back to their channel."""
@@ -59,6 +65,9 @@ class Recovery:
         answered = 0
         for item in due:
             try:
+                if self._answered_elsewhere is not None and await self._answered_elsewhere(item.message_id):
+                    log.info("Message %d was answered by an outage's static reply; not replayed", item.message_id)
+                    continue
                 await self._replays[item.message.channel](item.message)
             except InFlight:
                 continue  # another process took it between the query and now

@@ -11,6 +11,11 @@ once it went out, the message is marked answered as soon as the record is back (
 handles anything else, and before its recovery sweep replays anything), so the sweep does not send a second,
 different answer to a message the person was told to write again. Had the static reply not gone out, the
 message stays unanswered and the recovery sweep answers it.
+
+The list of such messages lives in the process, and a process restarted before the record came back would lose
+it (a database outage is when health checks fail and orchestrators restart workers): the recovery sweep of the
+next process would then send that second answer. So each one is also marked in the state store (Redis when
+configured: it outlives the process), and the sweep asks `answered_by_static_reply` before it replays a message.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from bot.core.answers import Answers
 from bot.core.interrupted import stored_message_id
 from bot.core.language import LanguageDetector, choose_language
 from bot.core.messages import IncomingMessage, Outcome, Reply, Turn
-from bot.core.ports import ContentCatalog, Dialogue
+from bot.core.ports import ContentCatalog, Dialogue, StateStore
 from bot.i18n import Translator
 from bot.languages import Language
 
 log = logging.getLogger(__name__)
+
+
+def _mark_key(message_id: int) -> str:
+    return f"static-reply:{message_id}"  # an internal row id, nothing personal (and the store hashes its keys)
 
 
 class OutageAnswers:
@@ -42,8 +51,12 @@ class OutageAnswers:
         translator: Translator,
         detector: LanguageDetector,
         default_language: Language,
+        marks: StateStore,
+        mark_ttl_seconds: int,
     ) -> None:
         self._conversation = conversation
+        self._marks = marks
+        self._mark_ttl_seconds = mark_ttl_seconds  # as long as the recovery sweep looks back
         self._is_outage = is_outage
         self._catalog = catalog
         self._translator = translator
@@ -78,7 +91,19 @@ class OutageAnswers:
                     raise
                 return  # still away: the next message, or the next recovery sweep, tries again
             self._to_settle.discard(message_id)
+            await self._marks.delete(_mark_key(message_id))
             log.info("Message %d was answered by the static reply during the outage; marked answered", message_id)
+
+    async def answered_by_static_reply(self, message_id: int) -> bool:
+        """True if a static reply answered this stored message (in this process or one before a restart).
+
+        The recovery sweep asks before it replays: such a message is marked answered now instead of answered twice.
+        """
+        if message_id not in self._to_settle and await self._marks.get(_mark_key(message_id)) is None:
+            return False
+        self._to_settle.add(message_id)
+        await self.settle()
+        return True
 
     async def progress(self, turn: Turn, parts_sent: int) -> None:
         if turn.outcome is not Outcome.UNSTORED:
@@ -93,6 +118,7 @@ class OutageAnswers:
             await self._conversation.delivered(turn)
         elif turn.message_id is not None:  # the static reply answered a message stored before the outage
             self._to_settle.add(turn.message_id)
+            await self._marks.set(_mark_key(turn.message_id), {"answered": True}, self._mark_ttl_seconds)
             await self.settle()
 
     def static_turn(self, message: IncomingMessage) -> Turn:

@@ -270,6 +270,52 @@ async def test_postgresql_lost_mid_turn_the_static_reply_is_the_one_answer(
 
 
 @pytest.mark.postgres
+async def test_a_worker_restarted_before_the_record_is_back_sends_no_second_answer_either(
+    build: Build, database_url: str, rasa_server: NluServer, rasa_settings: RasaSettings, tmp_path: Path
+) -> None:
+    """Regression: the static reply's message was settled from a list kept in memory only. A worker restarted
+    during the outage forgot it, and the next worker's recovery sweep answered the message a second time."""
+    url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the database outage is played on PostgreSQL (behind a proxy)")
+    database = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    rasa = TcpProxy("127.0.0.1", rasa_settings.port)
+    redis = PrivateRedis(tmp_path)
+    await database.start()
+    await rasa.start()
+    await redis.start()
+    try:
+        proxied = url.set(host="127.0.0.1", port=database.port).render_as_string(hide_password=False)
+        proxied_rasa = rasa_settings.model_copy(update={"url": f"http://127.0.0.1:{rasa.port}"})
+        settings = make_settings(proxied, proxied_rasa)
+        pana = settings.pana.model_copy(update={"recovery_grace_seconds": 0.0, "turn_lease_seconds": 0.001})
+        settings = settings.model_copy(update={"pana": pana, "redis": RedisSettings(url=SecretStr(redis.url))})
+        before = await build(settings)
+        rasa.on_request = database.cut  # the message is stored by now; the decision never will be
+        static = await before.write("How do I apply for asylum in Kazakhstan?", chat_id=793)
+        assert EMERGENCY in static and before.app.dialogue.static_replies == 1
+        await before.client.close()
+        await before.app.close()  # the worker stops while the database is still away
+
+        await database.restore()
+        after = await build(settings)  # the next worker: nothing of the first one's memory
+        assert await after.app.recovery.run_once() == 0, "the sweep replays nothing: the static reply answered it"
+        async with record(after.app)() as session:
+            unanswered = await session.scalar(
+                select(func.count())
+                .select_from(MessageRow)
+                .where(MessageRow.direction == "in", MessageRow.answered_at.is_(None))
+            )
+        assert unanswered == 0, "marked answered by the sweep of the next worker"
+        to_793 = [params["text"] for params in after.api.sent() if params["chat_id"] == "793"]
+        assert "\n".join(to_793) == static, "one answer: the static reply, nothing after it"
+    finally:
+        redis.stop()
+        await rasa.close()
+        await database.close()
+
+
+@pytest.mark.postgres
 async def test_whatsapp_static_reply_mid_turn_is_the_one_answer_the_sweep_sends_nothing_later(
     twilio_api: FakeTwilioApi,
     database_url: str,
