@@ -79,7 +79,7 @@ class OutageAnswers:
                 type(error).__name__,
                 "the message was stored before" if stored is not None else "nothing stored",
             )
-            return replace(self.static_turn(message), message_id=stored)
+            return replace(self.static_turn(message, stored=stored is not None), message_id=stored)
 
     async def settle(self) -> None:
         """Mark answered the stored messages a static reply answered, once the record is reachable again."""
@@ -121,7 +121,8 @@ class OutageAnswers:
             await self._marks.set(_mark_key(turn.message_id), {"answered": True}, self._mark_ttl_seconds)
             await self.settle()
 
-    def static_turn(self, message: IncomingMessage) -> Turn:
+    def static_turn(self, message: IncomingMessage, *, stored: bool = False) -> Turn:
+        """The static reply; "it was not saved" only when that is true (the outage came before the message was)."""
         language = choose_language(
             self._detector.detect(message.text),
             sticky=None,
@@ -130,8 +131,12 @@ class OutageAnswers:
             default=self._default_language,
         )
         answers = Answers.translated(self._catalog, self._translator, language)
-        apology = answers._(
-            "I have a technical problem right now: I cannot answer your message, and it was not saved. "
-            "Please write again later."
+        apology = (
+            answers._("I have a technical problem right now: I cannot answer your message. Please write again later.")
+            if stored
+            else answers._(
+                "I have a technical problem right now: I cannot answer your message, and it was not saved. "
+                "Please write again later."
+            )
         )
         return Turn(language, (Reply(apology), *answers.emergency()), "unavailable", outcome=Outcome.UNSTORED)

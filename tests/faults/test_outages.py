@@ -250,6 +250,8 @@ async def test_postgresql_lost_mid_turn_the_static_reply_is_the_one_answer(
         rasa.on_request = database.cut  # the message is stored by now; the decision never will be
         static = await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=791)
         assert EMERGENCY in static and stack.app.dialogue.static_replies == 1
+        # It was stored before the database went: the reply must not claim otherwise (it did).
+        assert "not saved" not in static and "I cannot answer your message. Please write again later." in static
 
         await database.restore()
         assert "asylum" in (await stack.write("How do I apply for asylum in Kazakhstan?", chat_id=792)).lower()
