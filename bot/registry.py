@@ -58,19 +58,24 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
     """The Telegram bot and dispatcher wired to the core (aiogram loads only when Telegram is used)."""
     from bot.channels.telegram.factory import HashedKeyBuilder, create_bot, create_dispatcher
     from bot.channels.telegram.failures import RepeatedFailures
-    from bot.channels.telegram.isolation import FallbackEventIsolation, local_isolation
+    from bot.channels.telegram.gate import SharedUpdates
+    from bot.channels.telegram.isolation import local_isolation
     from bot.channels.telegram.outgoing import TelegramLawyerNotifier
     from bot.channels.telegram.runtime import TelegramRuntime
 
     bot = create_bot(settings.telegram)
     isolation: BaseEventIsolation = local_isolation(settings.pana.person_wait_seconds)
+    shared: SharedUpdates | None = None
     if app.redis is not None and isinstance(app.claims, FallbackStateStore):  # one chat at a time across processes
-        # Keyed by a keyed hash of the chat: no chat id in Redis.
-        isolation = FallbackEventIsolation(
+        # The claim's key and the chat lock's key are keyed hashes: no update or chat id in Redis.
+        shared = SharedUpdates(
             app.redis,
-            HashedKeyBuilder(app.keyring),
-            app.claims.health,
-            REDIS_DOWN,
+            claims=app.claims,
+            claim_key=app.claims.shared_claim_key,
+            lock_key=HashedKeyBuilder(app.keyring),
+            availability=app.claims.health,
+            down=REDIS_DOWN,
+            busy_seconds=settings.pana.claim_seconds,
             wait_seconds=settings.pana.person_wait_seconds,
         )
     app.resources.push_async_callback(bot.session.close)
@@ -84,6 +89,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
         desk=app.handoff.desk,
         claim_seconds=settings.pana.claim_seconds,
         is_outage=is_database_outage,
+        shared=shared,
     )
     app.handoff.outbox.attach_lawyers(TelegramLawyerNotifier(bot))  # lawyers work in Telegram
     runtime = TelegramRuntime(

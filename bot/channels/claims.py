@@ -13,12 +13,11 @@ A claim is released when handling fails, so the platform's retry is handled at o
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol, TypeVar
 
+from bot.channels.renewal import Renewal
 from bot.errors import InFlight
 from bot.faults import crash_point
 
@@ -58,29 +57,22 @@ async def handle_once(
             return None
         raise InFlight(f"delivery {key} is being handled")
     crash_point("claim_taken")
-    renewing = asyncio.create_task(_keep_busy(claims, key, busy_seconds))
+    renewal = Renewal(lambda: _keep_busy(claims, key, busy_seconds), busy_seconds / 3)  # a timer, no task
     try:
         result = await work()
     except BaseException:
-        await _stop(renewing)
+        await renewal.stop()
         await claims.release(key)  # let the platform's retry try again
         raise
-    await _stop(renewing)
+    await renewal.stop()
     crash_point("before_claim_done")
     await claims.finish(key, DONE_SECONDS)
     return result
 
 
-async def _keep_busy(claims: Claims, key: str, busy_seconds: int) -> None:
-    while True:
-        await asyncio.sleep(busy_seconds / 3)
-        try:
-            await claims.renew(key, busy_seconds)
-        except Exception:  # Redis briefly away: the record's lease still guards the message
-            log.warning("Could not renew the claim on %s", key)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _keep_busy(claims: Claims, key: str, busy_seconds: int) -> bool:
+    try:
+        await claims.renew(key, busy_seconds)
+    except Exception:  # Redis briefly away: the record's lease still guards the message
+        log.warning("Could not renew the claim on %s", key)
+    return True  # and again at the next interval

@@ -135,6 +135,8 @@ class RedisStateStore:
     def _claim_key(self, key: str) -> str:
         return f"{self._prefix}claim:{self._keyring.blind(key)}"
 
+    claim_key = _claim_key  # for a script that takes a claim with something else in one round trip
+
 
 class RedisHealth:
     """Whether Redis answers: one warning when it stops, one line when it is back, a retry every few seconds."""
@@ -195,6 +197,10 @@ class FallbackStateStore:
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         return await self._use(lambda store: store.claim(key, ttl_seconds))
+
+    def shared_claim_key(self, key: str) -> str:
+        """The Redis key of the claim on `key` (a keyed hash): where a script finds the claims made here."""
+        return self._primary.claim_key(key)
 
     async def release(self, key: str) -> None:
         await self._use(lambda store: store.release(key))

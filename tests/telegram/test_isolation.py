@@ -1,7 +1,8 @@
 """One update per chat across processes: a killed holder frees the chat soon, a live one keeps it while it works.
 
 Against the shared Redis (REDIS_URL), under a fresh key prefix. aiogram's own lock held a chat for 60 s after
-its holder died, which kept Telegram's redelivery of that chat's update waiting for up to a minute.
+its holder died, which kept Telegram's redelivery of that chat's update waiting for up to a minute. The chat's
+lock and the update's claim are taken together (`bot/channels/telegram/gate.py`): both are tested here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
-from bot.channels.telegram.isolation import ChatBusy, FallbackEventIsolation, LocalEventIsolation
+from bot.channels.telegram.factory import HashedKeyBuilder
+from bot.channels.telegram.gate import SharedUpdates
+from bot.channels.telegram.isolation import ChatBusy, LocalEventIsolation
 from bot.errors import InFlight
-from bot.storage.state import REDIS_DOWN, RedisHealth
+from bot.storage.state import REDIS_DOWN, FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
+from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,26 +39,83 @@ async def redis() -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-def isolation(redis: Redis, prefix: str, wait_seconds: float) -> FallbackEventIsolation:
-    """One process's isolation (several share a prefix, as workers share Redis)."""
-    return FallbackEventIsolation(
+def shared(
+    redis: Redis, prefix: str, wait_seconds: float, *, busy_seconds: int = 30, health: RedisHealth | None = None
+) -> SharedUpdates:
+    """One process's gate (several share a prefix, as workers share Redis)."""
+    health = health or RedisHealth()
+    claims = FallbackStateStore(RedisStateStore(redis, TEST_KEYRING, prefix=prefix), MemoryStateStore(), health)
+    return SharedUpdates(
         redis,
-        DefaultKeyBuilder(prefix=prefix),
-        RedisHealth(),
-        REDIS_DOWN,
+        claims=claims,
+        claim_key=claims.shared_claim_key,
+        lock_key=HashedKeyBuilder(TEST_KEYRING, prefix=prefix),  # as the app builds it
+        availability=health,
+        down=REDIS_DOWN,
+        busy_seconds=busy_seconds,
         lock_seconds=LOCK_SECONDS,
         wait_seconds=wait_seconds,
     )
 
 
+async def _nothing() -> str:
+    return "handled"
+
+
 async def test_a_chat_held_by_a_killed_process_is_free_within_the_lock_time(redis: Redis) -> None:
     prefix = f"pana-test-{uuid.uuid4().hex}"
     # What a process killed during an update leaves: the chat's lock, never released, never renewed.
-    await redis.set(DefaultKeyBuilder(prefix=prefix).build(KEY, "lock"), "dead-holder", px=int(LOCK_SECONDS * 1000))
-    entered = False
-    async with isolation(redis, prefix, wait_seconds=LOCK_SECONDS * 5).lock(KEY):
-        entered = True
-    assert entered
+    await redis.set(
+        HashedKeyBuilder(TEST_KEYRING, prefix=prefix).build(KEY, "lock"), "dead-holder", px=int(LOCK_SECONDS * 1000)
+    )
+    assert await shared(redis, prefix, wait_seconds=LOCK_SECONDS * 5).run("update:1", KEY, _nothing) == "handled"
+
+
+async def test_an_update_claimed_by_a_killed_process_is_handled_once_its_claim_expires(redis: Redis) -> None:
+    prefix = f"pana-test-{uuid.uuid4().hex}"
+    # What a process killed during an update leaves: the update's claim, busy, never renewed (its lock as above).
+    await redis.set(RedisStateStore(redis, TEST_KEYRING, prefix=prefix).claim_key("update:1"), "busy", ex=1)
+    redelivery = shared(redis, prefix, wait_seconds=1)
+    with pytest.raises(InFlight):  # the claim is still there: a 503, Telegram delivers it again
+        await redelivery.run("update:1", KEY, _nothing)
+    await asyncio.sleep(1.2)
+    assert await redelivery.run("update:1", KEY, _nothing) == "handled", "handled once the claim expired"
+
+
+async def test_a_duplicate_is_refused_while_in_flight_and_skipped_once_done(redis: Redis) -> None:
+    prefix = f"pana-test-{uuid.uuid4().hex}"
+    holding, release = asyncio.Event(), asyncio.Event()
+    runs: list[str] = []
+
+    async def first() -> str:
+        runs.append("first")
+        holding.set()
+        await asyncio.wait_for(release.wait(), timeout=30)
+        return "handled"
+
+    one, other = shared(redis, prefix, wait_seconds=5), shared(redis, prefix, wait_seconds=5)
+    running = asyncio.create_task(one.run("update:7", KEY, first))
+    await asyncio.wait_for(holding.wait(), timeout=10)
+    with pytest.raises(InFlight) as refused:  # at once, without waiting for the chat
+        await other.run("update:7", KEY, _nothing)
+    assert not isinstance(refused.value, ChatBusy)
+    release.set()
+    assert await running == "handled"
+    assert await other.run("update:7", KEY, _nothing) is None, "handled before: acknowledged, not run again"
+    assert runs == ["first"]
+
+
+async def test_a_failed_update_gives_its_claim_and_chat_back_at_once(redis: Redis) -> None:
+    prefix = f"pana-test-{uuid.uuid4().hex}"
+    gate = shared(redis, prefix, wait_seconds=0.2)
+
+    async def fails() -> str:
+        raise RuntimeError("send failed")
+
+    with pytest.raises(RuntimeError):
+        await gate.run("update:9", KEY, fails)
+    assert await redis.keys(f"{prefix}*") == [], "neither the claim nor the chat's lock is left"
+    assert await gate.run("update:9", KEY, _nothing) == "handled", "Telegram's redelivery is handled at once"
 
 
 async def test_a_live_update_keeps_its_chat_past_the_lock_time(redis: Redis) -> None:
@@ -63,25 +124,35 @@ async def test_a_live_update_keeps_its_chat_past_the_lock_time(redis: Redis) -> 
     release = asyncio.Event()
 
     async def long_update() -> None:
-        async with isolation(redis, prefix, wait_seconds=1).lock(KEY):
-            holding.set()
-            await asyncio.wait_for(release.wait(), timeout=30)
+        holding.set()
+        await asyncio.wait_for(release.wait(), timeout=30)
 
-    first = asyncio.create_task(long_update())
+    first = asyncio.create_task(shared(redis, prefix, wait_seconds=1).run("update:1", KEY, long_update))
     await asyncio.wait_for(holding.wait(), timeout=10)
     with pytest.raises(ChatBusy):  # renewed: still held after 4 lock times
-        async with isolation(redis, prefix, wait_seconds=LOCK_SECONDS * 4).lock(KEY):
-            pass
+        await shared(redis, prefix, wait_seconds=LOCK_SECONDS * 4).run("update:2", KEY, _nothing)
     release.set()
     await first
-    async with isolation(redis, prefix, wait_seconds=LOCK_SECONDS).lock(KEY):  # given back at the end
-        pass
+    # given back at the end; the refused update was not claimed, so its redelivery is handled
+    assert await shared(redis, prefix, wait_seconds=LOCK_SECONDS).run("update:2", KEY, _nothing) == "handled"
+
+
+async def test_keys_carry_no_chat_or_update_id(redis: Redis) -> None:
+    prefix = f"pana-test-{uuid.uuid4().hex}"
+    seen: list[bytes] = []
+
+    async def look() -> None:
+        seen.extend(await redis.keys(f"{prefix}*"))
+
+    await shared(redis, prefix, wait_seconds=1).run("telegram:update:123456:424242", KEY, look)
+    assert len(seen) == 2, "the claim and the chat's lock"
+    assert not any(b"9001" in key or b"424242" in key for key in seen)
 
 
 HANG_GUARD = 30.0  # a wait that never ends fails the test instead of hanging it
 
 
-async def _enter(isolation: FallbackEventIsolation | LocalEventIsolation, key: StorageKey) -> None:
+async def _enter(isolation: LocalEventIsolation, key: StorageKey) -> None:
     async with isolation.lock(key):
         pass
 
@@ -89,17 +160,35 @@ async def _enter(isolation: FallbackEventIsolation | LocalEventIsolation, key: S
 async def test_without_redis_a_chat_waits_at_most_its_wait_then_gets_a_503() -> None:
     """In one process (no Redis, or Redis away) the wait is bounded too: aiogram's own lock waited for ever."""
     local = LocalEventIsolation(wait_seconds=0.2)
+    async with local.lock(KEY):
+        with pytest.raises(InFlight):  # the webhook answers 503 and Telegram delivers it again
+            await asyncio.wait_for(_enter(local, KEY), HANG_GUARD)
+        other_chat = StorageKey(bot_id=123456, chat_id=9002, user_id=9002)
+        await asyncio.wait_for(_enter(local, other_chat), HANG_GUARD)  # another chat is not held
+    await asyncio.wait_for(_enter(local, KEY), HANG_GUARD)  # free once the first update is done
+
+
+async def test_while_redis_is_away_the_gate_holds_the_chat_in_process() -> None:
     away = RedisHealth(retry_seconds=3600)
     away.failed(ConnectionError("down"))  # as the state store marks it: no Redis call is made
     unreachable = Redis.from_url("redis://127.0.0.1:9/0")
-    fallback = FallbackEventIsolation(unreachable, DefaultKeyBuilder(), away, REDIS_DOWN, wait_seconds=0.2)
+    gate = shared(unreachable, "pana:", wait_seconds=0.2, health=away)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_update() -> str:
+        holding.set()
+        await asyncio.wait_for(release.wait(), HANG_GUARD)
+        return "handled"
+
     try:
-        for isolation in (local, fallback):
-            async with isolation.lock(KEY):
-                with pytest.raises(InFlight):  # the webhook answers 503 and Telegram delivers it again
-                    await asyncio.wait_for(_enter(isolation, KEY), HANG_GUARD)
-                other_chat = StorageKey(bot_id=123456, chat_id=9002, user_id=9002)
-                await asyncio.wait_for(_enter(isolation, other_chat), HANG_GUARD)  # another chat is not held
-            await asyncio.wait_for(_enter(isolation, KEY), HANG_GUARD)  # free once the first update is done
+        first = asyncio.create_task(gate.run("update:1", KEY, long_update))
+        await asyncio.wait_for(holding.wait(), HANG_GUARD)
+        with pytest.raises(InFlight):  # the chat is held in this process: a 503 after the bounded wait
+            await asyncio.wait_for(gate.run("update:2", KEY, _nothing), HANG_GUARD)
+        other_chat = StorageKey(bot_id=123456, chat_id=9002, user_id=9002)
+        assert await asyncio.wait_for(gate.run("update:3", other_chat, _nothing), HANG_GUARD) == "handled"
+        release.set()
+        assert await first == "handled"
+        assert await gate.run("update:1", KEY, _nothing) is None, "the in-process claims dedupe meanwhile"
     finally:
         await unreachable.aclose()

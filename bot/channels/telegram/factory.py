@@ -10,10 +10,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.channels.claims import BUSY_SECONDS, Claims
 from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
+from bot.channels.telegram.gate import SharedUpdates, UpdateGate
 from bot.channels.telegram.lawyers import create_lawyer_router
 from bot.channels.telegram.lazy_models import build_turn_models
 from bot.channels.telegram.nostate import NoStateStorage
@@ -76,21 +78,27 @@ def create_dispatcher(
     desk: LawyerDesk,
     claim_seconds: int = BUSY_SECONDS,
     is_outage: Callable[[BaseException], bool] = lambda error: False,
+    shared: SharedUpdates | None = None,
 ) -> Dispatcher:
     """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time.
 
-    aiogram's FSM is not used (the core keeps the dialogue state): its storage keeps nothing (nostate.py),
-    and only the per-chat isolation may be shared through Redis.
+    aiogram's FSM is not used (the core keeps the dialogue state): its storage keeps nothing (nostate.py).
+    With `shared` (Redis), the update's claim and the chat's lock are taken together by `UpdateGate`, and
+    aiogram's isolation is switched off (the gate falls back to an in-process lock while Redis is away);
+    without it, `isolation` holds the chat and `UpdateDedupeMiddleware` claims the update.
     """
     dispatcher = Dispatcher(
         storage=NoStateStorage(),
-        events_isolation=isolation,
+        events_isolation=isolation if shared is None else DisabledEventIsolation(),
         conversation=conversation,
         translator=translator,
         desk=desk,
         is_outage=is_outage,  # lets the lawyers' filter step aside while the record is down
     )
-    dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id, busy_seconds=claim_seconds))
+    if shared is None:
+        dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id, busy_seconds=claim_seconds))
+    else:  # inside aiogram's FSM middleware, which names the chat (`state`)
+        dispatcher.update.outer_middleware(UpdateGate(shared, claims, bot.id, busy_seconds=claim_seconds))
     dispatcher.include_router(create_lawyer_router())  # first: lawyers' updates never reach the conversation
     dispatcher.include_router(create_group_router())
     dispatcher.include_router(create_router(topics))

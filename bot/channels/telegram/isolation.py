@@ -1,26 +1,21 @@
-"""One update per chat at a time: across processes through a Redis lock, in-process while Redis is away.
+"""One update per chat at a time: the in-process lock, and the times of the shared one (`gate.py`).
 
-aiogram's Redis lock would fail every update while Redis is unreachable; this one falls back to the
+aiogram's Redis lock would fail every update while Redis is unreachable; the shared one falls back to this
 in-process lock (the same health flag as the state store: one warning, retried every few seconds).
 
 aiogram's lock also holds a chat for 60 s: a process killed during an update kept that chat's next update
-(Telegram's redelivery included) waiting for up to a minute. Here the lock is short and renewed while the
+(Telegram's redelivery included) waiting for up to a minute. The shared lock is short and renewed while the
 update runs, so a dead holder frees the chat within `LOCK_SECONDS`, and a wait is bounded.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
-from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 
 from bot.channels.locks import KeyedLocks
 from bot.errors import InFlight
@@ -68,74 +63,3 @@ class LocalEventIsolation(BaseEventIsolation):
 
     async def close(self) -> None:
         """Nothing to close: the locks go with the process."""
-
-
-class FallbackEventIsolation(BaseEventIsolation):
-    def __init__(
-        self,
-        redis: Redis,
-        key_builder: KeyBuilder,
-        availability: Availability,
-        down: tuple[type[BaseException], ...],
-        *,
-        lock_seconds: float = LOCK_SECONDS,
-        wait_seconds: float = WAIT_SECONDS,
-    ) -> None:
-        self._redis = redis
-        self._key_builder = key_builder
-        self._local = LocalEventIsolation(wait_seconds)
-        self._availability = availability
-        self._down = down
-        self._lost: tuple[type[BaseException], ...] = (LockError, *down)  # the lock expired, or Redis left
-        self._lock_seconds = lock_seconds
-        self._wait_seconds = wait_seconds
-
-    @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
-        shared = await self._acquire(key) if self._availability.worth_trying() else None
-        if shared is None:
-            async with self._local.lock(key):
-                yield
-            return
-        renewing = asyncio.create_task(self._keep(shared))
-        try:
-            yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-            try:
-                await shared.release()
-            except self._lost:  # expired, or Redis left during the update: it expires by itself
-                log.warning("Could not release a chat lock in Redis; it expires by itself")
-
-    async def _acquire(self, key: StorageKey) -> Lock | None:
-        """The chat's shared lock, held; None when Redis is away (the in-process lock stands in)."""
-        shared = self._redis.lock(
-            self._key_builder.build(key, "lock"),
-            timeout=self._lock_seconds,
-            sleep=POLL_SECONDS,
-            blocking_timeout=self._wait_seconds,
-        )
-        try:
-            acquired = await shared.acquire()
-        except self._down as error:
-            self._availability.failed(error)
-            return None
-        self._availability.succeeded()
-        if not acquired:
-            raise ChatBusy("the chat's previous update is still being handled")
-        return shared
-
-    async def _keep(self, shared: Lock) -> None:
-        """Renew the lock while the update runs: a long turn keeps its chat, a killed process does not."""
-        while True:
-            await asyncio.sleep(self._lock_seconds / 3)
-            try:
-                await shared.reacquire()
-            except self._lost:
-                log.warning("Could not renew a chat lock in Redis; the update goes on without it")
-                return
-
-    async def close(self) -> None:
-        """The Redis client belongs to the app, which closes it."""
