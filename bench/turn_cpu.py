@@ -66,6 +66,7 @@ class Stages:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     on: bool = False
     recorded: dict[str, Any] = field(default_factory=dict)  # inputs for the micro measurements
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.cpu.clear()
@@ -91,8 +92,11 @@ class Stages:
         stage: str,
         record: str | None = None,
         keep: Callable[[inspect.BoundArguments], bool] = lambda bound: True,
+        size: Callable[[inspect.BoundArguments], int] = lambda bound: 0,
     ) -> None:
-        """Time a function; with `record`, keep the arguments of its last call that `keep` accepts."""
+        """Time a function; with `record`, keep the arguments of the largest call by `size` that `keep` accepts.
+
+        The largest, so that micro measurements before and after a change see the same input."""
         original = getattr(owner, name)
         signature = inspect.signature(original)
 
@@ -100,8 +104,8 @@ class Stages:
         def timed(*args: Any, **kwargs: Any) -> Any:
             if record is not None:
                 bound = signature.bind(*args, **kwargs)
-                if keep(bound):
-                    self.recorded[record] = bound.arguments
+                if keep(bound) and size(bound) >= self.sizes.get(record, -1):
+                    self.recorded[record], self.sizes[record] = bound.arguments, size(bound)
             started = time.thread_time()
             try:
                 return original(*args, **kwargs)
@@ -126,6 +130,7 @@ def instrument(stages: Stages) -> None:
     import bot.channels.telegram.lawyers as lawyers
     import bot.channels.telegram.outgoing as outgoing
     import bot.channels.telegram.routers as routers
+    import bot.channels.telegram.session as session_module
     import bot.nlu.client as nlu_client
     from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
     from bot.channels.telegram.runtime import TelegramRuntime
@@ -148,11 +153,19 @@ def instrument(stages: Stages) -> None:
     def send_message(bound: inspect.BoundArguments) -> bool:
         return bool(bound.arguments["method"].__api_method__ == "sendMessage")
 
-    stages.wrap_sync(AiohttpSession, "build_form_data", "telegram:         build the form", "request", send_message)
-    stages.wrap_sync(AiohttpSession, "check_response", "telegram:         parse the answer", "response", send_message)
+    def text_length(bound: inspect.BoundArguments) -> int:
+        return len(str(bound.arguments["method"].text))
+
+    def option_count(bound: inspect.BoundArguments) -> int:
+        return len(bound.arguments["options"])
+
+    stages.wrap_sync(AiohttpSession, "build_form_data", "telegram:         build the form (aiogram)")
+    if hasattr(session_module, "JsonSession"):
+        stages.wrap_sync(session_module.JsonSession, "json_body", "telegram:         build the JSON body")
     stages.wrap_sync(
-        outgoing, "keyboard", "telegram:       keyboard + signed callbacks", "keyboard", lambda b: bool(b.args[0])
+        AiohttpSession, "check_response", "telegram:         parse the answer", "response", send_message, text_length
     )
+    stages.wrap_sync(outgoing, "keyboard", "telegram:       keyboard + signed callbacks", "keyboard", size=option_count)
     stages.wrap_sync(outgoing, "as_html", "telegram:       as_html", "html")
     stages.wrap_async(OutageAnswers, "handle", "core: OutageAnswers.handle (Conversation inside)")
     stages.wrap_async(Conversation, "handle", "core: Conversation.handle (storage, NLU, answer)")
@@ -373,13 +386,15 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, flo
     out["telegram: json.loads + Update.model_validate (a text message)"] = per_call(
         lambda: Update.model_validate(json.loads(update_body), context={"bot": bot})
     )
-    if "request" in rec:
-        session, method = rec["request"]["self"], rec["request"]["method"]
-
-        def encode() -> None:
-            session.build_form_data(bot, method)()  # calling aiohttp's FormData builds (url-encodes) the payload
-
-        out["telegram: encode sendMessage (request body)"] = per_call(encode)
+    if "response" in rec:
+        session, method = rec["response"]["self"], rec["response"]["method"]
+        out["telegram: encode sendMessage, aiogram's form (the longest answer)"] = per_call(
+            lambda: session.build_form_data(bot, method)()  # calling the FormData url-encodes the payload
+        )
+        if hasattr(session, "json_body"):
+            out["telegram: encode sendMessage, JSON (the longest answer)"] = per_call(
+                lambda: session.json_body(bot, method)
+            )
     if "response" in rec:
         answer = rec["response"]
         out["telegram: check_response (Response[Message])"] = per_call(
