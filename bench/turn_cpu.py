@@ -148,7 +148,9 @@ def instrument(stages: Stages) -> None:
     stages.wrap_async(lawyers, "registered_lawyer", "telegram:       lawyer filter (a record lookup)")
     stages.wrap_async(routers, "handle", "telegram:       the conversation's handler")
     stages.wrap_async(routers, "send_turn", "telegram:     send_turn (render, Bot API, mark)")
-    stages.wrap_async(AiohttpSession, "make_request", "telegram:       Bot API request")
+    # The session class the bot uses (its make_request is the whole request, whichever encoding it chose).
+    bot_session = getattr(session_module, "JsonSession", AiohttpSession)
+    stages.wrap_async(bot_session, "make_request", "telegram:       Bot API request")
 
     def send_message(bound: inspect.BoundArguments) -> bool:
         return bool(bound.arguments["method"].__api_method__ == "sendMessage")
