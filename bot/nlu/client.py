@@ -12,7 +12,7 @@ import orjson
 from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
-from bot.nlu.auth import auth_headers
+from bot.nlu.auth import RequestSigner
 from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
 from bot.nlu.transliterate import cyrillic_reading
@@ -56,11 +56,12 @@ class RasaClient:
     ) -> RasaClient:
         """The server the settings name, signing each request with its current secret (a header, never a URL).
 
-        `detector`: the process's own, so lingua's models load once per worker, not once per client too."""
+        `detector`: the process's own, so lingua's models load once per worker, not once per client too.
+        The headers are signed again only when the secret changes or the token is half-way to expiry."""
         return cls(
             rasa.base_url,
             timeout=rasa.timeout,
-            auth=lambda: auth_headers(rasa),
+            auth=RequestSigner(rasa).headers,
             normalizer=normalizer,
             question_weight=rasa.question_weight,
             latin_weight=rasa.latin_weight,
