@@ -173,7 +173,10 @@ def instrument(stages: Stages) -> None:
     stages.wrap_async(Conversation, "handle", "core: Conversation.handle (storage, NLU, answer)")
     stages.wrap_async(Conversation, "delivered", "core: Conversation.delivered (storage)")
     stages.wrap_async(nlu_client.RasaClient, "classify", "core:   Rasa client classify")
-    stages.wrap_sync(nlu_client, "auth_headers", "core:     auth_headers", "auth")
+    if hasattr(nlu_client, "RequestSigner"):
+        stages.wrap_sync(nlu_client.RequestSigner, "headers", "core:     Rasa auth headers")
+    else:
+        stages.wrap_sync(nlu_client, "auth_headers", "core:     Rasa auth headers")
     stages.wrap_sync(nlu_client, "parse_response", "core:     parse_response", "rasa_body")
     stages.wrap_async(WhatsAppWebhook, "inbound", "whatsapp: webhook handler (all of it)")
     stages.wrap_async(WhatsAppWebhook, "_signed_form", "whatsapp:   form parse + signature")
@@ -374,6 +377,7 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, flo
     from aiogram.types import Update
     from twilio.request_validator import RequestValidator
 
+    import bot.nlu.auth as nlu_auth
     from bot.channels.telegram.render import as_html, keyboard
     from bot.core.language import LanguageDetector
     from bot.nlu.auth import auth_headers
@@ -412,7 +416,10 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, flo
     if "html" in rec:
         text = rec["html"]["text"]
         out["telegram: as_html"] = per_call(lambda: as_html(text))
-    out["core: auth_headers (Rasa JWT)"] = per_call(lambda: auth_headers(rasa))
+    out["core: auth_headers (read the secret, sign a JWT)"] = per_call(lambda: auth_headers(rasa))
+    if hasattr(nlu_auth, "RequestSigner"):
+        signer = nlu_auth.RequestSigner(rasa)
+        out["core: RequestSigner.headers (the client's, reused)"] = per_call(signer.headers)
     if "rasa_body" in rec:
         body = rec["rasa_body"]["body"]
         out["core: parse_response (Rasa answer)"] = per_call(lambda: parse_response(body))
@@ -435,14 +442,14 @@ async def measure(args: argparse.Namespace) -> None:
     examples = load_test_set(REPO_ROOT / "nlu" / "tests")
     texts = [e.text for e in examples]
     rasa = RasaSettings(host="127.0.0.1", port=args.rasa_port, url=f"http://127.0.0.1:{args.rasa_port}")
-    started: RasaServer | None = None
-    if not await server_ready(rasa):
-        started = RasaServer(rasa, Path(tempfile.gettempdir()) / f"pana-turn-cpu-rasa-{args.rasa_port}.log")
-        await started.start()
     stages = Stages()
     instrument(stages)
     driver = Driver(texts, args.seed)
+    started: RasaServer | None = None
     try:
+        if not await server_ready(rasa):
+            started = RasaServer(rasa, Path(tempfile.gettempdir()) / f"pana-turn-cpu-rasa-{args.rasa_port}.log")
+            await started.start()
         with driver_thread(driver):
             results = await whole_turns(args, driver, stages, rasa)
         small = micro(stages, rasa, texts)
