@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,9 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.errors import NluUnavailable
-from bot.nlu.auth import auth_headers
+from bot.nlu.auth import auth_headers, new_server_secret
 from bot.nlu.client import RasaClient
 from bot.nlu.long_text import combine
+from bot.nlu.normalize import normalize
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
 
@@ -121,3 +123,35 @@ async def test_a_story_is_classified_whole_and_as_its_question_on_the_real_serve
     assert [s.confidence for s in combined.ranking] == pytest.approx([s.confidence for s in expected.ranking])
     assert combined.ranking != whole.ranking
     assert one_sentence == question  # a single sentence is parsed once, as it is
+
+
+TEXTS = ("Как подать на статус беженца?", "Баспана қалай сұраймын?")
+
+
+async def test_from_settings_posts_utf8_json_signed_once_for_many_requests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The text arrives as sent; the JWT is not re-signed per request (bot/nlu/auth.py: RequestSigner)."""
+    seen: list[tuple[str, bytes, str]] = []
+
+    async def parse(request: web.Request) -> web.Response:
+        seen.append((request.content_type, await request.read(), request.headers.get("Authorization", "")))
+        return web.json_response({"intent": {"name": "greet", "confidence": 0.9}, "intent_ranking": []})
+
+    app = web.Application()
+    app.router.add_post("/model/parse", parse)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    settings = RasaSettings(url=url, secrets_dir=tmp_path, question_weight=0, latin_weight=0)
+    new_server_secret(settings)
+    client = RasaClient.from_settings(settings)
+    try:
+        for text in TEXTS:
+            assert (await client.classify(text)).top is not None
+    finally:
+        await client.close()
+        await server.close()
+    assert [json.loads(body)["text"] for _, body, _ in seen] == [normalize(text) for text in TEXTS]
+    assert {content_type for content_type, _, _ in seen} == {"application/json"}
+    assert "как".encode() in seen[0][1]  # UTF-8, not \\u escapes: a third of the bytes
+    tokens = {authorization for _, _, authorization in seen}
+    assert len(tokens) == 1 and tokens.pop().startswith("Bearer ")

@@ -12,7 +12,7 @@ import orjson
 from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentScore
 from bot.errors import NluUnavailable
-from bot.nlu.auth import auth_headers
+from bot.nlu.auth import RequestSigner
 from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
 from bot.nlu.transliterate import cyrillic_reading
@@ -56,11 +56,12 @@ class RasaClient:
     ) -> RasaClient:
         """The server the settings name, signing each request with its current secret (a header, never a URL).
 
-        `detector`: the process's own, so lingua's models load once per worker, not once per client too."""
+        `detector`: the process's own, so lingua's models load once per worker, not once per client too.
+        The headers are signed again only when the secret changes or the token is half-way to expiry."""
         return cls(
             rasa.base_url,
             timeout=rasa.timeout,
-            auth=lambda: auth_headers(rasa),
+            auth=RequestSigner(rasa).headers,
             normalizer=normalizer,
             question_weight=rasa.question_weight,
             latin_weight=rasa.latin_weight,
@@ -89,7 +90,9 @@ class RasaClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            async with self._session.post(self._url, json={"text": cleaned}, headers=self._auth()) as response:
+            body = orjson.dumps({"text": cleaned})  # UTF-8, where aiohttp's json.dumps escapes every Cyrillic letter
+            headers = {**self._auth(), "Content-Type": "application/json"}
+            async with self._session.post(self._url, data=body, headers=headers) as response:
                 if response.status != 200:
                     raise NluUnavailable(f"Rasa answered HTTP {response.status}")
                 body = await response.json(content_type=None, loads=orjson.loads)

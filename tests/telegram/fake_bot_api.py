@@ -27,6 +27,7 @@ class Call:
     result: Any = None  # what the stand-in answered (e.g. the sent Message, with its message_id)
     at: float = field(default_factory=time.monotonic)  # when it arrived: how long a client waited between tries
     status: int = 200
+    content_type: str = ""  # how the request came: a form, multipart or JSON
 
 
 @dataclass
@@ -91,15 +92,18 @@ class FakeBotApi:
         if request.match_info["token"] != TOKEN:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
-        form = await request.post()
+        try:
+            fields = await self._fields(request)
+        except ValueError:
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON object"}
+            return web.json_response(body, status=400)
         params: dict[str, Any] = {}
-        for key, value in form.items():
-            text = value if isinstance(value, str) else ""
+        for key, text in fields.items():
             try:
                 params[key] = json.loads(text) if text[:1] in "[{" else text
             except ValueError:
                 params[key] = text
-        call = Call(method, params)
+        call = Call(method, params, content_type=request.content_type)
         self.calls.append(call)
         if self.failures.get(method):
             status, body = self.failures[method].pop(0)
@@ -115,6 +119,21 @@ class FakeBotApi:
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
         call.result = self._result(method, params)
         return web.json_response({"ok": True, "result": call.result})
+
+    @staticmethod
+    async def _fields(request: web.Request) -> dict[str, str]:
+        """The request's fields as text, from a form or, as Telegram also accepts, a JSON object.
+
+        Telegram reads a JSON object's fields as it reads a form's: a string as it is, any other value as its
+        JSON text (so `{"chat_id": 7}` and `chat_id=7` are the same request). A file cannot come as JSON.
+        """
+        if request.content_type == "application/json":
+            body = json.loads(await request.read())
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            return {key: value if isinstance(value, str) else json.dumps(value) for key, value in body.items()}
+        form = await request.post()
+        return {key: value if isinstance(value, str) else "" for key, value in form.items()}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)

@@ -42,6 +42,16 @@ async def test_question_is_answered_in_the_users_language(
     assert any(button_payload(b["callback_data"]) == "lawyer" for b in buttons)
 
 
+async def test_bot_api_requests_without_a_file_are_posted_as_json(stack: TelegramStack) -> None:
+    """A Cyrillic answer and its keyboard go as one JSON object, not a url-encoded form (session.py)."""
+    assert (await stack.post(private_message(1, "Как подать на статус беженца?"))).status == 200
+    await stack.api.wait_for("sendMessage")
+    sent = [call for call in stack.api.calls if call.method == "sendMessage"]
+    assert {call.content_type for call in sent} == {"application/json"}
+    assert sent[-1].params["chat_id"] == "777"  # read as Telegram reads JSON: the field as its text
+    assert sent[-1].params["reply_markup"]["inline_keyboard"]
+
+
 async def test_button_press_is_answered_and_acknowledged(stack: TelegramStack) -> None:
     response = await stack.post(button_press(2, signed("topic:asylum_rejected"), language="en"))
     assert response.status == 200

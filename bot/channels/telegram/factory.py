@@ -21,7 +21,7 @@ from bot.channels.telegram.lazy_models import build_turn_models
 from bot.channels.telegram.nostate import NoStateStorage
 from bot.channels.telegram.retry import RetryMiddleware
 from bot.channels.telegram.routers import create_group_router, create_router
-from bot.channels.telegram.session import KeptResponseTypesSession
+from bot.channels.telegram.session import JsonSession
 from bot.core.ports import Dialogue
 from bot.errors import ConfigurationError
 from bot.handoff.desk import LawyerDesk
@@ -44,7 +44,7 @@ COMMAND_DESCRIPTIONS = {
 def create_bot(settings: TelegramSettings) -> Bot:
     if not settings.bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
-    session = KeptResponseTypesSession(api=TelegramAPIServer.from_base(settings.api_base))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.api_base))
     session.middleware(RetryMiddleware())
     build_turn_models()  # aiogram's models are deferred (lazy_models.py): what a turn uses, now rather than then
     return Bot(
