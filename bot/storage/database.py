@@ -10,7 +10,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
@@ -180,11 +180,3 @@ def reading_engine(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name != "postgresql":
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-def reading(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions on `reading_engine`, for ORM reads of one statement."""
-    engine: AsyncEngine = sessions.kw["bind"]
-    if engine.dialect.name != "postgresql":
-        return sessions
-    return async_sessionmaker(reading_engine(engine), expire_on_commit=False)
