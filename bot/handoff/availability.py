@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
@@ -50,11 +49,15 @@ def availability_sentence(availability: Availability, hours: WorkingHours, now: 
 
 
 class LawyerRoster(Protocol):
-    async def active(self) -> Sequence[object]: ...
+    async def any_active(self) -> bool: ...
 
 
 class LawyerAvailabilityNote:
-    """The core's `LawyerAvailability` port: asks the roster and the clock each time, so it is never stale."""
+    """The core's `LawyerAvailability` port: asks the roster and the clock each time.
+
+    The roster's answer may be a few seconds old (bot/storage/lawyer_roster.py): a topic answer asks it on
+    every turn, and a lawyer registered a moment ago by another process is mentioned seconds later.
+    """
 
     def __init__(
         self, hours: WorkingHours, roster: LawyerRoster, translator: Translator, clock: Clock = utc_now
@@ -73,5 +76,5 @@ class LawyerAvailabilityNote:
 
     async def sentence(self, language: Language) -> str:
         now = self._clock()
-        availability = lawyer_availability(self._hours, bool(await self._roster.active()), now)
+        availability = lawyer_availability(self._hours, await self._roster.any_active(), now)
         return availability_sentence(availability, self._hours, now, bound(self._translator, language))

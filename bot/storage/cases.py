@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 from bot.clock import as_utc
 from bot.languages import known_or_fallback
 from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
-from bot.storage.database import reading
+from bot.storage.database import reading_engine
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow
 from bot.storage.tables import ContactRow, MessageRow
 
@@ -27,13 +27,18 @@ QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent 
 
 
 def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
+    return _case_record(row, contact.id, contact.channel, contact.platform_id)
+
+
+def _case_record(row: Any, contact_id: int, channel: str, platform_id: str) -> CaseRecord:
+    """A case from its mapped row, or from a row of `_CASES` (which has the same names)."""
     language = known_or_fallback(row.language)
     created = as_utc(row.created_at)
     return CaseRecord(
         id=row.id,
-        contact_id=contact.id,  # joined on it: never a detached case
-        channel=contact.channel,
-        platform_id=contact.platform_id,
+        contact_id=contact_id,  # joined on it: never a detached case
+        channel=channel,
+        platform_id=platform_id,
         language=language,
         topic=row.topic,
         urgent=row.urgent,
@@ -53,43 +58,76 @@ def _record(row: CaseRow, contact: ContactRow) -> CaseRecord:
 
 
 def _cases() -> Select[tuple[CaseRow, ContactRow]]:
+    """Cases with their person as mapped rows, for the console's lists (bot/storage/console.py)."""
     return select(CaseRow, ContactRow).join(ContactRow, ContactRow.id == CaseRow.contact_id)
+
+
+# The queue's reads in SQLAlchemy Core, built once at import: the person's open case is read on every turn, and
+# building an ORM query per call (and loading mapped objects) cost more CPU than the database did (issue 15).
+# Columns of the mapped tables keep their types, so the sealed ones (summary, outcome, city, platform_id) are
+# opened on reading as before.
+_case_table: Table = CaseRow.__table__  # type: ignore[assignment]  # declared tables are Tables
+_contact_table: Table = ContactRow.__table__  # type: ignore[assignment]  # declared tables are Tables
+_c = _case_table.c
+_CASES = select(
+    *(column for column in _case_table.c if column.key != "announcing_until"),
+    _contact_table.c.channel,
+    _contact_table.c.platform_id,
+).join_from(_case_table, _contact_table, _contact_table.c.id == _c.contact_id)
+_QUEUE_ORDER = (_c.urgent.desc(), _c.created_at, _c.id)  # QUEUE_ORDER on the table's columns
+_GET = _CASES.where(_c.id == bindparam("p_case_id"))
+_OPEN_CASE_OF = _CASES.where(_c.contact_id == bindparam("p_contact_id"), _c.status != CaseStatus.CLOSED.value).limit(1)
+_LATEST_CLOSED = (
+    _CASES.where(
+        _c.contact_id == bindparam("p_contact_id"),
+        _c.status == CaseStatus.CLOSED.value,
+        _c.closed_at >= bindparam("p_since"),
+    )
+    .order_by(_c.closed_at.desc())
+    .limit(1)
+)
+_WAITING = _CASES.where(_c.status == CaseStatus.WAITING.value).order_by(*_QUEUE_ORDER)
+_ASSIGNED_TO = _CASES.where(_c.status == CaseStatus.ASSIGNED.value, _c.lawyer_id == bindparam("p_lawyer_id")).order_by(
+    _c.assigned_at, _c.id
+)
+_DUE_ANNOUNCEMENTS = _CASES.where(
+    _c.status == CaseStatus.WAITING.value,
+    or_(_c.announced_at.is_(None), _c.announced_at <= bindparam("p_before")),
+).order_by(*_QUEUE_ORDER)
+_IDLE_ASSIGNED = _CASES.where(
+    _c.status == CaseStatus.ASSIGNED.value, _c.lawyer_active_at < bindparam("p_since")
+).order_by(_c.id)
 
 
 class SqlCaseStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._reads = reading(sessions)
+        self._reads = reading_engine(sessions.kw["bind"])
 
     # --- reading -------------------------------------------------------------------------------------
-    async def _many(self, query: Select[tuple[CaseRow, ContactRow]]) -> list[CaseRecord]:
-        async with self._reads() as session:  # one statement (e.g. the person's open case, on every turn)
-            return [_record(row, contact) for row, contact in (await session.execute(query)).all()]
+    async def _many(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[CaseRecord]:
+        async with self._reads.connect() as connection:  # one statement (e.g. the person's open case, every turn)
+            rows = (await connection.execute(query, params)).all()
+        return [_case_record(row, row.contact_id, row.channel, row.platform_id) for row in rows]
 
-    async def _one(self, query: Select[tuple[CaseRow, ContactRow]]) -> CaseRecord | None:
-        found = await self._many(query.limit(1))
+    async def _one(self, query: Select[Any], params: dict[str, Any]) -> CaseRecord | None:
+        found = await self._many(query, params)  # the statements of _one have their LIMIT 1
         return found[0] if found else None
 
     async def get(self, case_id: int) -> CaseRecord | None:
-        return await self._one(_cases().where(CaseRow.id == case_id))
+        return await self._one(_GET, {"p_case_id": case_id})
 
     async def open_case_of(self, contact_id: int) -> CaseRecord | None:
-        return await self._one(
-            _cases().where(CaseRow.contact_id == contact_id, CaseRow.status != CaseStatus.CLOSED.value)
-        )
+        return await self._one(_OPEN_CASE_OF, {"p_contact_id": contact_id})
 
     async def latest_closed(self, contact_id: int, since: dt.datetime) -> CaseRecord | None:
-        query = _cases().where(
-            CaseRow.contact_id == contact_id, CaseRow.status == CaseStatus.CLOSED.value, CaseRow.closed_at >= since
-        )
-        return await self._one(query.order_by(CaseRow.closed_at.desc()))
+        return await self._one(_LATEST_CLOSED, {"p_contact_id": contact_id, "p_since": since})
 
     async def waiting(self) -> list[CaseRecord]:
-        return await self._many(_cases().where(CaseRow.status == CaseStatus.WAITING.value).order_by(*QUEUE_ORDER))
+        return await self._many(_WAITING)
 
     async def assigned_to(self, lawyer_id: int) -> list[CaseRecord]:
-        query = _cases().where(CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_id == lawyer_id)
-        return await self._many(query.order_by(CaseRow.assigned_at, CaseRow.id))
+        return await self._many(_ASSIGNED_TO, {"p_lawyer_id": lawyer_id})
 
     async def position(self, case: CaseRecord) -> int:
         """1 for the next case a lawyer should take; urgent cases go before the others, then the oldest."""
@@ -107,15 +145,10 @@ class SqlCaseStore:
 
     async def due_announcements(self, reannounce_before: dt.datetime) -> list[CaseRecord]:
         """Waiting cases never announced, or announced before the given moment."""
-        query = _cases().where(
-            CaseRow.status == CaseStatus.WAITING.value,
-            or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
-        )
-        return await self._many(query.order_by(*QUEUE_ORDER))
+        return await self._many(_DUE_ANNOUNCEMENTS, {"p_before": reannounce_before})
 
     async def idle_assigned(self, inactive_since: dt.datetime) -> list[CaseRecord]:
-        query = _cases().where(CaseRow.status == CaseStatus.ASSIGNED.value, CaseRow.lawyer_active_at < inactive_since)
-        return await self._many(query.order_by(CaseRow.id))
+        return await self._many(_IDLE_ASSIGNED, {"p_since": inactive_since})
 
     async def recent_user_texts(self, contact_id: int, limit: int, since: dt.datetime | None = None) -> list[str]:
         """The person's last written messages, oldest first (what the lawyer is shown, with consent)."""

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
@@ -172,12 +172,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def reading(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions for a read of one statement, which is atomic by itself: on PostgreSQL in autocommit, so it costs
-    one round trip, not three (asyncpg's BEGIN, the SELECT, the ROLLBACK when the session closes). A turn makes
-    such reads on every message (is the sender a lawyer, their open case, lawyers at work). SQLite's driver
-    begins no transaction for a SELECT: its sessions stay as they are."""
-    engine: AsyncEngine = sessions.kw["bind"]
+def reading_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for a read of one statement, which is atomic by itself: on PostgreSQL in autocommit, so it
+    costs one round trip, not three (asyncpg's BEGIN, the SELECT, the ROLLBACK when the connection is returned).
+    A turn makes such reads on every message (the person's open case, lawyers at work). SQLite's driver begins
+    no transaction for a SELECT: its engine stays as it is. Shares the engine's pool, statement cache and keyring."""
     if engine.dialect.name != "postgresql":
-        return sessions
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

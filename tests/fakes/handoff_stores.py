@@ -231,6 +231,9 @@ class MemoryLawyerStore:
     async def active(self) -> list[LawyerRecord]:
         return [lawyer for lawyer in self.lawyers.values() if lawyer.active]
 
+    async def any_active(self) -> bool:
+        return bool(await self.active())
+
     async def active_by_telegram_id(self, telegram_id: int) -> LawyerRecord | None:
         return next((x for x in self.lawyers.values() if x.telegram_id == telegram_id and x.active), None)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import pytest
 
@@ -34,8 +33,8 @@ class Roster:
     def __init__(self, *lawyers: str) -> None:
         self.lawyers = list(lawyers)
 
-    async def active(self) -> Sequence[object]:
-        return self.lawyers
+    async def any_active(self) -> bool:
+        return bool(self.lawyers)
 
 
 def test_within_hours_with_a_lawyer_says_lawyers_are_at_work() -> None:

@@ -1,8 +1,10 @@
 """The lawyers' router: registered, active lawyers' commands, replies and "Take" buttons.
 
-Registered before the users' router. Its handlers match only active lawyers (checked against the
-record on every update, so a deactivated lawyer is a user again at once); everyone else, and the user
-commands (/start, /menu, /lawyer, ...) of lawyers themselves, fall through to the normal conversation.
+Registered before the users' router. Its handlers match only active lawyers (a sender among the active
+lawyers of the last seconds is checked against the record on every update, so a deactivated lawyer is a user
+again at once; one registered a moment ago is a lawyer within seconds, bot/storage/lawyer_roster.py); everyone
+else, and the user commands (/start, /menu, /lawyer, ...) of lawyers themselves, fall through to the normal
+conversation.
 """
 
 from __future__ import annotations
