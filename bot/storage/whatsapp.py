@@ -9,9 +9,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.errors import RecordChanged
@@ -29,6 +29,8 @@ from bot.records.whatsapp import (
     ranks_below,
 )
 from bot.storage import relay_delivery, reply_statements, turn_statements
+from bot.storage.commits import Commits
+from bot.storage.database import session_factory
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
@@ -55,6 +57,22 @@ _DELIVERY_COLUMNS = tuple(
 )
 
 
+# The recipient's oldest delivery ready to go, found by the keyed hashes of their number.
+_NEXT_READY = (
+    select(_deliveries.c.id)
+    .where(_deliveries.c.recipient_hash.in_(bindparam("p_hashes", expanding=True)), _deliveries.c.status == READY)
+    .order_by(_deliveries.c.id)
+    .limit(1)
+)
+# The oldest ready delivery claimed, if still ready (another drain may have taken it): the row comes back.
+_CLAIM = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("p_id"), _deliveries.c.status == READY)
+    .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=bindparam("p_now"))
+    .returning(*_DELIVERY_COLUMNS)
+)
+
+
 def _delivery(row: Row | Any) -> Delivery:
     """A delivery from its ORM row or from a row of `_DELIVERY_COLUMNS`."""
     return Delivery(
@@ -74,11 +92,12 @@ def _delivery(row: Row | Any) -> Delivery:
 class SqlWhatsAppLedger:
     """Implements the channel's DeliveryLedger; contacts are found by their WhatsApp platform id."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, channel: str = "whatsapp") -> None:
-        self._sessions = sessions
+    def __init__(self, commits: Commits, *, channel: str = "whatsapp") -> None:
+        self._commits = commits  # a turn's replies and the outbox claims are written on a plain connection
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(commits.engine)
+        self._keyring = dialect_keyring(commits.engine.sync_engine.dialect)
         self._channel = channel
-        self._erasures = SqlRemoteErasures(sessions)
-        self._engine: AsyncEngine = sessions.kw["bind"]  # a turn's replies are written on a plain connection
+        self._erasures = SqlRemoteErasures(self._sessions)
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
         hashes = session_keyring(session).blinds(platform_id)
@@ -185,10 +204,15 @@ class SqlWhatsAppLedger:
     ) -> int:
         """Replies to a message: in one transaction, the window opened at `wrote_at` (when the person just wrote),
         what waited for it released (it goes first), the replies queued once per `reply_to`, and that message
-        marked answered (the outbox holds its replies now). How many held deliveries were released."""
-        hashes = dialect_keyring(self._engine.sync_engine.dialect).blinds(platform_id)
+        marked answered (the outbox holds its replies now). How many held deliveries were released.
+
+        Relaxed when it answers a stored message (bot/storage/commits.py): lost in a database crash, that message
+        shows unanswered and is answered again. Without one (the goodbye after "delete my data": the message went
+        with the person) nothing could redo it: durable."""
+        hashes = self._keyring.blinds(platform_id)
+        commit = self._commits.relaxed() if reply_to is not None else self._commits.durable()
         try:
-            async with self._engine.begin() as connection:  # Core on one connection: bot/storage/reply_statements.py
+            async with commit as connection:  # Core on one connection: bot/storage/reply_statements.py
                 return await reply_statements.answer(
                     connection,
                     channel=self._channel,
@@ -272,25 +296,23 @@ class SqlWhatsAppLedger:
             return int(await session.scalar(query) or 0)
 
     async def claim_next(self, platform_id: str) -> Delivery | None:
-        async with self._sessions() as session:
-            while True:
-                query = (
-                    select(Row.id).where(self._to(session, platform_id), Row.status == READY).order_by(Row.id).limit(1)
-                )
-                delivery_id = (await session.execute(query)).scalar_one_or_none()
+        """The recipient's oldest ready delivery, now `submitting`.
+
+        Relaxed (bot/storage/commits.py): a claim lost in a database crash leaves the delivery ready, and it is
+        sent again (a duplicate at worst; `submitted`, durable, keeps every claim before it).
+        """
+        hashes = self._keyring.blinds(platform_id)
+        while True:
+            async with self._commits.relaxed() as connection:
+                found = await connection.execute(_NEXT_READY, {"p_hashes": list(hashes)})
+                delivery_id = found.scalar_one_or_none()
                 if delivery_id is None:
                     return None
-                claimed = (  # the claimed row comes back with the claim: no second query for it
-                    await session.execute(
-                        update(_deliveries)
-                        .where(_deliveries.c.id == delivery_id, _deliveries.c.status == READY)
-                        .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=utc_now())
-                        .returning(*_DELIVERY_COLUMNS)
-                    )
-                ).first()
-                await session.commit()
-                if claimed is not None:
-                    return _delivery(claimed)
+                # the claimed row comes back with the claim: no second query for it
+                params = {"p_id": delivery_id, "p_now": utc_now()}
+                claimed = (await connection.execute(_CLAIM, params)).first()
+            if claimed is not None:
+                return _delivery(claimed)
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
         async with self._sessions() as session:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import utc_now
 from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.schema import metadata
@@ -36,12 +37,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def ledger(engine: AsyncEngine) -> SqlWhatsAppLedger:
-    return SqlWhatsAppLedger(session_factory(engine))
+    return SqlWhatsAppLedger(Commits(engine, relaxed=True))
 
 
 @pytest.fixture
 def store(engine: AsyncEngine) -> SqlConversationStore:
-    return SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
+    return SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=24))
 
 
 async def test_migration_creates_the_tables_as_declared(engine: AsyncEngine) -> None:
@@ -127,3 +128,4 @@ async def test_interrupted_submissions_are_resumed_and_old_deliveries_purged(
     assert resumed is not None and resumed.id == stale
     assert await ledger.purge_older_than(utc_now() + dt.timedelta(seconds=1)) == 2
     assert fresh > stale
+
