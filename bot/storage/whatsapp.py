@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, false, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -71,6 +71,38 @@ _CLAIM = (
     .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=bindparam("p_now"))
     .returning(*_DELIVERY_COLUMNS)
 )
+
+
+def _submitted(delivery_id: int, message_sid: str, status: str) -> Any:
+    """What three UPDATEs did, in one (each SET sees the row as it was); returns the relay the delivery carries.
+
+    - Twilio's id recorded;
+    - a resend's code (the earlier refusal) no longer describes it: cleared, unless a callback that came before
+      create() returned already moved it on (its code, if any, is the news);
+    - the status Twilio answered with, if it ranks above the stored one (a failed one has no code here);
+    - a reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs their
+      number or the text any more; a missing final status must not keep them for months.
+    """
+    advances = Row.status.in_(ranks_below(status)) if status in TWILIO_STATUS_RANK else false()
+    no_code = [(Row.status == SUBMITTING, null())]
+    if status in FAILED_STATUSES:
+        no_code.append((advances, null()))
+    gone = Row.contact_id.is_(None)
+    return (
+        update(Row)
+        .where(Row.id == delivery_id)
+        .values(
+            message_sid=message_sid,
+            updated_at=utc_now(),
+            error_code=case(*no_code, else_=Row.error_code),
+            status=case((advances, status), else_=Row.status),
+            body=case((gone, null()), else_=Row.body),
+            content_variables=case((gone, null()), else_=Row.content_variables),
+            recipient=case((gone, null()), else_=Row.recipient),
+            recipient_hash=case((gone, null()), else_=Row.recipient_hash),
+        )
+        .returning(Row.relay_id)
+    )
 
 
 def _delivery(row: Row | Any) -> Delivery:
@@ -315,29 +347,15 @@ class SqlWhatsAppLedger:
                 return _delivery(claimed)
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
+        """Twilio took the delivery: one UPDATE (and the relay it carries, if any), durable.
+
+        Durable because a goodbye to someone who deleted their data is cleared here, and a lawyer's answer's
+        relay moves on here: neither is worked out again from a stored message.
+        """
         async with self._sessions() as session:
-            relay_id = await session.scalar(  # the relay it carries, read by the same statement (no second query)
-                update(Row)
-                .where(Row.id == delivery_id)
-                .values(message_sid=message_sid, updated_at=utc_now())
-                .returning(Row.relay_id)
-            )
-            # Twilio took it: a resend's code (the earlier refusal) no longer describes it. Not after a callback
-            # that came before create() returned and already moved it on (its code, if any, is the news).
-            await session.execute(
-                update(Row).where(Row.id == delivery_id, Row.status == SUBMITTING).values(error_code=None)
-            )
-            if status in TWILIO_STATUS_RANK:
-                await self._advance(session, delivery_id, status, None)
+            relay_id = await session.scalar(_submitted(delivery_id, message_sid, status))
             if relay_id is not None:
                 await relay_delivery.refresh(session, relay_id)
-            # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
-            # their number or the text any more; a missing final status must not keep them for months.
-            await session.execute(
-                update(Row)
-                .where(Row.id == delivery_id, Row.contact_id.is_(None))
-                .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
-            )
             await session.commit()
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:
