@@ -76,8 +76,7 @@ class Commits:
 async def _sqlite_durable_again(connection: AsyncConnection) -> None:
     """Back to FULL before the connection returns to the pool; one that cannot be set back is not reused."""
     try:
-        await connection.exec_driver_sql(SQLITE_DURABLE)
-        await connection.commit()  # ends SQLAlchemy's transaction around the PRAGMA (SQLite began none)
+        await connection.exec_driver_sql(SQLITE_DURABLE)  # nothing to commit: SQLite began no transaction for it
     except BaseException:
         await connection.invalidate()
         raise
