@@ -22,7 +22,8 @@ from bot.core.messages import IncomingMessage
 from bot.core.ports import TurnRecord
 from bot.keys import PREFIX, Keyring, new_key
 from bot.settings import DatabaseSettings
-from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.commits import Commits
+from bot.storage.database import create_engine, migrate
 from bot.storage.repository import SqlConversationStore
 
 QUESTION = "Здравствуйте, мне отказали в статусе беженца в Алматы, что делать дальше? Позвоните +77015550100. " * 2
@@ -42,7 +43,7 @@ class ClearKeyring(Keyring):
 async def _turns(url: str, keyring: Keyring, turns: int) -> list[float]:
     engine = create_engine(DatabaseSettings(url=url), keyring)
     await migrate(engine)
-    store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
+    store = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=24))
     timings = []
     try:
         for number in range(turns):

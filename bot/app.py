@@ -40,6 +40,7 @@ from bot.nlu.replicas import create_classifier
 from bot.nlu.server import server_ready
 from bot.settings import Settings
 from bot.storage.cases import SqlCaseStore
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, is_database_outage, migrate, session_factory
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.expiry import SqlExpiry
@@ -76,6 +77,7 @@ class App:
     queue_figures: SqlQueueFigures  # for /metrics
     # One message per person at a time, across workers when they share Redis: the channels hold it.
     person_locks: PersonLocks
+    commits: Commits  # the engine's transactions, durable or relaxed (bot/storage/commits.py)
     clock: Clock = utc_now  # the one the handoff runs on (tests set it)
 
     async def close(self) -> None:
@@ -293,9 +295,8 @@ async def create_app(
     resources.push_async_callback(engine.dispose)
     if migrate_schema:
         await migrate(engine)
-    store = SqlConversationStore(
-        session_factory(engine), idle=dt.timedelta(hours=settings.pana.conversation_idle_hours)
-    )
+    commits = Commits(engine, relaxed=settings.database.relaxed_commits)
+    store = SqlConversationStore(commits, idle=dt.timedelta(hours=settings.pana.conversation_idle_hours))
     redis = create_redis(settings, resources)
     handoff = create_handoff(settings, engine, catalog, translations, clock, redis)
     resources.push_async_callback(handoff.worker.stop)
@@ -358,5 +359,6 @@ async def create_app(
         keyring,
         figures,
         create_person_locks(redis, keyring, redis_health, settings.pana.person_wait_seconds),
+        commits,
         clock,
     )

@@ -125,7 +125,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         settings.twilio,
         public_url=settings.pana.public_url,
         conversation=app.dialogue,
-        ledger=SqlWhatsAppLedger(session_factory(app.engine)),
+        ledger=SqlWhatsAppLedger(app.commits),
         state=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
         locks=app.person_locks,  # held as "whatsapp:<id>": one message per person across workers

@@ -32,6 +32,9 @@ class DatabaseSettings(_Section):
     # SQLAlchemy's default of 5 kept connections, 8 people at once made and dropped ~5 connections a second.
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections each process keeps open")
     pool_overflow: int = Field(default=10, ge=0, description="more connections a process may open for a burst")
+    # Off: every commit waits for the disk. On: only those a stored, unanswered message cannot re-derive
+    # (bot/storage/commits.py says which and what a database server crash may then cost).
+    relaxed_commits: bool = Field(default=True, description="commits the recovery sweep can redo skip the disk sync")
 
     @field_validator("url", mode="before")
     @classmethod

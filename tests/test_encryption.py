@@ -16,6 +16,7 @@ from bot.core.messages import IncomingMessage
 from bot.keys import KEY_FILE, Keyring, KeyringError, load_keyring, new_key
 from bot.records.staff import Role
 from bot.settings import DatabaseSettings
+from bot.storage.commits import Commits
 from bot.storage.database import alembic_config, create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.rotation import rotate
@@ -137,11 +138,11 @@ async def test_migration_0007_encrypts_what_is_in_place_and_lookups_still_find_p
     assert "s1." in raw
     for clear in (MARKER, PHONE, CHAT):
         assert clear not in raw, f"{clear!r} still readable at rest"
-    store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=1))
     assert (await store.get_or_create_contact("whatsapp", PHONE)).id == 1
     assert (await store.get_or_create_contact("telegram", CHAT)).id == 2
     assert (await store.redelivery(1, "SM1")).turn == f"{MARKER} turn"  # type: ignore[union-attr]
-    ledger = SqlWhatsAppLedger(session_factory(engine))
+    ledger = SqlWhatsAppLedger(Commits(engine, relaxed=True))
     assert await ledger.recipients_to_resume(NOW) == [PHONE]
     delivery = await ledger.claim_next(PHONE)
     assert delivery is not None and delivery.body == f"{MARKER} reply"
@@ -168,7 +169,7 @@ def _lease() -> dt.datetime:
 async def test_rotation_reencrypts_and_rehashes_so_the_old_key_can_go(database_url: str) -> None:
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
-    store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=1))
     person = await store.get_or_create_contact("whatsapp", PHONE)
     await store.record_inbound(person.id, _incoming("whatsapp", PHONE, "SM1"), MARKER, lease_until=_lease())
     staff = SqlStaffStore(session_factory(engine))
@@ -182,14 +183,14 @@ async def test_rotation_reencrypts_and_rehashes_so_the_old_key_can_go(database_u
 
     newer = new_key()
     both = create_engine(DatabaseSettings(url=database_url), Keyring.parse(f"{newer},{TEST_KEY}"))
-    store = SqlConversationStore(session_factory(both), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(both, relaxed=True), idle=dt.timedelta(hours=1))
     assert (await store.get_or_create_contact("whatsapp", PHONE)).id == person.id, "found by the old key's hash"
     done = await rotate(both)
     assert done.rows >= 2
     await both.dispose()
 
     only_new = create_engine(DatabaseSettings(url=database_url), Keyring.parse(newer))
-    store = SqlConversationStore(session_factory(only_new), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(only_new, relaxed=True), idle=dt.timedelta(hours=1))
     assert (await store.get_or_create_contact("whatsapp", PHONE)).id == person.id
     assert (await store.redelivery(person.id, "SM1")) is not None
     async with session_factory(only_new)() as session:
@@ -207,7 +208,7 @@ async def test_tombstones_answer_for_a_deleted_person_until_they_expire(database
 
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
-    store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=1))
     person = await store.get_or_create_contact("telegram", CHAT)
     await store.set_language(person.id, "kk", chosen=True)
     await store.record_inbound(person.id, _incoming("telegram", CHAT, "msg-qzx"), MARKER, lease_until=_lease())

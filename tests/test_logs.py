@@ -17,6 +17,7 @@ from bot.errors import NluUnavailable
 from bot.logs import install_redaction, redact, uninstall_redaction
 from bot.nlu.client import RasaClient
 from bot.settings import DatabaseSettings, TelegramSettings
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import MessageRow
@@ -62,7 +63,7 @@ async def _message_for_no_conversation(database_url: str, *, hide_parameters: bo
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     engine.sync_engine.hide_parameters = hide_parameters  # False: what SQLAlchemy does by default
     await migrate(engine)
-    store = SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=1))
+    store = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=1))
     contact = await store.get_or_create_contact("whatsapp", PHONE)
     try:
         async with session_factory(engine)() as session:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_retention
 from bot.settings import DatabaseSettings, PanaSettings, RasaSettings
+from bot.storage.commits import Commits
 from bot.storage.database import alembic_config, create_engine, migrate, session_factory
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow, LawyerMessageRow, LawyerRow, RelayRow
 from bot.storage.repository import SqlConversationStore
@@ -125,7 +126,7 @@ async def _sweep(record: Record) -> None:
     settings = make_settings(record.url, RasaSettings()).model_copy(
         update={"pana": PanaSettings(message_retention_days=DAYS, audit_retention_days=AUDIT_DAYS)}
     )
-    store = SqlConversationStore(record.sessions, idle=dt.timedelta(hours=24))
+    store = SqlConversationStore(Commits(record.engine, relaxed=True), idle=dt.timedelta(hours=24))
     await create_retention(settings, record.engine, store, lambda: NOW).run_once()
 
 

@@ -17,6 +17,7 @@ from bot.core.messages import IncomingMessage
 from bot.core.ports import TurnRecord
 from bot.errors import InFlight
 from bot.settings import DatabaseSettings
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import CaseRow
 from bot.storage.repository import SqlConversationStore
@@ -35,7 +36,7 @@ async def store(database_url: str) -> AsyncIterator[SqlConversationStore]:
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     await migrate(engine)  # applying twice is harmless
-    yield SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
+    yield SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=24))
     await engine.dispose()
 
 
@@ -65,7 +66,7 @@ async def test_language_columns_hold_codes_longer_than_two_letters(store: SqlCon
 async def test_long_silence_starts_a_new_conversation(database_url: str) -> None:
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
-    eager = SqlConversationStore(session_factory(engine), idle=dt.timedelta(seconds=0))
+    eager = SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(seconds=0))
     contact = await eager.get_or_create_contact("test", "silent")
     await eager.record_inbound(contact.id, IncomingMessage("test", "silent"), "one", lease_until=NOW)
     await eager.record_inbound(contact.id, IncomingMessage("test", "silent"), "two", lease_until=NOW)

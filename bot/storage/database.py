@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
+from bot.storage.commits import SQLITE_DURABLE
 from bot.storage.sealing import attach_keyring
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Every commit syncs the WAL (the default, said here because relaxed commits set it back to this):
+            # see bot/storage/commits.py.
+            cursor.execute(SQLITE_DURABLE)
             cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
             cursor.close()
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.core.messages import IncomingMessage
@@ -16,6 +16,8 @@ from bot.errors import RecordChanged
 from bot.languages import FALLBACK_LANGUAGE, LANGUAGES, Language
 from bot.storage import turn_statements as statements
 from bot.storage.burial import bury
+from bot.storage.commits import Commits
+from bot.storage.database import session_factory
 from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
 from bot.storage.turn_statements import MAX_STORED_CHARS
@@ -45,11 +47,12 @@ UNSYNCED = {"synchronize_session": False}
 class SqlConversationStore:
     """Durable record of who wrote what, when, and what Pana answered."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, idle: dt.timedelta) -> None:
-        self._sessions = sessions
+    def __init__(self, commits: Commits, *, idle: dt.timedelta) -> None:
+        # A turn's own statements run on a plain connection (bot/storage/turn_statements.py), the rest in sessions.
+        self._commits = commits
+        self._engine = commits.engine
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(commits.engine)
         self._idle = idle
-        # A turn's own statements run on a plain connection (bot/storage/turn_statements.py), not a session.
-        self._engine: AsyncEngine = sessions.kw["bind"]
         self._keyring = dialect_keyring(self._engine.sync_engine.dialect)
 
     async def accept(self, message: IncomingMessage, text: str, *, lease_until: dt.datetime) -> Accepted:
@@ -67,6 +70,7 @@ class SqlConversationStore:
         raise AssertionError("unreachable")
 
     async def _accept(self, message: IncomingMessage, text: str, lease_until: dt.datetime) -> Accepted:
+        """Durable: once this commits the platform may stop redelivering, and nothing else has the message."""
         now = utc_now()
         async with self._engine.connect() as connection:
             transaction = await connection.begin()
@@ -258,16 +262,22 @@ class SqlConversationStore:
         learned: one transaction.
 
         Conditional on the message being undecided, so two processes deciding it at once store one decision.
+        Relaxed (bot/storage/commits.py): lost in a database crash, the stored message is decided again.
         """
-        async with self._engine.begin() as connection:
+        async with self._commits.relaxed() as connection:
             return await statements.decide(connection, message_id, contact_id, record, utc_now())
 
     async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
-        await self._set(message_id, parts_sent=parts_sent, lease_until=lease_until)
+        """Relaxed: lost in a database crash, the parts already sent go again (a duplicate, nothing missing)."""
+        async with self._commits.relaxed() as connection:
+            await statements.mark_sent(connection, message_id, parts_sent, lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
-        """The channel sent (or durably queued) the replies: they are no longer needed."""
-        async with self._engine.begin() as connection:
+        """The channel sent (or durably queued) the replies: they are no longer needed.
+
+        Relaxed: lost in a database crash, the message shows unanswered and the recovery sweep answers it again.
+        """
+        async with self._commits.relaxed() as connection:
             await statements.mark_answered(connection, message_id, utc_now())
 
     async def _set(self, message_id: int, **values: object) -> None:

@@ -90,6 +90,12 @@ _ANSWERED = (
     .where(_messages.c.id == bindparam("p_message_id"))
     .values(answered_at=bindparam("p_now"), turn=None, lease_until=None)
 )
+# A part went out: a replay goes on after it, and the hold is renewed.
+_SENT = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("p_message_id"))
+    .values(parts_sent=bindparam("p_parts_sent"), lease_until=bindparam("p_lease_until"))
+)
 _LEARN_LANGUAGE = (
     update(_contacts)
     .where(_contacts.c.id == bindparam("p_contact_id"), _contacts.c.language_chosen.is_(False))
@@ -189,3 +195,8 @@ async def decide(
 
 async def mark_answered(connection: AsyncConnection, message_id: int, now: dt.datetime) -> None:
     await connection.execute(_ANSWERED, {"p_message_id": message_id, "p_now": now})
+
+
+async def mark_sent(connection: AsyncConnection, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
+    params = {"p_message_id": message_id, "p_parts_sent": parts_sent, "p_lease_until": lease_until}
+    await connection.execute(_SENT, params)

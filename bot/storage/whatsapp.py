@@ -9,9 +9,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, false, func, null, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.errors import RecordChanged
@@ -29,6 +29,8 @@ from bot.records.whatsapp import (
     ranks_below,
 )
 from bot.storage import relay_delivery, reply_statements, turn_statements
+from bot.storage.commits import Commits
+from bot.storage.database import session_factory
 from bot.storage.erasures import SqlRemoteErasures
 from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, RemoteErasureRow, WhatsAppDeliveryRow, WhatsAppWindowRow
@@ -55,6 +57,54 @@ _DELIVERY_COLUMNS = tuple(
 )
 
 
+# The recipient's oldest delivery ready to go, found by the keyed hashes of their number.
+_NEXT_READY = (
+    select(_deliveries.c.id)
+    .where(_deliveries.c.recipient_hash.in_(bindparam("p_hashes", expanding=True)), _deliveries.c.status == READY)
+    .order_by(_deliveries.c.id)
+    .limit(1)
+)
+# The oldest ready delivery claimed, if still ready (another drain may have taken it): the row comes back.
+_CLAIM = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("p_id"), _deliveries.c.status == READY)
+    .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=bindparam("p_now"))
+    .returning(*_DELIVERY_COLUMNS)
+)
+
+
+def _submitted(delivery_id: int, message_sid: str, status: str) -> Any:
+    """What three UPDATEs did, in one (each SET sees the row as it was); returns the relay the delivery carries.
+
+    - Twilio's id recorded;
+    - a resend's code (the earlier refusal) no longer describes it: cleared, unless a callback that came before
+      create() returned already moved it on (its code, if any, is the news);
+    - the status Twilio answered with, if it ranks above the stored one (a failed one has no code here);
+    - a reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs their
+      number or the text any more; a missing final status must not keep them for months.
+    """
+    advances = Row.status.in_(ranks_below(status)) if status in TWILIO_STATUS_RANK else false()
+    no_code = [(Row.status == SUBMITTING, null())]
+    if status in FAILED_STATUSES:
+        no_code.append((advances, null()))
+    gone = Row.contact_id.is_(None)
+    return (
+        update(Row)
+        .where(Row.id == delivery_id)
+        .values(
+            message_sid=message_sid,
+            updated_at=utc_now(),
+            error_code=case(*no_code, else_=Row.error_code),
+            status=case((advances, status), else_=Row.status),
+            body=case((gone, null()), else_=Row.body),
+            content_variables=case((gone, null()), else_=Row.content_variables),
+            recipient=case((gone, null()), else_=Row.recipient),
+            recipient_hash=case((gone, null()), else_=Row.recipient_hash),
+        )
+        .returning(Row.relay_id)
+    )
+
+
 def _delivery(row: Row | Any) -> Delivery:
     """A delivery from its ORM row or from a row of `_DELIVERY_COLUMNS`."""
     return Delivery(
@@ -74,11 +124,12 @@ def _delivery(row: Row | Any) -> Delivery:
 class SqlWhatsAppLedger:
     """Implements the channel's DeliveryLedger; contacts are found by their WhatsApp platform id."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, channel: str = "whatsapp") -> None:
-        self._sessions = sessions
+    def __init__(self, commits: Commits, *, channel: str = "whatsapp") -> None:
+        self._commits = commits  # a turn's replies and the outbox claims are written on a plain connection
+        self._sessions: async_sessionmaker[AsyncSession] = session_factory(commits.engine)
+        self._keyring = dialect_keyring(commits.engine.sync_engine.dialect)
         self._channel = channel
-        self._erasures = SqlRemoteErasures(sessions)
-        self._engine: AsyncEngine = sessions.kw["bind"]  # a turn's replies are written on a plain connection
+        self._erasures = SqlRemoteErasures(self._sessions)
 
     async def _contact_id(self, session: AsyncSession, platform_id: str) -> int | None:
         hashes = session_keyring(session).blinds(platform_id)
@@ -185,10 +236,15 @@ class SqlWhatsAppLedger:
     ) -> int:
         """Replies to a message: in one transaction, the window opened at `wrote_at` (when the person just wrote),
         what waited for it released (it goes first), the replies queued once per `reply_to`, and that message
-        marked answered (the outbox holds its replies now). How many held deliveries were released."""
-        hashes = dialect_keyring(self._engine.sync_engine.dialect).blinds(platform_id)
+        marked answered (the outbox holds its replies now). How many held deliveries were released.
+
+        Relaxed when it answers a stored message (bot/storage/commits.py): lost in a database crash, that message
+        shows unanswered and is answered again. Without one (the goodbye after "delete my data": the message went
+        with the person) nothing could redo it: durable."""
+        hashes = self._keyring.blinds(platform_id)
+        commit = self._commits.relaxed() if reply_to is not None else self._commits.durable()
         try:
-            async with self._engine.begin() as connection:  # Core on one connection: bot/storage/reply_statements.py
+            async with commit as connection:  # Core on one connection: bot/storage/reply_statements.py
                 return await reply_statements.answer(
                     connection,
                     channel=self._channel,
@@ -272,50 +328,34 @@ class SqlWhatsAppLedger:
             return int(await session.scalar(query) or 0)
 
     async def claim_next(self, platform_id: str) -> Delivery | None:
-        async with self._sessions() as session:
-            while True:
-                query = (
-                    select(Row.id).where(self._to(session, platform_id), Row.status == READY).order_by(Row.id).limit(1)
-                )
-                delivery_id = (await session.execute(query)).scalar_one_or_none()
+        """The recipient's oldest ready delivery, now `submitting`.
+
+        Relaxed (bot/storage/commits.py): a claim lost in a database crash leaves the delivery ready, and it is
+        sent again (a duplicate at worst; `submitted`, durable, keeps every claim before it).
+        """
+        hashes = self._keyring.blinds(platform_id)
+        while True:
+            async with self._commits.relaxed() as connection:
+                found = await connection.execute(_NEXT_READY, {"p_hashes": list(hashes)})
+                delivery_id = found.scalar_one_or_none()
                 if delivery_id is None:
                     return None
-                claimed = (  # the claimed row comes back with the claim: no second query for it
-                    await session.execute(
-                        update(_deliveries)
-                        .where(_deliveries.c.id == delivery_id, _deliveries.c.status == READY)
-                        .values(status=SUBMITTING, attempts=_deliveries.c.attempts + 1, updated_at=utc_now())
-                        .returning(*_DELIVERY_COLUMNS)
-                    )
-                ).first()
-                await session.commit()
-                if claimed is not None:
-                    return _delivery(claimed)
+                # the claimed row comes back with the claim: no second query for it
+                params = {"p_id": delivery_id, "p_now": utc_now()}
+                claimed = (await connection.execute(_CLAIM, params)).first()
+            if claimed is not None:
+                return _delivery(claimed)
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None:
+        """Twilio took the delivery: one UPDATE (and the relay it carries, if any), durable.
+
+        Durable because a goodbye to someone who deleted their data is cleared here, and a lawyer's answer's
+        relay moves on here: neither is worked out again from a stored message.
+        """
         async with self._sessions() as session:
-            relay_id = await session.scalar(  # the relay it carries, read by the same statement (no second query)
-                update(Row)
-                .where(Row.id == delivery_id)
-                .values(message_sid=message_sid, updated_at=utc_now())
-                .returning(Row.relay_id)
-            )
-            # Twilio took it: a resend's code (the earlier refusal) no longer describes it. Not after a callback
-            # that came before create() returned and already moved it on (its code, if any, is the news).
-            await session.execute(
-                update(Row).where(Row.id == delivery_id, Row.status == SUBMITTING).values(error_code=None)
-            )
-            if status in TWILIO_STATUS_RANK:
-                await self._advance(session, delivery_id, status, None)
+            relay_id = await session.scalar(_submitted(delivery_id, message_sid, status))
             if relay_id is not None:
                 await relay_delivery.refresh(session, relay_id)
-            # A reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs
-            # their number or the text any more; a missing final status must not keep them for months.
-            await session.execute(
-                update(Row)
-                .where(Row.id == delivery_id, Row.contact_id.is_(None))
-                .values(body=None, content_variables=None, recipient=None, recipient_hash=None)
-            )
             await session.commit()
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:

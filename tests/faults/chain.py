@@ -28,6 +28,7 @@ from bot.faults import POINTS
 from bot.records.cases import CaseStatus, NewCase, Reason, RelayStatus
 from bot.settings import DatabaseSettings, RasaSettings
 from bot.storage.cases import SqlCaseStore
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.handoff_tables import CaseRow, RelayRow
 from bot.storage.lawyers import SqlLawyerStore
@@ -161,9 +162,9 @@ async def _contact_id(database_url: str, channel: str, platform_id: str) -> tupl
     engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
     await migrate(engine)
     sessions = session_factory(engine)
-    contact = await SqlConversationStore(sessions, idle=dt.timedelta(hours=1)).get_or_create_contact(
-        channel, platform_id
-    )
+    contact = await SqlConversationStore(
+        Commits(engine, relaxed=True), idle=dt.timedelta(hours=1)
+    ).get_or_create_contact(channel, platform_id)
     case = await SqlCaseStore(sessions).open(
         NewCase(contact.id, "ru", None, False, Reason.ASKED, ""), dt.datetime.now(dt.UTC)
     )

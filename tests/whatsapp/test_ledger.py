@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utc_now
 from bot.records.whatsapp import Outgoing
 from bot.settings import DatabaseSettings
+from bot.storage.commits import Commits
 from bot.storage.database import create_engine, migrate, session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.schema import metadata
@@ -36,12 +37,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def ledger(engine: AsyncEngine) -> SqlWhatsAppLedger:
-    return SqlWhatsAppLedger(session_factory(engine))
+    return SqlWhatsAppLedger(Commits(engine, relaxed=True))
 
 
 @pytest.fixture
 def store(engine: AsyncEngine) -> SqlConversationStore:
-    return SqlConversationStore(session_factory(engine), idle=dt.timedelta(hours=24))
+    return SqlConversationStore(Commits(engine, relaxed=True), idle=dt.timedelta(hours=24))
 
 
 async def test_migration_creates_the_tables_as_declared(engine: AsyncEngine) -> None:
@@ -127,3 +128,33 @@ async def test_interrupted_submissions_are_resumed_and_old_deliveries_purged(
     assert resumed is not None and resumed.id == stale
     assert await ledger.purge_older_than(utc_now() + dt.timedelta(seconds=1)) == 2
     assert fresh > stale
+
+
+async def test_a_submission_is_recorded_by_one_statement(
+    ledger: SqlWhatsAppLedger, store: SqlConversationStore, engine: AsyncEngine
+) -> None:
+    """Twilio's id, the status it answered with, a resend's old code cleared: one UPDATE (it took three)."""
+    await store.get_or_create_contact("whatsapp", USER)
+    [delivery_id] = await ledger.add(USER, [Outgoing("en", body="hi")])
+    async with session_factory(engine)() as session:  # a resend carries the refusal's code until Twilio takes it
+        await session.execute(update(WhatsAppDeliveryRow).values(error_code=63016))
+        await session.commit()
+    assert await ledger.claim_next(USER) is not None
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    await ledger.submitted(delivery_id, "SM" + "4" * 32, "queued")
+    assert [s.split()[0].upper() for s in statements] == ["UPDATE"]
+    async with session_factory(engine)() as session:
+        row = await session.get(WhatsAppDeliveryRow, delivery_id)
+    assert row is not None
+    assert (row.message_sid, row.status, row.error_code, row.body) == ("SM" + "4" * 32, "queued", None, "hi")
+
+
+async def test_a_submitted_goodbye_keeps_no_number_nor_text(ledger: SqlWhatsAppLedger, engine: AsyncEngine) -> None:
+    [delivery_id] = await ledger.add(USER, [Outgoing("en", body="Done")])  # no contact: they deleted their data
+    assert await ledger.claim_next(USER) is not None
+    await ledger.submitted(delivery_id, "SM" + "5" * 32, "failed")
+    async with session_factory(engine)() as session:
+        row = await session.get(WhatsAppDeliveryRow, delivery_id)
+    assert row is not None
+    assert (row.status, row.body, row.recipient, row.recipient_hash) == ("failed", None, None, None)
