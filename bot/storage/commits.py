@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -61,22 +62,21 @@ class Commits:
     @asynccontextmanager
     async def _sqlite_relaxed(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as connection:
-            # Outside SQLite's transaction: the driver begins one at the first write, not at a PRAGMA.
-            await connection.exec_driver_sql(SQLITE_RELAXED)
+            # On the driver's connection, outside SQLite's transaction (the driver begins one at the first write,
+            # SQLAlchemy at none): no statement of SQLAlchemy's, no transaction of its own to end afterwards.
+            driver: Any = (await connection.get_raw_connection()).driver_connection  # aiosqlite's Connection
+            await driver.execute_fetchall(SQLITE_RELAXED)
             try:
-                yield connection
-                await connection.commit()
-            except BaseException:
-                await connection.rollback()
-                raise
+                async with connection.begin():
+                    yield connection
             finally:
-                await _sqlite_durable_again(connection)
+                await _sqlite_durable_again(connection, driver)
 
 
-async def _sqlite_durable_again(connection: AsyncConnection) -> None:
+async def _sqlite_durable_again(connection: AsyncConnection, driver: Any) -> None:
     """Back to FULL before the connection returns to the pool; one that cannot be set back is not reused."""
     try:
-        await connection.exec_driver_sql(SQLITE_DURABLE)  # nothing to commit: SQLite began no transaction for it
+        await driver.execute_fetchall(SQLITE_DURABLE)
     except BaseException:
         await connection.invalidate()
         raise
