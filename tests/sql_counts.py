@@ -1,0 +1,69 @@
+"""What a turn asks of SQLAlchemy, counted: statements, sessions, commits, ORM loads, expressions built.
+
+Counted through SQLAlchemy's own events on the app's engine (statements, connection checkouts, commits), the
+ORM's `load` event (rows made into mapped objects) and calls of `sqlalchemy.sql.coercions.expect`, which runs
+for every piece of an expression built at call time (a statement built once at import costs none per turn).
+Counts do not depend on the machine's load: a test can hold them to a ceiling where a timing could not.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import coercions
+
+from bot.storage.tables import Base
+
+
+class SqlCounts(Counter[str]):
+    """statements, checkouts (a session's or connection's use of the pool), commits, orm_loads, expressions."""
+
+    def line(self) -> str:
+        keys = ("statements", "checkouts", "commits", "orm_loads", "expressions")
+        return ", ".join(f"{key} {self[key]}" for key in keys)
+
+
+@contextmanager
+def counting(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlCounts]:
+    """Count what runs on `engine` (and every expression built anywhere) while the block runs."""
+    counts = SqlCounts()
+    sync = engine.sync_engine
+    original = coercions.expect
+
+    def statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def checkout(*_: Any) -> None:
+        counts["checkouts"] += 1
+
+    def commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    def load(*_: Any) -> None:
+        counts["orm_loads"] += 1
+
+    def expect(*args: Any, **kwargs: Any) -> Any:
+        counts["expressions"] += 1
+        return original(*args, **kwargs)
+
+    listeners: list[tuple[Any, str, Any]] = [
+        (sync, "before_cursor_execute", statement),
+        (sync.pool, "checkout", checkout),
+        (sync, "commit", commit),
+        (Base, "load", load),
+    ]
+    for target, name, function in listeners:
+        event.listen(target, name, function, **({"propagate": True} if target is Base else {}))
+    with monkeypatch.context() as patched:
+        patched.setattr(coercions, "expect", expect)
+        try:
+            yield counts
+        finally:
+            for target, name, function in listeners:
+                event.remove(target, name, function)

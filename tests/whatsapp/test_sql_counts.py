@@ -1,0 +1,45 @@
+"""What one WhatsApp question asks of the database and of SQLAlchemy, its outbox drained, held to a ceiling.
+
+Ceilings, not exact figures (tests/sql_counts.py): a count that grows fails here; one that shrinks is lowered
+in the same commit. Measured after the same kinds of message ran once for another person (a warm cache).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.storage import lawyer_roster
+from tests.sql_counts import SqlCounts, counting
+from tests.whatsapp.conftest import WhatsAppStack
+
+pytestmark = pytest.mark.asyncio
+
+# Ceilings per question: statements, pool checkouts, commits, ORM objects loaded, expressions built at call time.
+# The expressions are the outbox's (bot/storage/whatsapp.py: claiming and marking each delivery).
+QUESTION_OF_A_NEW_PERSON = {"statements": 21, "checkouts": 7, "commits": 5, "orm_loads": 0, "expressions": 125}
+QUESTION = {"statements": 19, "checkouts": 7, "commits": 5, "orm_loads": 0, "expressions": 125}
+
+
+@pytest.fixture(autouse=True)
+def _roster_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lawyers' roster is read again every few seconds: not within the counted messages."""
+    monkeypatch.setattr(lawyer_roster, "ROSTER_MAX_AGE_SECONDS", 3600.0)
+
+
+async def _counted(stack: WhatsAppStack, user: str, monkeypatch: pytest.MonkeyPatch) -> SqlCounts:
+    before = len(await stack.replies(0, user=user))
+    with counting(stack.app.engine, monkeypatch) as counts:
+        assert (await stack.send("How do I apply for asylum?", user=user)).status == 200
+        await stack.replies(before + 1, user=user)
+        await stack.runtime.outbox.settled()  # the outbox drains after the webhook answered
+    return counts
+
+
+async def test_a_question_costs_no_more_sql_than_counted(stack: WhatsAppStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):  # a process's first messages compile its statements
+        await _counted(stack, "+77010000001", monkeypatch)
+    new_person = await _counted(stack, "+77010000002", monkeypatch)
+    returning = await _counted(stack, "+77010000002", monkeypatch)
+    print(f"\nwhatsapp: new person {new_person.line()}\nreturning {returning.line()}")
+    for counts, ceiling in ((new_person, QUESTION_OF_A_NEW_PERSON), (returning, QUESTION)):
+        assert all(counts[key] <= most for key, most in ceiling.items()), f"{counts.line()}, ceiling {ceiling}"
