@@ -132,6 +132,7 @@ def instrument(stages: Stages) -> None:
     import bot.channels.telegram.outgoing as outgoing
     import bot.channels.telegram.routers as routers
     import bot.channels.telegram.session as session_module
+    import bot.core.actions as actions
     import bot.nlu.client as nlu_client
     from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
     from bot.channels.telegram.runtime import TelegramRuntime
@@ -171,6 +172,7 @@ def instrument(stages: Stages) -> None:
     stages.wrap_sync(outgoing, "keyboard", "telegram:       keyboard + signed callbacks", "keyboard", size=option_count)
     stages.wrap_sync(outgoing, "as_html", "telegram:       as_html", "html")
     stages.wrap_async(OutageAnswers, "handle", "core: OutageAnswers.handle (Conversation inside)")
+    stages.wrap_sync(actions, "find_city", "core:   find_city (a topic answered by text)")
     stages.wrap_async(Conversation, "handle", "core: Conversation.handle (storage, NLU, answer)")
     stages.wrap_async(Conversation, "delivered", "core: Conversation.delivered (storage)")
     stages.wrap_async(nlu_client.RasaClient, "classify", "core:   Rasa client classify")
@@ -414,6 +416,8 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, tup
 
     import bot.nlu.auth as nlu_auth
     from bot.channels.telegram.render import as_html, keyboard
+    from bot.content.loader import load_catalog
+    from bot.content.render import find_city
     from bot.core.language import LanguageDetector
     from bot.nlu.auth import auth_headers
     from bot.nlu.client import parse_response
@@ -465,6 +469,8 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, tup
         body = rec["rasa_body"]["body"]
         note("core: parse_response (Rasa answer)", lambda: parse_response(body))
     sample = texts[:50]
+    directory = load_catalog(REPO_ROOT / "content").directory
+    note("core: find_city (per text)", lambda: [find_city(t, directory) for t in sample], 40, len(sample))
     note("core: normalize (per text)", lambda: [normalize(t) for t in sample], 40, len(sample))
     detector = LanguageDetector()
     note("core: language detect (per text)", lambda: [detector.detect(t) for t in sample], 40, len(sample))
