@@ -29,6 +29,7 @@ import inspect
 import itertools
 import json
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -131,6 +132,7 @@ def instrument(stages: Stages) -> None:
     import bot.channels.telegram.outgoing as outgoing
     import bot.channels.telegram.routers as routers
     import bot.channels.telegram.session as session_module
+    import bot.core.actions as actions
     import bot.nlu.client as nlu_client
     from bot.channels.telegram.dedupe import UpdateDedupeMiddleware
     from bot.channels.telegram.runtime import TelegramRuntime
@@ -170,6 +172,7 @@ def instrument(stages: Stages) -> None:
     stages.wrap_sync(outgoing, "keyboard", "telegram:       keyboard + signed callbacks", "keyboard", size=option_count)
     stages.wrap_sync(outgoing, "as_html", "telegram:       as_html", "html")
     stages.wrap_async(OutageAnswers, "handle", "core: OutageAnswers.handle (Conversation inside)")
+    stages.wrap_sync(actions, "find_city", "core:   find_city (a topic answered by text)")
     stages.wrap_async(Conversation, "handle", "core: Conversation.handle (storage, NLU, answer)")
     stages.wrap_async(Conversation, "delivered", "core: Conversation.delivered (storage)")
     stages.wrap_async(nlu_client.RasaClient, "classify", "core:   Rasa client classify")
@@ -349,9 +352,20 @@ async def whole_turns(args: argparse.Namespace, driver: Driver, stages: Stages, 
                 stages.on = False
                 loop_cpu = time.thread_time() - thread
                 worker_cpu = time.process_time() - process - (driver.cpu() - others)
+                counted = 0
+                if args.count_turns:  # a separate pass: the profile hook slows every call down
+                    counter = CallCounter()
+                    sys.setprofile(counter)
+                    try:
+                        for _ in range(args.count_turns):
+                            await turn()
+                    finally:
+                        sys.setprofile(None)
+                    counted = counter.count
                 results[channel] = {
                     "worker": worker_cpu / args.turns,
                     "loop thread": loop_cpu / args.turns,
+                    "calls": counted / max(args.count_turns, 1),
                     "stages": {k: (v / args.turns, stages.calls[k] / args.turns) for k, v in stages.cpu.items()},
                 }
         finally:
@@ -370,8 +384,31 @@ def per_call(function: Callable[[], Any], repetitions: int = MICRO_REPETITIONS) 
     return (time.process_time() - started) / repetitions
 
 
-def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, float]:
-    """Each edge step alone, on inputs the turns recorded."""
+class CallCounter:
+    """A profile hook that counts Python and C function calls in its thread: a figure load does not move."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> None:
+        if event in ("call", "c_call"):
+            self.count += 1
+
+
+def calls_in(function: Callable[[], Any]) -> int:
+    """Function calls made by one call of `function` (after a first call: first-use caches are not a turn's)."""
+    function()
+    counter = CallCounter()
+    sys.setprofile(counter)
+    try:
+        function()
+    finally:
+        sys.setprofile(None)
+    return counter.count
+
+
+def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, tuple[float, float]]:
+    """Each edge step alone, on inputs the turns recorded: CPU seconds and function calls per call."""
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.types import Update
@@ -379,61 +416,70 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, flo
 
     import bot.nlu.auth as nlu_auth
     from bot.channels.telegram.render import as_html, keyboard
+    from bot.content.loader import load_catalog
+    from bot.content.render import find_city
     from bot.core.language import LanguageDetector
     from bot.nlu.auth import auth_headers
     from bot.nlu.client import parse_response
     from bot.nlu.normalize import normalize
     from bot.nlu.transliterate import cyrillic_reading
 
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
+
+    def note(label: str, function: Callable[[], Any], repetitions: int = MICRO_REPETITIONS, items: int = 1) -> None:
+        out[label] = (per_call(function, repetitions) / items, calls_in(function) / items)
+
     rec = stages.recorded
     bot = Bot(TOKEN)
     update_body = json.dumps(private_message(1, texts[0], chat_id=10_001)).encode()
-    out["telegram: json.loads + Update.model_validate (a text message)"] = per_call(
-        lambda: Update.model_validate(json.loads(update_body), context={"bot": bot})
+    note(
+        "telegram: json.loads + Update.model_validate (a text message)",
+        lambda: Update.model_validate(json.loads(update_body), context={"bot": bot}),
     )
     if "response" in rec:
         session, method = rec["response"]["self"], rec["response"]["method"]
-        out["telegram: encode sendMessage, aiogram's form (the longest answer)"] = per_call(
-            lambda: session.build_form_data(bot, method)()  # calling the FormData url-encodes the payload
+        note(
+            "telegram: encode sendMessage, aiogram's form (the longest answer)",
+            lambda: session.build_form_data(bot, method)(),  # calling the FormData url-encodes the payload
         )
         if hasattr(session, "json_body"):
-            out["telegram: encode sendMessage, JSON (the longest answer)"] = per_call(
-                lambda: session.json_body(bot, method)
-            )
+            note("telegram: encode sendMessage, JSON (the longest answer)", lambda: session.json_body(bot, method))
     if "response" in rec:
         answer = rec["response"]
-        out["telegram: check_response (Response[Message])"] = per_call(
+        note(
+            "telegram: check_response (Response[Message])",
             lambda: AiohttpSession.check_response(
                 answer["self"], bot, answer["method"], answer["status_code"], answer["content"]
-            )
+            ),
         )
     if "keyboard" in rec:
         shown = rec["keyboard"]
-        out["telegram: keyboard (signed callbacks)"] = per_call(
-            lambda: keyboard(shown["options"], token=shown["token"], chat_id=shown["chat_id"])
+        note(
+            "telegram: keyboard (signed callbacks)",
+            lambda: keyboard(shown["options"], token=shown["token"], chat_id=shown["chat_id"]),
         )
     if "html" in rec:
         text = rec["html"]["text"]
-        out["telegram: as_html"] = per_call(lambda: as_html(text))
-    out["core: auth_headers (read the secret, sign a JWT)"] = per_call(lambda: auth_headers(rasa))
+        note("telegram: as_html", lambda: as_html(text))
+    note("core: auth_headers (read the secret, sign a JWT)", lambda: auth_headers(rasa))
     if hasattr(nlu_auth, "RequestSigner"):
         signer = nlu_auth.RequestSigner(rasa)
-        out["core: RequestSigner.headers (the client's, reused)"] = per_call(signer.headers)
+        note("core: RequestSigner.headers (the client's, reused)", signer.headers)
     if "rasa_body" in rec:
         body = rec["rasa_body"]["body"]
-        out["core: parse_response (Rasa answer)"] = per_call(lambda: parse_response(body))
+        note("core: parse_response (Rasa answer)", lambda: parse_response(body))
     sample = texts[:50]
-    out["core: normalize (per text)"] = per_call(lambda: [normalize(t) for t in sample], 40) / len(sample)
+    directory = load_catalog(REPO_ROOT / "content").directory
+    note("core: find_city (per text)", lambda: [find_city(t, directory) for t in sample], 40, len(sample))
+    note("core: normalize (per text)", lambda: [normalize(t) for t in sample], 40, len(sample))
     detector = LanguageDetector()
-    out["core: language detect (per text)"] = per_call(lambda: [detector.detect(t) for t in sample], 40) / len(sample)
-    out["core: cyrillic_reading (per text)"] = per_call(
-        lambda: [cyrillic_reading(t, detector) for t in sample], 40
-    ) / len(sample)
+    note("core: language detect (per text)", lambda: [detector.detect(t) for t in sample], 40, len(sample))
+    note("core: cyrillic_reading (per text)", lambda: [cyrillic_reading(t, detector) for t in sample], 40, len(sample))
     if "signature" in rec:
         checked = rec["signature"]
-        out["whatsapp: RequestValidator.validate"] = per_call(
-            lambda: RequestValidator.validate(checked["self"], checked["uri"], checked["params"], checked["signature"])
+        note(
+            "whatsapp: RequestValidator.validate",
+            lambda: RequestValidator.validate(checked["self"], checked["uri"], checked["params"], checked["signature"]),
         )
     return out
 
@@ -459,13 +505,14 @@ async def measure(args: argparse.Namespace) -> None:
     for channel, figures in results.items():
         print(
             f"\n{channel}: {args.turns} turns, worker CPU {figures['worker'] * 1e3:.2f} ms per turn "
-            f"(its event loop's thread {figures['loop thread'] * 1e3:.2f} ms)"
+            f"(its event loop's thread {figures['loop thread'] * 1e3:.2f} ms); "
+            f"{figures['calls']:.0f} function calls per turn in that thread (over {args.count_turns} more turns)"
         )
         for stage, (cpu, calls) in figures["stages"].items():
             print(f"  {stage:<58} {cpu * 1e3:7.3f} ms  ({calls:.2f} calls per turn)")
-    print(f"\nmicro (process CPU per call, {MICRO_REPETITIONS} repetitions unless per text):")
-    for stage, cpu in small.items():
-        print(f"  {stage:<62} {cpu * 1e6:9.1f} µs")
+    print(f"\nmicro (process CPU per call, {MICRO_REPETITIONS} repetitions unless per text; function calls per call):")
+    for stage, (cpu, calls) in small.items():
+        print(f"  {stage:<62} {cpu * 1e6:9.1f} µs {calls:9.0f} calls")
 
 
 def main() -> None:
@@ -473,6 +520,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="measured turns per channel")
     parser.add_argument("--warmup", type=int, default=30, help="turns per channel before measuring")
     parser.add_argument("--people", type=int, default=20, help="people per channel, taking turns")
+    parser.add_argument(
+        "--count-turns",
+        type=int,
+        default=30,
+        help="turns per channel after the timed ones, with every function call of the loop's thread counted "
+        "(the stage timers' own few calls per stage included)",
+    )
     parser.add_argument("--rasa-port", type=int, default=5144)
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
     parser.add_argument("--seed", type=int, default=15)

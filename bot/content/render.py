@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.content.schema import Directory, Organisation
-from bot.languages import LANGUAGES, Language
+from bot.languages import Language
 
 CHUNK_LIMIT = 1500  # leaves room under WhatsApp's 1600 characters
 
@@ -39,11 +37,6 @@ def organisation_blocks(orgs: list[Organisation], language: Language, directory:
 
 
 def find_city(text: str, directory: Directory) -> str | None:
-    """The city a user names in a message, by name or by a common spelling."""
+    """The city a user names in a message, by name or by a common spelling (the first in the directory's order)."""
     lowered = text.lower()
-    for city in directory.cities:
-        spellings = {*(city.names.get(code) for code in LANGUAGES), *city.aliases}
-        for spelling in spellings:
-            if re.search(rf"(?<!\w){re.escape(spelling.lower())}", lowered):
-                return city.id
-    return None
+    return next((city.id for city in directory.cities if city.named.search(lowered)), None)

@@ -90,9 +90,9 @@ class RasaClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            body = orjson.dumps({"text": cleaned})  # UTF-8, where aiohttp's json.dumps escapes every Cyrillic letter
+            request = orjson.dumps({"text": cleaned})  # UTF-8, where aiohttp's json.dumps escapes every Cyrillic letter
             headers = {**self._auth(), "Content-Type": "application/json"}
-            async with self._session.post(self._url, data=body, headers=headers) as response:
+            async with self._session.post(self._url, data=request, headers=headers) as response:
                 if response.status != 200:
                     raise NluUnavailable(f"Rasa answered HTTP {response.status}")
                 body = await response.json(content_type=None, loads=orjson.loads)

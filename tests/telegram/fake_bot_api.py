@@ -124,8 +124,9 @@ class FakeBotApi:
     async def _fields(request: web.Request) -> dict[str, str]:
         """The request's fields as text, from a form or, as Telegram also accepts, a JSON object.
 
-        Telegram reads a JSON object's fields as it reads a form's: a string as it is, any other value as its
-        JSON text (so `{"chat_id": 7}` and `chat_id=7` are the same request). A file cannot come as JSON.
+        The Bot API server reads a JSON object's fields as it reads a form's: a string as it is, any other value
+        as its JSON text (tdlib's `HttpReader::parse_json_parameters`), so `{"chat_id": 7}` and `chat_id=7` are
+        the same request. A file cannot come as JSON.
         """
         if request.content_type == "application/json":
             body = json.loads(await request.read())

@@ -43,8 +43,9 @@ class JsonSession(KeptResponseTypesSession):
     aiogram's AiohttpSession sends every request as a url-encoded form: each nested value (a keyboard) is
     JSON-dumped into a field, then `urllib.parse.urlencode` quotes the text byte by byte, which for a long
     Cyrillic answer cost more CPU than the rest of the request (bench/turn_cpu.py). The Bot API accepts
-    `application/json` bodies as well (core.telegram.org/bots/api#making-requests) and reads a JSON
-    object's fields as it reads a form's: a string as it is, anything else as its JSON text. The fields are
+    `application/json` bodies as well (core.telegram.org/bots/api#making-requests), and its server reads a
+    JSON object's fields as it reads a form's: a string as it is, anything else as its JSON text (tdlib's
+    `HttpReader::parse_json_parameters`, which telegram-bot-api uses). The fields are
     the ones the form would carry, prepared by aiogram itself (defaults such as the parse mode resolved,
     models dumped, empty values left out), so Telegram receives the same request in another encoding.
     A request with a file keeps aiogram's multipart form.
