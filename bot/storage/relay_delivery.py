@@ -15,7 +15,7 @@ accepted it still shows the failure and its code.
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.records.cases import DELIVERY_RANK, DeliveryState
 from bot.records.whatsapp import HELD, READY, SUBMITTING
@@ -52,7 +52,7 @@ def worst(parts: list[tuple[DeliveryState, int | None]]) -> tuple[DeliveryState,
     return min((state for state, _code in parts), key=DELIVERY_RANK.__getitem__), None
 
 
-async def refresh(session: AsyncSession, relay_id: int) -> None:
+async def refresh(session: AsyncSession | AsyncConnection, relay_id: int) -> None:
     """Set the relay's state from every message carrying it; it names the first part's Twilio message."""
     query = (
         select(WhatsAppDeliveryRow.status, WhatsAppDeliveryRow.error_code, WhatsAppDeliveryRow.message_sid)

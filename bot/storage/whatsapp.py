@@ -73,36 +73,42 @@ _CLAIM = (
 )
 
 
-def _submitted(delivery_id: int, message_sid: str, status: str) -> Any:
+def _submitted(status: str | None) -> Any:
     """What three UPDATEs did, in one (each SET sees the row as it was); returns the relay the delivery carries.
 
     - Twilio's id recorded;
     - a resend's code (the earlier refusal) no longer describes it: cleared, unless a callback that came before
       create() returned already moved it on (its code, if any, is the news);
-    - the status Twilio answered with, if it ranks above the stored one (a failed one has no code here);
+    - the status Twilio answered with (`status`; None: one Twilio does not rank), if it ranks above the stored one
+      (a failed one has no code here);
     - a reply to someone who just had their data deleted ("Done"): Twilio has it, so nothing here needs their
       number or the text any more; a missing final status must not keep them for months.
     """
-    advances = Row.status.in_(ranks_below(status)) if status in TWILIO_STATUS_RANK else false()
-    no_code = [(Row.status == SUBMITTING, null())]
+    c = _deliveries.c
+    advances = c.status.in_(ranks_below(status)) if status is not None else false()
+    no_code = [(c.status == SUBMITTING, null())]
     if status in FAILED_STATUSES:
         no_code.append((advances, null()))
-    gone = Row.contact_id.is_(None)
+    gone = c.contact_id.is_(None)
     return (
-        update(Row)
-        .where(Row.id == delivery_id)
+        update(_deliveries)
+        .where(c.id == bindparam("p_id"))
         .values(
-            message_sid=message_sid,
-            updated_at=utc_now(),
-            error_code=case(*no_code, else_=Row.error_code),
-            status=case((advances, status), else_=Row.status),
-            body=case((gone, null()), else_=Row.body),
-            content_variables=case((gone, null()), else_=Row.content_variables),
-            recipient=case((gone, null()), else_=Row.recipient),
-            recipient_hash=case((gone, null()), else_=Row.recipient_hash),
+            message_sid=bindparam("p_sid"),
+            updated_at=bindparam("p_now"),
+            error_code=case(*no_code, else_=c.error_code),
+            status=case((advances, status), else_=c.status) if status is not None else c.status,
+            body=case((gone, null()), else_=c.body),
+            content_variables=case((gone, null()), else_=c.content_variables),
+            recipient=case((gone, null()), else_=c.recipient),
+            recipient_hash=case((gone, null()), else_=c.recipient_hash),
         )
-        .returning(Row.relay_id)
+        .returning(c.relay_id)
     )
+
+
+# Built once per status Twilio may answer create() with (the shape depends on it); None: a status it does not rank.
+_SUBMITTED: dict[str | None, Any] = {status: _submitted(status) for status in (*TWILIO_STATUS_RANK, None)}
 
 
 def _delivery(row: Row | Any) -> Delivery:
@@ -352,11 +358,12 @@ class SqlWhatsAppLedger:
         Durable because a goodbye to someone who deleted their data is cleared here, and a lawyer's answer's
         relay moves on here: neither is worked out again from a stored message.
         """
-        async with self._sessions() as session:
-            relay_id = await session.scalar(_submitted(delivery_id, message_sid, status))
+        statement = _SUBMITTED[status if status in TWILIO_STATUS_RANK else None]
+        params = {"p_id": delivery_id, "p_sid": message_sid, "p_now": utc_now()}
+        async with self._commits.durable() as connection:
+            relay_id = (await connection.execute(statement, params)).scalar()
             if relay_id is not None:
-                await relay_delivery.refresh(session, relay_id)
-            await session.commit()
+                await relay_delivery.refresh(connection, relay_id)
 
     async def failed(self, delivery_id: int, error_code: int | None) -> None:
         async with self._sessions() as session:
