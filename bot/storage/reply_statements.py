@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,13 +40,25 @@ _RELEASE = (
 _NEW_DELIVERY = insert(_deliveries)
 
 
-def _window_upsert(dialect: str) -> object:
-    """The first message opens the window; a later one moves it on, one that arrives late never back."""
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(_windows)
-    return statement.on_conflict_do_update(
+def _window_upsert(dialect: str) -> TextClause:
+    """The first message opens the window; a later one moves it on, one that arrives late never back.
+
+    A dialect's INSERT ... ON CONFLICT has no cache key (SQLAlchemy compiled it again on every turn): compiled
+    here once, it runs as text whose parameters keep the columns' types.
+    """
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(_windows).values(
+        contact_id=bindparam("contact_id"), last_inbound_at=bindparam("last_inbound_at")
+    )
+    upsert = statement.on_conflict_do_update(
         index_elements=[_windows.c.contact_id],
         set_={"last_inbound_at": statement.excluded.last_inbound_at},
         where=_windows.c.last_inbound_at < statement.excluded.last_inbound_at,
+    )
+    sql = str(upsert.compile(dialect=module.dialect(paramstyle="named")))
+    return text(sql).bindparams(
+        bindparam("contact_id", type_=_windows.c.contact_id.type),
+        bindparam("last_inbound_at", type_=_windows.c.last_inbound_at.type),
     )
 
 
@@ -70,7 +82,7 @@ async def answer(
     if wrote_at is not None:
         if contact_id is not None:  # None: the contact was just deleted at their request
             upsert = _WINDOW_UPSERT[connection.dialect.name]
-            await connection.execute(upsert, {"contact_id": contact_id, "last_inbound_at": wrote_at})  # type: ignore[call-overload]
+            await connection.execute(upsert, {"contact_id": contact_id, "last_inbound_at": wrote_at})
         result = await connection.execute(_RELEASE, {"p_hashes": list(hashes), "p_now": now})
         released = int(result.rowcount or 0)
     for part, message in enumerate(messages):  # one by one, so ids follow the order the messages must arrive in
