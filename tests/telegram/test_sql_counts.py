@@ -17,6 +17,9 @@ from tests.telegram.fake_bot_api import button_press, private_message, signed
 pytestmark = pytest.mark.asyncio
 
 # Ceilings per update: statements, pool checkouts, commits, ORM objects loaded, expressions built at call time.
+# Statements: SQLite's; on PostgreSQL each relaxed transaction (the decision, the "answered" mark) adds its
+# `SET LOCAL synchronous_commit` (bot/storage/commits.py).
+RELAXED_TRANSACTIONS = 2
 QUESTION_OF_A_NEW_PERSON = {"statements": 10, "checkouts": 4, "commits": 3, "orm_loads": 0, "expressions": 0}
 QUESTION = {"statements": 8, "checkouts": 4, "commits": 3, "orm_loads": 0, "expressions": 0}
 BUTTON_PRESS = {"statements": 7, "checkouts": 3, "commits": 3, "orm_loads": 0, "expressions": 0}
@@ -59,10 +62,12 @@ async def test_a_question_and_a_button_press_cost_no_more_sql_than_counted(
         f"\ntelegram: new person {new_person.line()}\nreturning {returning.line()}\nbutton {press.line()}"
         f"\nwith a lawyer registered {with_a_lawyer.line()}"
     )
+    set_local = RELAXED_TRANSACTIONS if stack.app.engine.dialect.name == "postgresql" else 0
     for counts, ceiling in (
         (new_person, QUESTION_OF_A_NEW_PERSON),
         (returning, QUESTION),
         (press, BUTTON_PRESS),
         (with_a_lawyer, QUESTION),
     ):
+        ceiling = {**ceiling, "statements": ceiling["statements"] + set_local}
         assert all(counts[key] <= most for key, most in ceiling.items()), f"{counts.line()}, ceiling {ceiling}"
