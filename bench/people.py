@@ -24,7 +24,7 @@ from bot.core.payloads import LAWYER
 from bot.nlu.testset import Example
 from bot.settings import PanaSettings
 from tests.telegram.fake_bot_api import button_press, private_message, signed
-from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
+from tests.whatsapp.fake_twilio_api import AUTH_TOKEN, inbound_message_form
 
 Channel = Literal["telegram", "whatsapp"]
 Kind = Literal["question", "option", "lawyer", "consent"]
@@ -247,22 +247,7 @@ class WhatsAppPerson:
         recipient = f"whatsapp:{number}"
         seen = len(self._api.by_recipient.get(recipient, []))
         sid = f"SM{next(self._message_ids):032x}"
-        form = {
-            "MessageSid": sid,
-            "SmsMessageSid": sid,
-            "SmsSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": recipient,
-            "To": SENDER,
-            "Body": text,
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "ProfileName": "Bench",
-            "WaId": number.lstrip("+"),
-            "SmsStatus": "received",
-            "MessageType": "text",
-            "ApiVersion": "2010-04-01",
-        }
+        form = inbound_message_form(sid, number, text, profile="Bench")
         headers = {
             "X-Twilio-Signature": self._validator.compute_signature(self._public_url + "/whatsapp/webhook", form)
         }

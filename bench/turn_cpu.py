@@ -52,7 +52,7 @@ from bot.nlu.testset import load_test_set
 from bot.settings import DatabaseSettings, RasaSettings, TelegramSettings, TwilioSettings, load_settings
 from tests.keys import TEST_KEY
 from tests.telegram.fake_bot_api import TOKEN, button_press, private_message
-from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER
+from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, inbound_message_form
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET = "turn-cpu-secret"  # noqa: S105 (the webhook secret of a throwaway stack)
@@ -256,22 +256,7 @@ class Driver:
         recipient = f"whatsapp:{number}"
         seen = len(self.twilio.by_recipient.get(recipient, []))
         sid = f"SM{next(self.sids):032x}"
-        form = {
-            "MessageSid": sid,
-            "SmsMessageSid": sid,
-            "SmsSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": recipient,
-            "To": SENDER,
-            "Body": self.rng.choice(self.texts),
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "ProfileName": "Bench",
-            "WaId": number.lstrip("+"),
-            "SmsStatus": "received",
-            "MessageType": "text",
-            "ApiVersion": "2010-04-01",
-        }
+        form = inbound_message_form(sid, number, self.rng.choice(self.texts), profile="Bench")
         signature = RequestValidator(AUTH_TOKEN).compute_signature(public_url + "/whatsapp/webhook", form)
         headers = {"X-Twilio-Signature": signature}
         async with self.session.post(f"{self.url}/whatsapp/webhook", data=form, headers=headers) as r:

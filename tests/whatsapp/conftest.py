@@ -30,7 +30,7 @@ from bot.settings import RasaSettings, Settings, TwilioSettings
 from bot.storage.tables import ContactRow, MessageRow, WhatsAppDeliveryRow
 from bot.web import create_web_app
 from tests.conftest import make_settings, record
-from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilioApi
+from tests.whatsapp.fake_twilio_api import ACCOUNT_SID, AUTH_TOKEN, SENDER, FakeTwilioApi, inbound_message_form
 
 PUBLIC_URL = "https://pana.example.org"
 USER = "+77011234567"
@@ -53,24 +53,7 @@ def numbered(body: str) -> dict[str, str]:
 
 def inbound_form(text: str, *, user: str = USER, sid: str | None = None, **extra: str) -> dict[str, str]:
     """A message as Twilio posts it for WhatsApp."""
-    sid = sid or message_sid()
-    form = {
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ProfileName": "Test",
-        "MessageType": "text",
-        "SmsSid": sid,
-        "WaId": user.lstrip("+"),
-        "SmsStatus": "received",
-        "Body": text,
-        "To": SENDER,
-        "NumSegments": "1",
-        "ReferralNumMedia": "0",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": f"whatsapp:{user}",
-        "ApiVersion": "2010-04-01",
-    }
+    form = inbound_message_form(sid or message_sid(), user, text)
     form.update(extra)
     return form
 

@@ -22,6 +22,27 @@ BODY_LIMIT = 1600
 SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
+def inbound_message_form(sid: str, number: str, text: str, *, profile: str = "Test") -> dict[str, str]:
+    """An inbound WhatsApp text as Twilio posts it to the webhook (`number` in E.164, "+7701...")."""
+    return {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ProfileName": profile,
+        "MessageType": "text",
+        "SmsSid": sid,
+        "WaId": number.lstrip("+"),
+        "SmsStatus": "received",
+        "Body": text,
+        "To": SENDER,
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": f"whatsapp:{number}",
+        "ApiVersion": "2010-04-01",
+    }
+
+
 @dataclass
 class FakeTwilioApi:
     """Run with `await api.start()`; point the twilio client at `api.base_url`."""
