@@ -14,6 +14,7 @@ __all__ = ["POINTS", "crash_point"]
 POINTS = (
     "after_store",  # the inbound message is committed, nothing decided
     "relay_stored",  # the relay to the lawyer is committed, not sent
+    "relay_sent",  # a relay is sent, not marked: sent again after its lease (tests/faults/test_kill.py)
     "after_record_turn",  # the decision is committed, nothing sent
     "after_part_sent",  # a reply part is sent and marked, the next not (Telegram marks its last part by answering)
     "before_answered",  # every part is sent; WhatsApp: queued, not yet marked answered (Telegram: answered)

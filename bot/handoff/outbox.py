@@ -134,6 +134,7 @@ class Outbox:
             log.exception("Relay %d of case %d failed", claimed.id, case.id)
             delivered = False
         if delivered:
+            crash_point("relay_sent")
             await self._relays.sent(claimed.id, self._clock())
             return True
         await self._failed_attempt(claimed, case)

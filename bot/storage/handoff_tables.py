@@ -85,6 +85,10 @@ class RelayRow(Base):
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("lawyers.id"))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts whose outcome was written (sent, retry scheduled, given up): fewer than `attempts` once a sender
+    # died mid-attempt, which may have reached its recipient before the relay was sent again (Telegram has no
+    # idempotency key).
+    attempts_ended: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

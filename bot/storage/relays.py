@@ -2,11 +2,18 @@
 
 A relay is written before it is sent and is claimed for each attempt with a conditional UPDATE (a
 lease), so after a crash or a restart it is sent again, and two processes never send it at once.
+
+Each attempt's end (sent, retried later, given up) is counted too. Telegram has no idempotency key: a sender
+killed between the Bot API's answer and the "sent" mark leaves an attempt begun and never ended, and the next
+claim after its lease sends the relay again, so its recipient may get it twice. That claim says so in the log,
+and the record keeps the count (`attempts - attempts_ended`): at least once, never lost, and a duplicate only
+where an attempt was cut off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Collection
 
 from sqlalchemy import and_, func, or_, select, update
@@ -17,9 +24,11 @@ from bot.records.cases import DeliveryState, Direction, RelayKind, RelayRecord, 
 from bot.storage.handoff_tables import CaseRow, LawyerMessageRow, RelayRow
 from bot.storage.tables import ContactRow
 
+log = logging.getLogger(__name__)
+
 # Longer than the worst-case send: the Bot API client tries 6 times, each up to its 60 s request timeout,
 # with up to 30 s between tries (8.5 min; tests/handoff/test_leases.py holds them together). A crashed
-# sender's claim expires after it; a live one never loses it mid-send, so nothing goes out twice.
+# sender's claim expires after it; a live one never loses it mid-send, so a live sender never sends twice.
 LEASE = dt.timedelta(minutes=15)
 
 
@@ -96,7 +105,15 @@ class SqlRelayStore:
                 return None
             await session.commit()
             row = await session.get(RelayRow, relay_id)
-            return _record(row) if row else None
+            if row is None:
+                return None
+            if row.attempts - 1 > row.attempts_ended:
+                log.warning(
+                    "Relay %d: an earlier attempt was cut off before its outcome was written (its process "
+                    "stopped); sending it again, its recipient may get it twice",
+                    relay_id,
+                )
+            return _record(row)
 
     async def due(
         self, now: dt.datetime, *, user_channels: Collection[str], to_lawyers: bool, limit: int = 100
@@ -120,21 +137,26 @@ class SqlRelayStore:
         async with self._sessions() as session:
             return [_record(row) for row in (await session.execute(query)).scalars().all()]
 
-    async def _set(self, relay_id: int, **values: object) -> None:
+    async def _end_attempt(self, relay_id: int, **values: object) -> None:
+        """Write an attempt's outcome; the attempt counts as ended."""
         async with self._sessions() as session:
-            await session.execute(update(RelayRow).where(RelayRow.id == relay_id).values(**values))
+            await session.execute(
+                update(RelayRow)
+                .where(RelayRow.id == relay_id)
+                .values(attempts_ended=RelayRow.attempts_ended + 1, **values)
+            )
             await session.commit()
 
     async def sent(self, relay_id: int, now: dt.datetime) -> None:
         # A channel with receipts (WhatsApp) set its own state while taking it; the others end at "sent".
         delivery = func.coalesce(RelayRow.delivery, DeliveryState.SENT.value)
-        await self._set(relay_id, status=RelayStatus.SENT.value, sent_at=now, delivery=delivery)
+        await self._end_attempt(relay_id, status=RelayStatus.SENT.value, sent_at=now, delivery=delivery)
 
     async def retry_at(self, relay_id: int, moment: dt.datetime) -> None:
-        await self._set(relay_id, next_attempt_at=moment)
+        await self._end_attempt(relay_id, next_attempt_at=moment)
 
     async def failed(self, relay_id: int) -> None:
-        await self._set(relay_id, status=RelayStatus.FAILED.value, delivery=DeliveryState.FAILED.value)
+        await self._end_attempt(relay_id, status=RelayStatus.FAILED.value, delivery=DeliveryState.FAILED.value)
 
     async def map_message(self, case_id: int, chat_id: int, message_id: str, now: dt.datetime) -> None:
         """Remember that a message in a lawyer's chat belongs to a case, so a reply to it reaches the user."""
