@@ -21,6 +21,9 @@ from bot.core.state import DialogueState
 from bot.languages import Language, named_in
 
 FAILURES_BEFORE_LAWYER = 2
+# Rendered topic answers kept (see `Actions.topic`); past this many the cache starts again, so lawyer notes
+# of days gone by do not pile up.
+RENDERED_TOPICS_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class Actions:
         self.retention_days = retention_days
         self.audit_retention_days = audit_retention_days
         self.availability = availability
+        self._rendered: dict[tuple[str, Language, str | None, str | None], tuple[Reply, ...]] = {}
 
     async def topic(self, asked: Asked, topic_id: str, *, by_text: bool = False) -> Turn:
         """A topic's answer; an urgent topic leads with what to do now and offers a lawyer at once."""
@@ -66,11 +70,26 @@ class Actions:
         if not self.catalog.is_urgent(topic_id):
             city = find_city(asked.text, self.catalog.directory) if by_text else None
             note = await self.availability.sentence(language) if self.availability else None
-            return Turn(language, tuple(answers.topic(entry, city, lawyer_note=note)), topic_id, topic=topic_id)
+            return Turn(language, self._rendered_topic(answers, topic_id, city, note), topic_id, topic=topic_id)
         handoff = await self.handoff.request(asked.contact, language, topic=topic_id, urgent=True, reason="urgent")
         await_confirmation(asked.state, handoff)
         replies = (*answers.emergency(), *answers.topic(entry), *handoff.replies)
         return Turn(language, replies, topic_id, topic=topic_id, handoff=handoff.case_id)
+
+    def _rendered_topic(self, answers: Answers, topic_id: str, city: str | None, note: str | None) -> tuple[Reply, ...]:
+        """A topic's answer rendered once per (topic, language, city, lawyer note) and reused.
+
+        `Answers.topic` is a function of exactly these: the catalog (loaded once, frozen; the review date is
+        part of its entry) and the UI strings of the language (`answers_in` builds every `Answers` of this
+        process from the same catalog and translator). What changes with time, the lawyer note, is in the key.
+        """
+        key = (topic_id, answers.language, city, note)
+        replies = self._rendered.get(key)
+        if replies is None:
+            if len(self._rendered) >= RENDERED_TOPICS_KEPT:
+                self._rendered.clear()
+            replies = self._rendered[key] = tuple(answers.topic(self.catalog.topics[topic_id], city, lawyer_note=note))
+        return replies
 
     async def offer_lawyer(self, asked: Asked, reason: HandoffReason) -> HandoffOutcome:
         topic = asked.state.topic

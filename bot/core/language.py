@@ -18,6 +18,8 @@ from bot.languages import LANGUAGES, SCRIPT_LANGUAGE, Language, normalise_langua
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 KAZAKH_LATIN_LETTERS = frozenset("äğıñöşūüÄĞIÑÖŞŪÜ") - {"I"}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_CYRILLIC_CHAR = re.compile("[\u0400-\u04ff]")
+_Q_NOT_U = re.compile(r"q(?!u)")  # informal Latin Kazakh types қ as q; English "qu" is no sign of it
 
 
 def _words(block: str) -> frozenset[str]:
@@ -224,17 +226,17 @@ class LanguageDetector:
             return Detection(None, False)
         votes = dict.fromkeys(LANGUAGES, 0.0)
         cyrillic_words = []
+        last = max(1, len(words) - 1)
         for index, word in enumerate(words):
-            # later words weigh more: a code-switched question ends in the language the person thinks in
-            scale = 1.0 + WEIGHTS.last_words * index / max(1, len(words) - 1)
-            word_votes = dict.fromkeys(LANGUAGES, 0.0)
             if _is_cyrillic(word):
                 cyrillic_words.append(word)
-                _vote_cyrillic(word, word_votes)
+                vote = _vote_cyrillic(word)
             else:
-                _vote_latin(word, word_votes)
-            for language, vote in word_votes.items():
-                votes[language] += scale * vote
+                vote = _vote_latin(word)
+            if vote is not None:  # a word votes for one language at most; the others gain exactly 0.0
+                language, weight = vote
+                # later words weigh more: a code-switched question ends in the language the person thinks in
+                votes[language] += (1.0 + WEIGHTS.last_words * index / last) * weight
         if len(cyrillic_words) >= 2:
             share = self._kazakh_share(" ".join(cyrillic_words))
             votes["kk"] += WEIGHTS.lingua * share
@@ -254,37 +256,43 @@ class LanguageDetector:
 
 
 def _is_cyrillic(word: str) -> bool:
-    return sum("\u0400" <= ch <= "\u04ff" for ch in word) * 2 >= len(word)
+    """At least half the word's characters are Cyrillic (an ASCII word has none)."""
+    return not word.isascii() and len(_CYRILLIC_CHAR.findall(word)) * 2 >= len(word)
 
 
-def _vote_cyrillic(word: str, votes: dict[Language, float]) -> None:
-    if any(ch in KAZAKH_LETTERS for ch in word):
-        votes["kk"] += WEIGHTS.kazakh_letters
-    elif word in KAZAKH_CYRILLIC_CUES:
-        votes["kk"] += 1.0
-    elif word in RUSSIAN_CYRILLIC_CUES:
-        votes["ru"] += WEIGHTS.russian_words
-    elif any(ch in _RU_ONLY_LETTERS for ch in word):
-        votes["ru"] += 1.0
-    elif len(word) > 5 and word.endswith(KAZAKH_CYRILLIC_SUFFIXES):
-        votes["kk"] += 0.5
-    elif len(word) > 4 and word.endswith(RUSSIAN_CYRILLIC_SUFFIXES):
-        votes["ru"] += WEIGHTS.russian_suffixes
+Vote = tuple[Language, float] | None
 
 
-def _vote_latin(word: str, votes: dict[Language, float]) -> None:
-    if any(ch in KAZAKH_LATIN_LETTERS for ch in word) or re.search(r"q(?!u)", word):
-        votes["kk"] += 1.5
-    elif word in ENGLISH_CUES:
-        votes["en"] += 1.0
-    elif word in KAZAKH_LATIN_CUES:
-        votes["kk"] += 1.0
-    elif word in RUSSIAN_LATIN_CUES:
-        votes["ru"] += 1.0
-    elif len(word) > 5 and word.endswith(KAZAKH_LATIN_SUFFIXES):
-        votes["kk"] += 0.5
-    elif len(word) > 5 and word.endswith(RUSSIAN_LATIN_SUFFIXES):
-        votes["ru"] += 0.5
+def _vote_cyrillic(word: str) -> Vote:
+    if not KAZAKH_LETTERS.isdisjoint(word):
+        return "kk", WEIGHTS.kazakh_letters
+    if word in KAZAKH_CYRILLIC_CUES:
+        return "kk", 1.0
+    if word in RUSSIAN_CYRILLIC_CUES:
+        return "ru", WEIGHTS.russian_words
+    if not _RU_ONLY_LETTERS.isdisjoint(word):
+        return "ru", 1.0
+    if len(word) > 5 and word.endswith(KAZAKH_CYRILLIC_SUFFIXES):
+        return "kk", 0.5
+    if len(word) > 4 and word.endswith(RUSSIAN_CYRILLIC_SUFFIXES):
+        return "ru", WEIGHTS.russian_suffixes
+    return None
+
+
+def _vote_latin(word: str) -> Vote:
+    if not KAZAKH_LATIN_LETTERS.isdisjoint(word) or _Q_NOT_U.search(word):
+        return "kk", 1.5
+    if word in ENGLISH_CUES:
+        return "en", 1.0
+    if word in KAZAKH_LATIN_CUES:
+        return "kk", 1.0
+    if word in RUSSIAN_LATIN_CUES:
+        return "ru", 1.0
+    if len(word) > 5 and word.endswith(KAZAKH_LATIN_SUFFIXES):
+        return "kk", 0.5
+    if len(word) > 5 and word.endswith(RUSSIAN_LATIN_SUFFIXES):
+        return "ru", 0.5
+    return None
 
 
 def choose_language(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # Rasa's cost grows with the text; the question usually comes last in a long story.
 MAX_PARSE_CHARS = 1000
+_CONFIDENCE = operator.attrgetter("confidence")
 
 
 class RasaClient:
@@ -109,11 +111,13 @@ def parse_response(body: Any) -> Classification:
     """Turn Rasa's JSON into a Classification, refusing shapes we do not understand."""
     try:
         ranking = body.get("intent_ranking") or [body["intent"]]
-        scores = tuple(
+        scores = [
             IntentScore(name=str(item["name"]), confidence=float(item["confidence"]))
             for item in ranking
             if item and item.get("name")
-        )
+        ]
     except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise NluUnavailable("Rasa answered with an unexpected shape") from error
-    return Classification(ranking=tuple(sorted(scores, key=lambda s: -s.confidence)))
+    # best first; a stable sort, so equal confidences keep Rasa's order (as `key=-confidence` did)
+    scores.sort(key=_CONFIDENCE, reverse=True)
+    return Classification(ranking=tuple(scores))

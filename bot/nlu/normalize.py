@@ -42,6 +42,23 @@ def _is_noise(ch: str) -> bool:
     return category.startswith("C") or category in {"So", "Sk", "Cs"}
 
 
+class _NoiseToSpace(dict[int, str]):
+    """A `str.translate` table filled on first sight of each character: noise becomes a space, the rest stays.
+
+    The same answer as `_is_noise` per character, looked up in C instead of a Python call per character
+    (~half of `normalize`'s cost on a typical message). It holds at most one entry per distinct character seen.
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        self[code] = replacement = " " if _is_noise(ch) else ch
+        return replacement
+
+
+_NOISE_TO_SPACE = _NoiseToSpace()
+_LOOKALIKE_LETTERS = frozenset(chr(code) for code in _LOOKALIKES)
+
+
 def _fix_mixed_script(word: str) -> str:
     """Turn Latin look-alikes into Cyrillic inside words that are mostly Cyrillic."""
     cyrillic = len(_CYRILLIC.findall(word))
@@ -53,7 +70,9 @@ def _fix_mixed_script(word: str) -> str:
 def normalize(text: str) -> str:
     """NFC, lower case, no emoji or control characters, mixed scripts fixed, letter floods shortened."""
     text = unicodedata.normalize("NFC", text).lower()
-    text = "".join(" " if _is_noise(ch) else ch for ch in text)
-    text = _WORD.sub(lambda m: _fix_mixed_script(m.group()), text)
+    text = text.translate(_NOISE_TO_SPACE)
+    # A word changes only with a Cyrillic letter and a look-alike in it: without both, no word can.
+    if _CYRILLIC.search(text) and not _LOOKALIKE_LETTERS.isdisjoint(text):
+        text = _WORD.sub(lambda m: _fix_mixed_script(m.group()), text)
     text = _REPEATS.sub(r"\1\1", text)
     return _SPACES.sub(" ", text).strip()
