@@ -160,9 +160,7 @@ class WhatsAppSender:
         log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
         if delivery.error_code == WINDOW_CLOSED and delivery.body and delivery.recipient:
             again = [Outgoing(delivery.language, body=delivery.body)]
-            await self._ledger.add(
-                delivery.recipient, again, held=True, relay_id=delivery.relay_id, resend_of=delivery
-            )
+            await self._ledger.add(delivery.recipient, again, held=True, relay_id=delivery.relay_id, resend_of=delivery)
             window = await self._ledger.window(delivery.recipient)
             if await self._invite(delivery.recipient, delivery.language, window):
                 self.drain_soon(delivery.recipient)
@@ -195,21 +193,24 @@ class WhatsAppSender:
 
     async def drain(self, platform_id: str) -> None:
         async with self._draining.hold(platform_id):
-            while (delivery := await self._ledger.claim_next(platform_id)) is not None:
-                await self._submit(platform_id, delivery)
+            delivery = await self._ledger.claim_next(platform_id)
+            while delivery is not None:
+                delivery = await self._submit(platform_id, delivery)
 
-    async def _submit(self, platform_id: str, delivery: Delivery) -> None:
+    async def _submit(self, platform_id: str, delivery: Delivery) -> Delivery | None:
+        """Send one claimed delivery and record the outcome; the recipient's next one, claimed."""
         try:
             accepted = await self._create(platform_id, delivery)
         except DeliveryFailed as error:
             if error.code == WINDOW_CLOSED and delivery.content_sid is None:
                 await self._ledger.hold(delivery.id)
                 await self._invite(platform_id, delivery.language, await self._ledger.window(platform_id))
-                return  # the invitation, if one was due, is the next ready delivery of this drain
+                # the invitation, if one was due, is the next ready delivery of this drain
+                return await self._ledger.claim_next(platform_id)
             log.error("WhatsApp delivery %d failed: %s (code %s)", delivery.id, error, error.code)
             await self._ledger.failed(delivery.id, error.code)
-            return
-        await self._ledger.submitted(delivery.id, accepted.message_sid, accepted.status)
+            return await self._ledger.claim_next(platform_id)
+        return await self._ledger.submitted_then_next(delivery.id, accepted.message_sid, accepted.status, platform_id)
 
     async def _create(self, platform_id: str, delivery: Delivery) -> Accepted:
         """Hand a delivery to Twilio, retrying with backoff while Twilio says a retry can help."""
