@@ -14,7 +14,7 @@ accepted it still shows the failure and its code.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.records.cases import DELIVERY_RANK, DeliveryState
@@ -52,27 +52,32 @@ def worst(parts: list[tuple[DeliveryState, int | None]]) -> tuple[DeliveryState,
     return min((state for state, _code in parts), key=DELIVERY_RANK.__getitem__), None
 
 
+_deliveries: Table = WhatsAppDeliveryRow.__table__  # type: ignore[assignment]  # a declared table is a Table
+_relays: Table = RelayRow.__table__  # type: ignore[assignment]
+# Built once (a relay's parts, then its state): SQLAlchemy builds nothing per status change.
+_PARTS = (
+    select(_deliveries.c.status, _deliveries.c.error_code, _deliveries.c.message_sid)
+    .where(_deliveries.c.relay_id == bindparam("p_relay"))
+    .order_by(_deliveries.c.id)
+)
+_SET_STATE = (
+    update(_relays)
+    .where(_relays.c.id == bindparam("p_relay"))
+    .values(delivery=bindparam("p_state"), error_code=bindparam("p_code"), message_sid=bindparam("p_sid"))
+)
+_NO_LONGER_CARRIES = update(_deliveries).where(_deliveries.c.id == bindparam("p_id")).values(relay_id=None)
+
+
 async def refresh(session: AsyncSession | AsyncConnection, relay_id: int) -> None:
     """Set the relay's state from every message carrying it; it names the first part's Twilio message."""
-    query = (
-        select(WhatsAppDeliveryRow.status, WhatsAppDeliveryRow.error_code, WhatsAppDeliveryRow.message_sid)
-        .where(WhatsAppDeliveryRow.relay_id == relay_id)
-        .order_by(WhatsAppDeliveryRow.id)
-    )
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(_PARTS, {"p_relay": relay_id})).all()
     if not rows:
         return
     state, error_code = worst([(part_state(status, code), code) for status, code, _sid in rows])
-    first_sid = rows[0].message_sid
-    await session.execute(
-        update(RelayRow)
-        .where(RelayRow.id == relay_id)
-        .values(delivery=state.value, error_code=error_code, message_sid=first_sid)
-    )
+    params = {"p_relay": relay_id, "p_state": state.value, "p_code": error_code, "p_sid": rows[0].message_sid}
+    await session.execute(_SET_STATE, params)
 
 
-async def carried_by_resend(session: AsyncSession, refused_delivery_id: int) -> None:
+async def carried_by_resend(session: AsyncSession | AsyncConnection, refused_delivery_id: int) -> None:
     """The refused message no longer carries its relay: the resend that takes its place does."""
-    await session.execute(
-        update(WhatsAppDeliveryRow).where(WhatsAppDeliveryRow.id == refused_delivery_id).values(relay_id=None)
-    )
+    await session.execute(_NO_LONGER_CARRIES, {"p_id": refused_delivery_id})

@@ -57,6 +57,9 @@ class FakeTwilioApi:
     # Where status callbacks land: Twilio calls the public URL; here it is swapped for the app's local address
     # (as a reverse proxy would), and the signature still covers the public URL.
     callback_route: tuple[str, str] | None = None
+    # When set: a message is accepted (recorded) at once, but create() is answered only once the event is set,
+    # as when Twilio calls back before its answer to create() arrives.
+    answers_wait_for: asyncio.Event | None = None
     _server: TestServer | None = None
 
     @property
@@ -152,6 +155,8 @@ class FakeTwilioApi:
             return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         sid = "SM" + uuid.uuid4().hex
         self.messages.append({**form, "Sid": sid})
+        if self.answers_wait_for is not None:
+            await self.answers_wait_for.wait()
         now = email.utils.formatdate(usegmt=True)
         return web.json_response(
             {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.whatsapp.conftest import PUBLIC_URL, WhatsAppStack, signature
@@ -50,6 +52,21 @@ async def test_callback_found_by_message_sid_without_our_id(stack: WhatsAppStack
     sent = await _one_reply(stack)
     response = await stack.status(f"{PUBLIC_URL}/whatsapp/status", sent["Sid"], "delivered")
     assert response.status == 204
+    assert await _status_of(stack, sent["Sid"]) == ("delivered", None)
+
+
+async def test_callback_by_message_sid_before_create_returned_is_not_lost(stack: WhatsAppStack) -> None:
+    """Twilio may call back before our create() has its answer (and the SID is stored): the status is kept.
+
+    It was ignored as "an unknown message" (the test above failed so under load)."""
+    stack.api.answers_wait_for = answered = asyncio.Event()
+    sent = await _one_reply(stack)  # accepted by Twilio; its answer to create() not back yet
+    callback = asyncio.create_task(stack.status(f"{PUBLIC_URL}/whatsapp/status", sent["Sid"], "delivered"))
+    # Give the callback every chance to be handled first (it used to be, at once); it waits for the send now.
+    await asyncio.wait({callback}, timeout=1.0)
+    answered.set()
+    assert (await callback).status == 204
+    await stack.runtime.outbox.settled()
     assert await _status_of(stack, sent["Sid"]) == ("delivered", None)
 
 

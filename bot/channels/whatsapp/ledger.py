@@ -57,6 +57,12 @@ class DeliveryLedger(Protocol):
 
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None: ...
 
+    async def submitted_then_next(
+        self, delivery_id: int, message_sid: str, status: str, platform_id: str
+    ) -> Delivery | None:
+        """`submitted`, then `claim_next(platform_id)`, in one transaction."""
+        ...
+
     async def failed(self, delivery_id: int, error_code: int | None) -> None: ...
 
     async def hold(self, delivery_id: int) -> None:

@@ -37,6 +37,7 @@ WINDOW_MARGIN = dt.timedelta(minutes=10)  # a message needs a moment to reach Wh
 WINDOW_CLOSED = 63016  # Twilio: a free-form message outside the 24-hour window
 STALE_SUBMISSION = dt.timedelta(minutes=2)  # a `submitting` delivery this old was interrupted by a crash
 CLOSE_GRACE_SECONDS = 10.0
+SUBMISSION_WAIT_SECONDS = 5.0  # a status callback's wait for sends in flight: well within Twilio's 15 s timeout
 ERASING = "erasing at Twilio"  # the lock that keeps erasure passes one at a time
 LaterOutcome = Literal["sent", "held"]
 
@@ -104,6 +105,7 @@ class WhatsAppSender:
         self._retry = retry or RetryPolicy()
         self._draining = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._submitting: set[asyncio.Future[None]] = set()  # sends whose outcome is not recorded yet
 
     # --- what callers use ------------------------------------------------------------------------
     async def answer(
@@ -149,6 +151,11 @@ class WhatsAppSender:
 
     async def on_status(self, delivery_id: int | None, message_sid: str, status: str, error_code: int | None) -> None:
         change = await self._ledger.record_status(delivery_id, message_sid, status, error_code)
+        if change is None and delivery_id is None and self._submitting:
+            # Known by Twilio's id alone, which is stored once create() returned: Twilio may call back before
+            # that. Once the sends in flight here are recorded, the delivery is found (or really unknown).
+            await asyncio.wait(set(self._submitting), timeout=SUBMISSION_WAIT_SECONDS)
+            change = await self._ledger.record_status(delivery_id, message_sid, status, error_code)
         if change is None:
             log.info("Status %r for an unknown WhatsApp message %s; ignored", status, message_sid)
             return
@@ -160,9 +167,7 @@ class WhatsAppSender:
         log.warning("WhatsApp delivery %d %s (error %s)", delivery.id, delivery.status, delivery.error_code)
         if delivery.error_code == WINDOW_CLOSED and delivery.body and delivery.recipient:
             again = [Outgoing(delivery.language, body=delivery.body)]
-            await self._ledger.add(
-                delivery.recipient, again, held=True, relay_id=delivery.relay_id, resend_of=delivery
-            )
+            await self._ledger.add(delivery.recipient, again, held=True, relay_id=delivery.relay_id, resend_of=delivery)
             window = await self._ledger.window(delivery.recipient)
             if await self._invite(delivery.recipient, delivery.language, window):
                 self.drain_soon(delivery.recipient)
@@ -195,21 +200,32 @@ class WhatsAppSender:
 
     async def drain(self, platform_id: str) -> None:
         async with self._draining.hold(platform_id):
-            while (delivery := await self._ledger.claim_next(platform_id)) is not None:
-                await self._submit(platform_id, delivery)
+            delivery = await self._ledger.claim_next(platform_id)
+            while delivery is not None:
+                delivery = await self._submit(platform_id, delivery)
 
-    async def _submit(self, platform_id: str, delivery: Delivery) -> None:
+    async def _submit(self, platform_id: str, delivery: Delivery) -> Delivery | None:
+        """Send one claimed delivery and record the outcome; the recipient's next one, claimed."""
+        recorded = asyncio.get_running_loop().create_future()
+        self._submitting.add(recorded)  # until Twilio's id is stored: a callback by that id alone waits for it
         try:
-            accepted = await self._create(platform_id, delivery)
-        except DeliveryFailed as error:
-            if error.code == WINDOW_CLOSED and delivery.content_sid is None:
-                await self._ledger.hold(delivery.id)
-                await self._invite(platform_id, delivery.language, await self._ledger.window(platform_id))
-                return  # the invitation, if one was due, is the next ready delivery of this drain
-            log.error("WhatsApp delivery %d failed: %s (code %s)", delivery.id, error, error.code)
-            await self._ledger.failed(delivery.id, error.code)
-            return
-        await self._ledger.submitted(delivery.id, accepted.message_sid, accepted.status)
+            try:
+                accepted = await self._create(platform_id, delivery)
+            except DeliveryFailed as error:
+                if error.code == WINDOW_CLOSED and delivery.content_sid is None:
+                    await self._ledger.hold(delivery.id)
+                    await self._invite(platform_id, delivery.language, await self._ledger.window(platform_id))
+                    # the invitation, if one was due, is the next ready delivery of this drain
+                    return await self._ledger.claim_next(platform_id)
+                log.error("WhatsApp delivery %d failed: %s (code %s)", delivery.id, error, error.code)
+                await self._ledger.failed(delivery.id, error.code)
+                return await self._ledger.claim_next(platform_id)
+            return await self._ledger.submitted_then_next(
+                delivery.id, accepted.message_sid, accepted.status, platform_id
+            )
+        finally:
+            recorded.set_result(None)
+            self._submitting.discard(recorded)
 
     async def _create(self, platform_id: str, delivery: Delivery) -> Accepted:
         """Hand a delivery to Twilio, retrying with backoff while Twilio says a retry can help."""
