@@ -269,7 +269,7 @@ class SqlConversationStore:
 
     async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
         """Relaxed: lost in a database crash, the parts already sent go again (a duplicate, nothing missing)."""
-        async with self._commits.relaxed() as connection:
+        async with self._commits.relaxed_statement() as connection:
             await statements.mark_sent(connection, message_id, parts_sent, lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
@@ -277,7 +277,7 @@ class SqlConversationStore:
 
         Relaxed: lost in a database crash, the message shows unanswered and the recovery sweep answers it again.
         """
-        async with self._commits.relaxed() as connection:
+        async with self._commits.relaxed_statement() as connection:
             await statements.mark_answered(connection, message_id, utc_now())
 
     async def _set(self, message_id: int, **values: object) -> None:
