@@ -20,7 +20,7 @@ pytestmark = pytest.mark.asyncio
 # Expressions: every statement is built once (bot/storage/whatsapp.py,
 # reply_statements.py); one built at call time, or one SQLAlchemy cannot cache (it compiles it again), counts here.
 QUESTION_OF_A_NEW_PERSON = {"statements": 18, "checkouts": 7, "commits": 6, "orm_loads": 0, "expressions": 0}
-QUESTION = {"statements": 16, "checkouts": 7, "commits": 6, "orm_loads": 0, "expressions": 0}
+QUESTION = {"statements": 15, "checkouts": 7, "commits": 6, "orm_loads": 0, "expressions": 0}
 
 
 @pytest.fixture(autouse=True)
