@@ -170,9 +170,7 @@ def create_core_config(settings: Settings) -> CoreConfig:
     )
 
 
-def create_person_locks(
-    redis: Redis | None, keyring: Keyring, health: RedisHealth, wait_seconds: float
-) -> PersonLocks:
+def create_person_locks(redis: Redis | None, keyring: Keyring, health: RedisHealth, wait_seconds: float) -> PersonLocks:
     """In-process locks, layered over Redis locks (keyed hashes, skipped while Redis is away) with a Redis.
 
     A message waits at most `wait_seconds` in all for the person's previous one, then gets a 503 (redelivered).
@@ -295,7 +293,12 @@ async def create_app(
     resources.push_async_callback(engine.dispose)
     if migrate_schema:
         await migrate(engine)
-    commits = Commits(engine, relaxed=settings.database.relaxed_commits)
+    commits = Commits(
+        engine,
+        relaxed=settings.database.relaxed_commits,
+        pool_size=settings.database.relaxed_pool_size,
+        pool_overflow=settings.database.relaxed_pool_overflow,
+    )
     store = SqlConversationStore(commits, idle=dt.timedelta(hours=settings.pana.conversation_idle_hours))
     redis = create_redis(settings, resources)
     handoff = create_handoff(settings, engine, catalog, translations, clock, redis)

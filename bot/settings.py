@@ -35,6 +35,10 @@ class DatabaseSettings(_Section):
     # Off: every commit waits for the disk. On: only those a stored, unanswered message cannot re-derive
     # (bot/storage/commits.py says which and what a database server crash may then cost).
     relaxed_commits: bool = Field(default=True, description="commits the recovery sweep can redo skip the disk sync")
+    # Relaxed writes have their own pool, its connections relaxed for life (bot/storage/commits.py): one short
+    # transaction per relaxed step of a turn. Unused (not opened) when relaxed commits are off.
+    relaxed_pool_size: int = Field(default=4, ge=1, description="relaxed-commit connections each process keeps open")
+    relaxed_pool_overflow: int = Field(default=4, ge=0, description="more relaxed-commit connections for a burst")
 
     @field_validator("url", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ Counts do not depend on the machine's load: a test can hold them to a ceiling wh
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,10 +30,9 @@ class SqlCounts(Counter[str]):
 
 
 @contextmanager
-def counting(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlCounts]:
-    """Count what runs on `engine` (and every expression built anywhere) while the block runs."""
+def counting(engines: AsyncEngine | Sequence[AsyncEngine], monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlCounts]:
+    """Count what runs on `engines` (an app's: `app_engines`) and every expression built anywhere in the block."""
     counts = SqlCounts()
-    sync = engine.sync_engine
     original = coercions.expect
 
     def statement(*_: Any) -> None:
@@ -52,12 +51,14 @@ def counting(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         counts["expressions"] += 1
         return original(*args, **kwargs)
 
-    listeners: list[tuple[Any, str, Any]] = [
-        (sync, "before_cursor_execute", statement),
-        (sync.pool, "checkout", checkout),
-        (sync, "commit", commit),
-        (Base, "load", load),
-    ]
+    listeners: list[tuple[Any, str, Any]] = [(Base, "load", load)]
+    for engine in dict.fromkeys([engines] if isinstance(engines, AsyncEngine) else engines):
+        sync = engine.sync_engine
+        listeners += [
+            (sync, "before_cursor_execute", statement),
+            (sync.pool, "checkout", checkout),
+            (sync, "commit", commit),
+        ]
     for target, name, function in listeners:
         event.listen(target, name, function, **({"propagate": True} if target is Base else {}))
     with monkeypatch.context() as patched:
@@ -67,3 +68,8 @@ def counting(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         finally:
             for target, name, function in listeners:
                 event.remove(target, name, function)
+
+
+def app_engines(app: Any) -> tuple[AsyncEngine, ...]:
+    """An app's durable engine and its relaxed commits' pool (the same engine when relaxed commits are off)."""
+    return (app.engine, app.commits.relaxed_engine)

@@ -90,6 +90,32 @@ async def test_delete_contact_removes_messages_and_conversations(store: SqlConve
     assert owners == {kept.id}
 
 
+async def test_a_deleted_persons_old_message_delivered_again_stores_and_touches_nothing(
+    store: SqlConversationStore,
+) -> None:
+    """The tombstone is found whether the person is gone, or wrote again since (a new contact, found and marked
+    seen in the same statement that finds the tombstone: that mark is rolled back too)."""
+    lease = NOW + dt.timedelta(seconds=90)
+    old = IncomingMessage("telegram", "77", "hello", channel_message_id="m1")
+    first = await store.accept(old, "hello", lease_until=lease)
+    assert first.contact is not None and first.message_id is not None
+    await store.set_language(first.contact.id, "kk", chosen=True)
+    await store.delete_contact(first.contact.id)
+    assert (await store.accept(old, "hello", lease_until=lease)).forgotten == "kk"  # nobody there
+    new = IncomingMessage("telegram", "77", "hi", channel_message_id="m2")
+    again = await store.accept(new, "hi", lease_until=lease)
+    assert again.contact is not None and again.message_id is not None
+    async with store._sessions() as session:
+        seen_before = await session.scalar(select(ContactRow.last_seen_at).where(ContactRow.id == again.contact.id))
+    redelivered = await store.accept(old, "hello", lease_until=lease)
+    assert (redelivered.contact, redelivered.message_id, redelivered.forgotten) == (None, None, "kk")
+    async with store._sessions() as session:
+        messages = (await session.execute(select(MessageRow.channel_message_id))).scalars().all()
+        seen_after = await session.scalar(select(ContactRow.last_seen_at).where(ContactRow.id == again.contact.id))
+    assert messages == ["m2"]
+    assert seen_after == seen_before
+
+
 async def test_retention_purge_deletes_old_messages_only(store: SqlConversationStore) -> None:
     contact = await store.get_or_create_contact("test", "old")
     await store.record_inbound(contact.id, IncomingMessage("test", "old"), "recent", lease_until=NOW)

@@ -4,44 +4,62 @@ Durable (the default, `begin()` anywhere else): what nobody could recover, above
 message (the platform stops redelivering once Pana answers), and what happened outside because of a write
 (a case opened and a lawyer notified, a relay, consent, a deletion).
 
-Relaxed (`Commits.relaxed`): what is worked out again from a stored message that shows unanswered. A decision,
-"parts sent", the "answered" mark, a turn's WhatsApp replies, an outbox claim: if a crash of the database
-server (power, OS; a crash of its process or of Pana's loses no commit either way) takes one, the message is
-stored and unanswered, and the recovery sweep answers it: at worst a second answer, never a lost message.
+Relaxed (`Commits.relaxed`, `Commits.relaxed_statement`): what is worked out again from a stored message that
+shows unanswered. A decision, "parts sent", the "answered" mark, a turn's WhatsApp replies, an outbox claim: if a
+crash of the database server (power, OS; a crash of its process or of Pana's loses no commit either way) takes
+one, the message is stored and unanswered, and the recovery sweep answers it: at worst a second answer, never a
+lost message.
 
 Both databases write their log in commit order and a durable commit flushes everything before it, so a crash
 loses only relaxed commits made after the last durable one: a state a process crash could have left as well.
-PostgreSQL: `SET LOCAL synchronous_commit TO OFF` (the WAL writer flushes within ~0.6 s). SQLite in WAL mode:
-`synchronous=NORMAL` (the WAL is synced at checkpoints), which SQLite refuses to change inside a transaction,
-so it is set on the connection before the transaction and set back to FULL after it.
 
-DATABASE_RELAXED_COMMITS=false makes every commit durable.
+Relaxed writes run on a second, small pool whose connections were opened relaxed and stay so for their whole life
+(bot/storage/database.py, `create_relaxed_engine`): PostgreSQL `synchronous_commit=off` (the WAL writer flushes
+within ~0.6 s), SQLite `synchronous=NORMAL` in WAL mode (the WAL is synced at checkpoints). No per-transaction
+setting: a relaxed transaction is its statements and its COMMIT, and one relaxed statement on PostgreSQL is one
+round trip in autocommit. Where SQLite refuses WAL, that pool's connections stay durable by themselves.
+
+DATABASE_RELAXED_COMMITS=false makes every commit durable: no second pool, everything on the durable engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["Commits"]
+from bot.storage.database import create_relaxed_engine
 
-_POSTGRES_RELAXED = text("SET LOCAL synchronous_commit TO OFF")  # this transaction only; nothing to set back
-SQLITE_RELAXED = "PRAGMA synchronous=NORMAL"
-SQLITE_DURABLE = "PRAGMA synchronous=FULL"  # every connection's setting (bot/storage/database.py)
+__all__ = ["RELAXED_POOL_OVERFLOW", "RELAXED_POOL_SIZE", "Commits"]
+
+# A turn holds a relaxed connection for one short transaction at a time (its decision, its "answered" mark).
+RELAXED_POOL_SIZE = 4
+RELAXED_POOL_OVERFLOW = 4
 
 
 class Commits:
-    """Begins transactions on one engine: durable, or relaxed when the setting allows it."""
+    """Begins transactions: durable ones on `engine`, relaxed ones on a pool of relaxed connections."""
 
-    def __init__(self, engine: AsyncEngine, *, relaxed: bool) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        relaxed: bool,
+        pool_size: int = RELAXED_POOL_SIZE,
+        pool_overflow: int = RELAXED_POOL_OVERFLOW,
+    ) -> None:
         self.engine = engine
-        dialect = engine.dialect.name
-        self._relaxed = relaxed and dialect in ("postgresql", "sqlite")
-        self._postgres = dialect == "postgresql"
+        own = create_relaxed_engine(engine, pool_size=pool_size, pool_overflow=pool_overflow) if relaxed else None
+        if own is not None:
+            _dispose_with(engine, own)
+        # Where relaxed writes go: the relaxed pool, or (relaxed commits off or impossible) the durable engine.
+        self.relaxed_engine = own or engine
+        postgres = engine.dialect.name == "postgresql"
+        # PostgreSQL's driver switches autocommit without a round trip; SQLite's would cost two thread hops and
+        # save one, so there a single statement takes a transaction like any other.
+        self._single = self.relaxed_engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else None
 
     def durable(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A transaction whose commit returns once it is on disk."""
@@ -49,34 +67,21 @@ class Commits:
 
     def relaxed(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A transaction whose commit does not wait for the disk: only for what a stored message re-derives."""
-        if not self._relaxed:
-            return self.engine.begin()
-        return self._postgres_relaxed() if self._postgres else self._sqlite_relaxed()
+        return self.relaxed_engine.begin()
 
-    @asynccontextmanager
-    async def _postgres_relaxed(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as connection:
-            await connection.execute(_POSTGRES_RELAXED)
-            yield connection
+    def relaxed_statement(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for ONE relaxed write, atomic by itself: in autocommit where that saves round trips.
 
-    @asynccontextmanager
-    async def _sqlite_relaxed(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as connection:
-            # On the driver's connection, outside SQLite's transaction (the driver begins one at the first write,
-            # SQLAlchemy at none): no statement of SQLAlchemy's, no transaction of its own to end afterwards.
-            driver: Any = (await connection.get_raw_connection()).driver_connection  # aiosqlite's Connection
-            await driver.execute_fetchall(SQLITE_RELAXED)
-            try:
-                async with connection.begin():
-                    yield connection
-            finally:
-                await _sqlite_durable_again(connection, driver)
+        Never for two statements that must commit together: use `relaxed()`.
+        """
+        if self._single is None:
+            return self.relaxed_engine.begin()
+        return self._single.connect()
 
 
-async def _sqlite_durable_again(connection: AsyncConnection, driver: Any) -> None:
-    """Back to FULL before the connection returns to the pool; one that cannot be set back is not reused."""
-    try:
-        await driver.execute_fetchall(SQLITE_DURABLE)
-    except BaseException:
-        await connection.invalidate()
-        raise
+def _dispose_with(engine: AsyncEngine, relaxed: AsyncEngine) -> None:
+    """The relaxed pool closes when the durable engine is disposed: its owners (the app, tests) dispose only that."""
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _dispose_relaxed(_engine: Any) -> None:
+        relaxed.sync_engine.dispose()  # inside the async dispose's greenlet: the driver's close is awaited there

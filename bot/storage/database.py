@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -15,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from bot.keys import Keyring
 from bot.private_files import private_dir, private_file
 from bot.settings import DatabaseSettings
-from bot.storage.commits import SQLITE_DURABLE
-from bot.storage.sealing import attach_keyring
+from bot.storage.sealing import attach_keyring, dialect_keyring
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -30,6 +32,10 @@ PING_AFTER_IDLE_SECONDS = 5.0
 # 5 s by default) before "database is locked". Twice the driver's wait, for a sweep's batch next to a turn, and
 # still under Twilio's 15 s webhook timeout, so a waiting WhatsApp request is answered, not abandoned and retried.
 SQLITE_BUSY_SECONDS = 10
+# How a commit syncs SQLite's WAL: every commit (the durable engine's connections), or at checkpoints only (the
+# relaxed engine's, bot/storage/commits.py). Safe in WAL mode only.
+SQLITE_DURABLE = "PRAGMA synchronous=FULL"
+SQLITE_RELAXED = "PRAGMA synchronous=NORMAL"
 
 
 def is_database_outage(error: BaseException) -> bool:
@@ -76,36 +82,94 @@ def create_engine(settings: DatabaseSettings, keyring: Keyring) -> AsyncEngine:
     Bound values never appear in errors (`hide_parameters`): they are what people wrote and their numbers.
     """
     url = make_url(settings.url.get_secret_value())
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        _private_sqlite_file(Path(url.database))
+    if url.get_backend_name() == "sqlite" and not _in_memory(url):
+        _private_sqlite_file(Path(str(url.database)))
+    pool = {"pool_size": settings.pool_size, "max_overflow": settings.pool_overflow}
+    engine = _engine(url, echo=settings.echo, pool=pool if url.get_backend_name() == "postgresql" else {})
+    attach_keyring(engine, keyring)
+    if url.get_backend_name() == "sqlite":
+        # Every commit syncs the WAL (the default, said here because relaxed commits use another engine).
+        _sqlite_pragmas(engine, SQLITE_DURABLE)
+    return engine
+
+
+def create_relaxed_engine(engine: AsyncEngine, *, pool_size: int, pool_overflow: int) -> AsyncEngine | None:
+    """A second engine on `engine`'s database whose connections never wait for the disk when they commit.
+
+    The setting is made once per connection, when it is opened (PostgreSQL: `synchronous_commit=off` in the
+    startup message, no round trip; SQLite: `synchronous=NORMAL`), so a relaxed write costs no statement of its
+    own. Its own small pool, so no durable commit ever runs on such a connection. Same URL, keyring and options.
+
+    None where there is no second connection to the same database (SQLite in memory; its journal cannot be WAL
+    either) or the dialect has no such setting: relaxed commits are then durable ones.
+    """
+    url = engine.url
+    backend = url.get_backend_name()
+    private_memory = backend == "sqlite" and url.database in (None, "", ":memory:")  # one per connection
+    if backend not in ("postgresql", "sqlite") or private_memory:
+        if private_memory:
+            log.warning("SQLite in memory has no WAL journal: relaxed commits are durable ones")
+        return None
+    settings = {"server_settings": {"synchronous_commit": "off"}} if backend == "postgresql" else {}
+    relaxed = _engine(
+        url,
+        echo=bool(engine.echo),
+        pool={"pool_size": pool_size, "max_overflow": pool_overflow},
+        connect_args=settings,
+    )
+    attach_keyring(relaxed, dialect_keyring(engine.sync_engine.dialect))
+    if backend == "sqlite":
+        _sqlite_pragmas(relaxed, SQLITE_RELAXED)
+    return relaxed
+
+
+def _in_memory(url: URL) -> bool:
+    """No file: `:memory:`, or a URI filename (`?uri=true`) with `mode=memory` (shared between connections)."""
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _engine(url: URL, *, echo: bool, pool: dict[str, int], connect_args: Any = None) -> AsyncEngine:
     postgres = url.get_backend_name() == "postgresql"
     engine = create_async_engine(
         url,
-        echo=settings.echo,
+        echo=echo,
         hide_parameters=True,
         pool_pre_ping=False,  # PostgreSQL: pinged when idle a while (_ping_idle_connections)
         # A server that does not answer fails the turn in seconds (the static reply), not after asyncpg's 60 s.
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS if postgres else SQLITE_BUSY_SECONDS},
-        pool_timeout=CONNECT_TIMEOUT_SECONDS,
-        **({"pool_size": settings.pool_size, "max_overflow": settings.pool_overflow} if postgres else {}),
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS if postgres else SQLITE_BUSY_SECONDS, **(connect_args or {})},
+        # SQLite in memory has a single connection (SQLAlchemy's StaticPool): nothing to size or wait for.
+        **({} if _in_memory(url) else {"pool_timeout": CONNECT_TIMEOUT_SECONDS, **pool}),
     )
-    attach_keyring(engine, keyring)
     if postgres:
         _ping_idle_connections(engine)
-    if url.get_backend_name() == "sqlite":
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # Every commit syncs the WAL (the default, said here because relaxed commits set it back to this):
-            # see bot/storage/commits.py.
-            cursor.execute(SQLITE_DURABLE)
-            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-            cursor.close()
-
     return engine
+
+
+def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
+    """Foreign keys, the WAL journal, `synchronous` and secure deletes on every new SQLite connection.
+
+    `synchronous=NORMAL` (relaxed) loses nothing on a crash only in WAL mode; where the journal cannot be WAL
+    (some network filesystems; a database in memory) the connection stays FULL: relaxed commits become
+    durable ones by themselves, said once in the log.
+    """
+    refused: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        journal = str(cursor.fetchone()[0]).lower()
+        if journal != "wal" and synchronous != SQLITE_DURABLE:
+            if not refused:
+                log.warning("SQLite refused the WAL journal (%s): relaxed commits are durable ones", journal)
+            refused.append(journal)
+            synchronous_here = SQLITE_DURABLE
+        else:
+            synchronous_here = synchronous
+        cursor.execute(synchronous_here)
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+        cursor.close()
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:

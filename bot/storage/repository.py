@@ -94,12 +94,14 @@ class SqlConversationStore:
         now: dt.datetime,
     ) -> Accepted:
         channel, platform_id = message.channel, message.user_id
-        if message.channel_message_id:  # a person who deleted their data is not brought back by a redelivery
-            digests = self._keyring.blinds(f"{channel}:{message.channel_message_id}")
-            if (language := await statements.forgotten_language(connection, digests, now)) is not None:
-                return Accepted(None, None, forgotten=language if language in LANGUAGES else FALLBACK_LANGUAGE)
+        # A person who deleted their data is not brought back by a redelivery: a tombstone of the message's id.
+        digests = self._keyring.blinds(f"{channel}:{message.channel_message_id}") if message.channel_message_id else []
         hashes = self._keyring.blinds(platform_id)
-        contact = await statements.touch_contact(connection, channel, platform_id, hashes, now)
+        contact, language = await statements.touch_contact(connection, channel, platform_id, hashes, digests, now)
+        if contact is None:
+            language = await statements.forgotten_language(connection, digests, now)
+        if language is not None:  # the caller rolls back: nothing stored, not even "seen"
+            return Accepted(None, None, forgotten=language if language in LANGUAGES else FALLBACK_LANGUAGE)
         new_contact = contact is None
         if contact is None:
             try:
@@ -269,7 +271,7 @@ class SqlConversationStore:
 
     async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
         """Relaxed: lost in a database crash, the parts already sent go again (a duplicate, nothing missing)."""
-        async with self._commits.relaxed() as connection:
+        async with self._commits.relaxed_statement() as connection:
             await statements.mark_sent(connection, message_id, parts_sent, lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
@@ -277,7 +279,7 @@ class SqlConversationStore:
 
         Relaxed: lost in a database crash, the message shows unanswered and the recovery sweep answers it again.
         """
-        async with self._commits.relaxed() as connection:
+        async with self._commits.relaxed_statement() as connection:
             await statements.mark_answered(connection, message_id, utc_now())
 
     async def _set(self, message_id: int, **values: object) -> None:

@@ -27,8 +27,16 @@ _tombstones: Table = TombstoneRow.__table__  # type: ignore[assignment]  # decla
 
 # Bound parameters are named p_*: a name of a column the statement writes is reserved for its VALUES / SET.
 
+_TOMBSTONE = (
+    select(_tombstones.c.language)
+    .where(
+        _tombstones.c.digest.in_(bindparam("p_digests", expanding=True)), _tombstones.c.expires_at > bindparam("p_now")
+    )
+    .limit(1)
+)
 # The person, found by the keyed hash of their platform id under every key (rows from before a rotation), and
-# marked seen in the same statement.
+# marked seen in the same statement; it also answers whether the message is a forgotten person's (a tombstone),
+# so a returning person's message costs no statement of its own for that (the caller rolls the mark back then).
 _TOUCH_CONTACT = (
     update(_contacts)
     .where(
@@ -43,16 +51,14 @@ _TOUCH_CONTACT = (
         .scalar_subquery()
     )
     .values(last_seen_at=bindparam("p_now"))
-    .returning(_contacts.c.id, _contacts.c.language, _contacts.c.language_chosen)
+    .returning(
+        _contacts.c.id,
+        _contacts.c.language,
+        _contacts.c.language_chosen,
+        _TOMBSTONE.scalar_subquery().label("forgotten"),
+    )
 )
 _NEW_CONTACT = insert(_contacts).returning(_contacts.c.id)
-_TOMBSTONE = (
-    select(_tombstones.c.language)
-    .where(
-        _tombstones.c.digest.in_(bindparam("p_digests", expanding=True)), _tombstones.c.expires_at > bindparam("p_now")
-    )
-    .limit(1)
-)
 # The person's latest conversation goes on unless it has been idle too long.
 _CONTINUE_CONVERSATION = (
     update(_conversations)
@@ -116,16 +122,26 @@ def contact_record(channel: str, platform_id: str, row: Any) -> ContactRecord:
 
 async def forgotten_language(connection: AsyncConnection, digests: Sequence[str], now: dt.datetime) -> str | None:
     """The language of the tombstone among `digests` still in force, if any."""
+    if not digests:
+        return None
     return (await connection.execute(_TOMBSTONE, {"p_digests": list(digests), "p_now": now})).scalar()
 
 
 async def touch_contact(
-    connection: AsyncConnection, channel: str, platform_id: str, hashes: Sequence[str], now: dt.datetime
-) -> ContactRecord | None:
-    """The person, marked seen now; None when there is no such person."""
-    params = {"p_channel": channel, "p_hashes": list(hashes), "p_now": now}
+    connection: AsyncConnection,
+    channel: str,
+    platform_id: str,
+    hashes: Sequence[str],
+    digests: Sequence[str],
+    now: dt.datetime,
+) -> tuple[ContactRecord | None, str | None]:
+    """The person, marked seen now (None when there is no such person), and the language of the tombstone among
+    `digests` still in force (None when there is none, or no such person: then ask `forgotten_language`)."""
+    params = {"p_channel": channel, "p_hashes": list(hashes), "p_digests": list(digests), "p_now": now}
     row = (await connection.execute(_TOUCH_CONTACT, params)).first()
-    return None if row is None else contact_record(channel, platform_id, row)
+    if row is None:
+        return None, None
+    return contact_record(channel, platform_id, row), row.forgotten
 
 
 async def add_contact(
