@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,11 @@ async def update_body(request: web.Request) -> Any:
     """
     body = await request.read()
     charset = request.charset
-    return orjson.loads(body if charset is None or charset.lower() in ("utf-8", "utf8") else body.decode(charset))
+    text = body if charset is None or charset.lower() in ("utf-8", "utf8") else body.decode(charset)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # orjson refuses what json accepts (an escaped lone surrogate): json decides
+        return json.loads(text)
 
 
 @dataclass
