@@ -169,6 +169,9 @@ def instrument(stages: Stages) -> None:
     stages.wrap_sync(
         AiohttpSession, "check_response", "telegram:         parse the answer", "response", send_message, text_length
     )
+    if hasattr(session_module.JsonSession, "answer"):  # a sent message's answer built lean; the rest by aiogram
+        reader = session_module.JsonSession
+        stages.wrap_sync(reader, "answer", "telegram:         read the answer", "answer", send_message, text_length)
     stages.wrap_sync(outgoing, "keyboard", "telegram:       keyboard + signed callbacks", "keyboard", size=option_count)
     stages.wrap_sync(outgoing, "as_html", "telegram:       as_html", "html")
     stages.wrap_async(OutageAnswers, "handle", "core: OutageAnswers.handle (Conversation inside)")
@@ -421,22 +424,28 @@ def micro(stages: Stages, rasa: RasaSettings, texts: list[str]) -> dict[str, tup
         "telegram: json.loads + Update.model_validate (a text message)",
         lambda: Update.model_validate(json.loads(update_body), context={"bot": bot}),
     )
-    if "response" in rec:
-        session, method = rec["response"]["self"], rec["response"]["method"]
+    sent = rec.get("response") or rec.get("answer")  # the longest sendMessage, by whichever way it was read
+    if sent is not None:
+        session, method = sent["self"], sent["method"]
         note(
             "telegram: encode sendMessage, aiogram's form (the longest answer)",
             lambda: session.build_form_data(bot, method)(),  # calling the FormData url-encodes the payload
         )
         if hasattr(session, "json_body"):
             note("telegram: encode sendMessage, JSON (the longest answer)", lambda: session.json_body(bot, method))
-    if "response" in rec:
-        answer = rec["response"]
+    if sent is not None:
+        content = sent["content"]
+        text = content if isinstance(content, str) else content.decode()
         note(
             "telegram: check_response (Response[Message])",
-            lambda: AiohttpSession.check_response(
-                answer["self"], bot, answer["method"], answer["status_code"], answer["content"]
-            ),
+            lambda: AiohttpSession.check_response(sent["self"], bot, sent["method"], sent["status_code"], text),
         )
+        if hasattr(sent["self"], "answer"):
+            raw = text.encode()
+            note(
+                "telegram: JsonSession.answer (a sent message, lean)",
+                lambda: sent["self"].answer(bot, sent["method"], sent["status_code"], raw),
+            )
     if "keyboard" in rec:
         shown = rec["keyboard"]
         note(

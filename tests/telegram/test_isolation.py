@@ -11,17 +11,24 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
 
 from bot.channels.telegram.factory import HashedKeyBuilder
 from bot.channels.telegram.gate import SharedUpdates
-from bot.channels.telegram.isolation import ChatBusy, LocalEventIsolation
+from bot.channels.telegram.isolation import ChatBusy, LocalEventIsolation, chat_key
+from bot.channels.telegram.nostate import NoStateStorage
 from bot.errors import InFlight
 from bot.storage.state import REDIS_DOWN, FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
 from tests.keys import TEST_KEYRING
+from tests.telegram.fake_bot_api import TOKEN, button_press, private_message
 
 pytestmark = pytest.mark.asyncio
 
@@ -192,3 +199,31 @@ async def test_while_redis_is_away_the_gate_holds_the_chat_in_process() -> None:
         assert await gate.run("update:1", KEY, _nothing) is None, "the in-process claims dedupe meanwhile"
     finally:
         await unreachable.aclose()
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        private_message(1, "hello"),
+        private_message(2, "hello", chat_id=-100123),  # a group: the user in the chat
+        button_press(3, "o|lang:kk|AAAAAAAA"),
+        {  # a channel's post: a chat, no user
+            "update_id": 4,
+            "channel_post": {"message_id": 1, "date": 0, "chat": {"id": -100555, "type": "channel"}, "text": "news"},
+        },
+    ],
+    ids=["private", "group", "button", "no user"],
+)
+async def test_the_chat_is_named_as_aiogram_s_fsm_named_it(update: dict[str, Any]) -> None:
+    """The lock's key is unchanged by switching aiogram's FSM off: old and new processes hold the same chats."""
+    bot = Bot(TOKEN)
+    seen: dict[str, Any] = {}
+
+    async def keep(event: TelegramObject, data: dict[str, Any]) -> None:
+        seen.update(data)
+
+    context_middleware = UserContextMiddleware()
+    await context_middleware(keep, Update.model_validate(update, context={"bot": bot}), {"bot": bot})
+    fsm = FSMContextMiddleware(storage=NoStateStorage(), events_isolation=LocalEventIsolation())
+    by_aiogram = fsm.resolve_event_context(bot, seen)
+    assert chat_key(bot.id, seen) == (by_aiogram.key if by_aiogram is not None else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -132,6 +134,21 @@ async def test_malformed_update_gets_400_and_nothing_stored(stack: TelegramStack
         "/telegram/webhook",
         data=body,
         headers={"X-Telegram-Bot-Api-Secret-Token": "test-secret_123", "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert await _counts(stack) == (0, 0)
+
+
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "utf-16"])
+async def test_an_update_in_a_charset_it_is_not_in_gets_400(stack: TelegramStack, charset: str) -> None:
+    body = json.dumps(private_message(5, "hello", language="en")).encode()  # UTF-8, whatever the header says
+    response = await stack.client.post(
+        "/telegram/webhook",
+        data=body,
+        headers={
+            "X-Telegram-Bot-Api-Secret-Token": "test-secret_123",
+            "Content-Type": f"application/json; charset={charset}",
+        },
     )
     assert response.status == 400
     assert await _counts(stack) == (0, 0)

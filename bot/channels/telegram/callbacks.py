@@ -19,40 +19,59 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
 
 SIGNATURE_BYTES = 6  # 8 base64 characters: the longest payload (53) still fits Telegram's 64 bytes
+PREFIX = "o"
+SEPARATOR = "|"
+MAX_CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
 
 
-class OptionCallback(CallbackData, prefix="o", sep="|"):
-    """A pressed option: the core payload (ASCII, never "|") and its signature."""
+class OptionCallback(CallbackData, prefix=PREFIX, sep=SEPARATOR):
+    """A pressed option: the core payload (ASCII, never "|") and its signature.
+
+    The wire format, `o|<payload>|<sig>`, is aiogram's `CallbackData.pack()` of this class: `pack` and
+    `verified_payload` write and read the same text without building the model on every button.
+    """
 
     payload: str
     sig: str
 
 
 @functools.lru_cache(maxsize=4)
-def _key(token: str) -> bytes:
-    return hashlib.sha256(b"pana callback data\0" + token.encode()).digest()
+def _keyed_mac(token: str) -> hmac.HMAC:
+    """An HMAC keyed for this token and fed nothing yet: each signature copies it instead of keying its own."""
+    key = hashlib.sha256(b"pana callback data\0" + token.encode()).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def signature(token: str, chat_id: int | str, payload: str) -> str:
-    digest = hmac.new(_key(token), f"{chat_id}|{payload}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:SIGNATURE_BYTES]).decode()
+    mac = _keyed_mac(token).copy()
+    mac.update(f"{chat_id}|{payload}".encode())
+    return base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).decode()
 
 
 def pack(token: str, chat_id: int | str, payload: str) -> str:
-    return OptionCallback(payload=payload, sig=signature(token, chat_id, payload)).pack()
+    """`OptionCallback(payload=..., sig=...).pack()`, with the same checks: no separator, at most 64 bytes."""
+    if SEPARATOR in payload:
+        raise ValueError(f"Separator symbol {SEPARATOR!r} can not be used in a payload")
+    data = f"{PREFIX}{SEPARATOR}{payload}{SEPARATOR}{signature(token, chat_id, payload)}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"Callback data is longer than {MAX_CALLBACK_BYTES} bytes")
+    return data
 
 
 def verified_payload(token: str, query: CallbackQuery) -> str | None:
     """The payload of a button Pana put into this very chat; None for anything else."""
     if query.message is None or not query.data:
         return None  # Pana sends no inline-mode buttons: a query without its message is not one of ours
-    try:
-        data = OptionCallback.unpack(query.data)
-        expected = signature(token, query.message.chat.id, data.payload).encode()
-        given = data.sig.encode()
-    except (TypeError, ValueError):  # wrong shape, or text that is not encodable (a lone surrogate)
+    parts = query.data.split(SEPARATOR)
+    if len(parts) != 3 or parts[0] != PREFIX:  # what `OptionCallback.unpack` refuses
         return None
-    return data.payload if hmac.compare_digest(given, expected) else None
+    payload, sig = parts[1], parts[2]
+    try:
+        expected = signature(token, query.message.chat.id, payload).encode()
+        given = sig.encode()
+    except ValueError:  # text that is not encodable (a lone surrogate)
+        return None
+    return payload if hmac.compare_digest(given, expected) else None
 
 
 async def issued_option(query: CallbackQuery, bot: Bot) -> dict[str, str] | bool:

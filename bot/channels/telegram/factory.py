@@ -10,7 +10,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
-from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.channels.claims import BUSY_SECONDS, Claims
@@ -82,22 +81,25 @@ def create_dispatcher(
 ) -> Dispatcher:
     """The dispatcher with services injected into handlers, updates deduplicated, one chat at a time.
 
-    aiogram's FSM is not used (the core keeps the dialogue state): its storage keeps nothing (nostate.py).
-    With `shared` (Redis), the update's claim and the chat's lock are taken together by `UpdateGate`, and
-    aiogram's isolation is switched off (the gate falls back to an in-process lock while Redis is away);
-    without it, `isolation` holds the chat and `UpdateDedupeMiddleware` claims the update.
+    aiogram's FSM is not used (the core keeps the dialogue state) and is switched off: its middleware asked the
+    storage for a state on every update and held the chat through aiogram's isolation; the chat is held by
+    Pana's own middleware instead (`isolation.chat_key` names it as aiogram did). The storage, which aiogram
+    still creates, keeps nothing (nostate.py). With `shared` (Redis), the update's claim and the chat's lock are
+    taken together by `UpdateGate` (falling back to an in-process lock while Redis is away); without it,
+    `UpdateDedupeMiddleware` holds the chat with `isolation` and claims the update.
     """
     dispatcher = Dispatcher(
         storage=NoStateStorage(),
-        events_isolation=isolation if shared is None else DisabledEventIsolation(),
+        disable_fsm=True,
         conversation=conversation,
         translator=translator,
         desk=desk,
         is_outage=is_outage,  # lets the lawyers' filter step aside while the record is down
     )
     if shared is None:
-        dispatcher.update.outer_middleware(UpdateDedupeMiddleware(claims, bot.id, busy_seconds=claim_seconds))
-    else:  # inside aiogram's FSM middleware, which names the chat (`state`)
+        dedupe = UpdateDedupeMiddleware(claims, bot.id, isolation, busy_seconds=claim_seconds)
+        dispatcher.update.outer_middleware(dedupe)
+    else:
         dispatcher.update.outer_middleware(UpdateGate(shared, claims, bot.id, busy_seconds=claim_seconds))
     dispatcher.include_router(create_lawyer_router())  # first: lawyers' updates never reach the conversation
     dispatcher.include_router(create_group_router())

@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import BaseMiddleware
-from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import KeyBuilder, StorageKey
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
@@ -39,6 +38,7 @@ from bot.channels.telegram.isolation import (
     Availability,
     ChatBusy,
     LocalEventIsolation,
+    chat_key,
 )
 from bot.errors import InFlight
 from bot.faults import crash_point
@@ -186,9 +186,10 @@ _DONE = "done"  # `_taken`'s answer for an update handled before (a token is 32 
 
 
 class UpdateGate(BaseMiddleware):
-    """Outer middleware on `dp.update`, inside aiogram's FSM middleware (whose `state` names the chat)."""
+    """Outer middleware on `dp.update`, after aiogram's user context middleware (which names the chat)."""
 
     def __init__(self, updates: SharedUpdates, claims: Claims, bot_id: int, *, busy_seconds: int = BUSY_SECONDS):
+        self._bot_id = bot_id
         self._updates = updates
         self._claims = claims
         self._busy_seconds = busy_seconds
@@ -203,7 +204,7 @@ class UpdateGate(BaseMiddleware):
         if not isinstance(event, Update):  # registered on dispatcher.update: only updates come here
             return await handler(event, data)
         key = f"{self._prefix}{event.update_id}"
-        context = data.get("state")
-        if not isinstance(context, FSMContext):  # no chat or user (e.g. a poll's answer): the claim alone
+        chat = chat_key(self._bot_id, data)
+        if chat is None:  # no chat or user (e.g. a poll's answer): the claim alone
             return await handle_once(self._claims, key, lambda: handler(event, data), busy_seconds=self._busy_seconds)
-        return await self._updates.run(key, context.key, lambda: handler(event, data))
+        return await self._updates.run(key, chat, lambda: handler(event, data))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
-from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, EventContext
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, StorageKey
 
 from bot.channels.locks import KeyedLocks
 from bot.errors import InFlight
@@ -28,6 +29,31 @@ LOCK_SECONDS = 10.0
 # channel, kept under Twilio's 15 s webhook timeout (Telegram waits about 60 s).
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1  # aiogram's own poll: waiting for a chat is rare
+
+
+def chat_key(bot_id: int, data: dict[str, Any]) -> StorageKey | None:
+    """The key aiogram's FSM middleware gave an update's chat (its default strategy, a user in a chat); None
+    for an update without a user (a poll's answer, a channel post).
+
+    aiogram's FSM is switched off (Pana keeps no state in it), and with it the middleware that named the chat
+    and took its lock on every update: the lock's key is made here, the same as before, so the Redis lock's
+    key does not change and processes of the previous version hold the same chats.
+    """
+    context = data.get(EVENT_CONTEXT_KEY)
+    if not isinstance(context, EventContext):
+        return None
+    user_id = context.user_id
+    chat_id = context.chat_id if context.chat_id is not None else user_id
+    if chat_id is None or user_id is None:
+        return None
+    return StorageKey(
+        bot_id=bot_id,
+        chat_id=chat_id,
+        user_id=user_id,
+        thread_id=None,
+        business_connection_id=context.business_connection_id,
+        destiny=DEFAULT_DESTINY,
+    )
 
 
 def local_isolation(wait_seconds: float = WAIT_SECONDS) -> BaseEventIsolation:

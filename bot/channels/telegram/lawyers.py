@@ -11,21 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.channels.commands import is_user_command
 from bot.channels.telegram.callbacks import issued_option
+from bot.channels.telegram.filters import in_private_chat, not_user_command, pressed_outside_private_chat
 from bot.channels.telegram.outgoing import acknowledge
 from bot.core.numbers import parse_number
 from bot.handoff.cards import TAKE
 from bot.handoff.desk import LawyerDesk, LawyerInput, TakeResult
 from bot.records.cases import LawyerRecord
-
-
-def not_user_command(message: Message) -> bool:
-    return not is_user_command(message.text)
 
 
 async def registered_lawyer(
@@ -49,12 +44,11 @@ async def registered_lawyer(
 
 def create_lawyer_router() -> Router:
     router = Router(name="lawyers")
-    private = F.chat.type == ChatType.PRIVATE
 
     async def take_pressed(query: CallbackQuery, payload: str) -> bool:  # after `issued_option` gave the payload
         return payload.startswith(f"{TAKE}:")
 
-    @router.message(private, not_user_command, registered_lawyer)
+    @router.message(in_private_chat, not_user_command, registered_lawyer)
     async def on_lawyer_message(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
         replied = message.reply_to_message
         text = message.text or ""  # photos and files are not passed on, even with a caption: the desk says so
@@ -63,7 +57,7 @@ def create_lawyer_router() -> Router:
             LawyerInput(text, str(replied.message_id) if replied else None),
         )
 
-    @router.edited_message(private, registered_lawyer)
+    @router.edited_message(in_private_chat, registered_lawyer)
     async def on_lawyer_edit(message: Message, desk: LawyerDesk, lawyer: LawyerRecord) -> None:
         await desk.edited(lawyer)
 
@@ -76,7 +70,7 @@ def create_lawyer_router() -> Router:
         result = await desk.take(lawyer, number)
         await acknowledge(query, desk.take_answer(lawyer, number, result), alert=result is not TakeResult.TAKEN)
 
-    @router.callback_query(issued_option, take_pressed, F.message.chat.type != ChatType.PRIVATE)
+    @router.callback_query(issued_option, take_pressed, pressed_outside_private_chat)
     async def on_take_by_someone_else(query: CallbackQuery) -> None:
         await acknowledge(query)  # in the lawyers' group, a member who is not a lawyer: nothing happens
 

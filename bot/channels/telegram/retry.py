@@ -30,6 +30,20 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        # Tenacity's machinery costs ~0.1 ms of CPU a request: the first try goes without it. A failed first
+        # try is handed to tenacity as its own first attempt, so waits, logs and the count of tries are as before.
+        try:
+            return await make_request(bot, method)
+        except Exception as error:
+            first_failure: Exception | None = error
+
+        async def attempt(bot: Bot, method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+            nonlocal first_failure
+            if first_failure is not None:
+                failure, first_failure = first_failure, None
+                raise failure
+            return await make_request(bot, method)
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             retry=retry_if_exception(self._worth_retrying),
@@ -42,7 +56,7 @@ class RetryMiddleware(BaseRequestMiddleware):
             ),
             reraise=True,  # the last error itself, not tenacity's RetryError: callers handle Telegram's errors
         )
-        return await retrying(make_request, bot, method)
+        return await retrying(attempt, bot, method)
 
     def _worth_retrying(self, error: BaseException) -> bool:
         if isinstance(error, TelegramRetryAfter):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.channels.telegram.callbacks import issued_option, own_private_chat
+from bot.channels.telegram.callbacks import issued_option
 from bot.channels.telegram.convert import from_callback, from_message
+from bot.channels.telegram.filters import in_group, in_private_chat, pressed_in_own_private_chat
 from bot.channels.telegram.outgoing import acknowledge, send_turn
 from bot.channels.telegram.render import as_html
 from bot.core.messages import IncomingMessage
@@ -28,17 +28,16 @@ async def handle(bot: Bot, conversation: Dialogue, chat_id: int | str, message: 
 def create_router(topics: frozenset[str]) -> Router:
     """One router per feature: the conversation in private chats."""
     router = Router(name="conversation")
-    private = F.chat.type == ChatType.PRIVATE
 
-    @router.message(private)
+    @router.message(in_private_chat)
     async def on_message(message: Message, bot: Bot, conversation: Dialogue) -> None:
         await handle(bot, conversation, message.chat.id, from_message(message, topics))
 
-    @router.edited_message(private)
+    @router.edited_message(in_private_chat)
     async def on_edit(message: Message, bot: Bot, conversation: Dialogue) -> None:
         await handle(bot, conversation, message.chat.id, from_message(message, topics, edited=True))
 
-    @router.callback_query(own_private_chat, issued_option)
+    @router.callback_query(pressed_in_own_private_chat, issued_option)
     async def on_option(query: CallbackQuery, payload: str, bot: Bot, conversation: Dialogue) -> None:
         await acknowledge(query)
         await handle(bot, conversation, query.from_user.id, from_callback(query, payload))
@@ -56,8 +55,8 @@ def create_group_router() -> Router:
     """Groups: Pana answers only when addressed, and only to move the talk to a private chat."""
     router = Router(name="groups")
 
-    @router.message(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
-    async def in_group(message: Message, bot: Bot, translator: Translator) -> None:
+    @router.message(in_group)
+    async def on_group_message(message: Message, bot: Bot, translator: Translator) -> None:
         me = await bot.me()
         addressed = bool(message.text and me.username and f"@{me.username}".lower() in message.text.lower())
         replied_to_bot = bool(

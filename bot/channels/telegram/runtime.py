@@ -9,7 +9,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update
@@ -39,6 +41,20 @@ def secret_matches(given: str, secret: str) -> bool:
     surrogate without raising, and no configured secret contains one.
     """
     return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass"))
+
+
+async def update_body(request: web.Request) -> Any:
+    """The update's JSON, read with orjson from the body's bytes (Telegram sends UTF-8; another charset is decoded).
+
+    Not JSON, or a charset Python does not know, raises ValueError or LookupError: a malformed update.
+    """
+    body = await request.read()
+    charset = request.charset
+    text = body if charset is None or charset.lower() in ("utf-8", "utf8") else body.decode(charset)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # orjson refuses what json accepts (an escaped lone surrogate): json decides
+        return json.loads(text)
 
 
 @dataclass
@@ -78,8 +94,8 @@ class TelegramRuntime:
         if self.secret is None or not secret_matches(request.headers.get(SECRET_HEADER, ""), self.secret):
             return web.Response(status=401, text="Unauthorized")
         try:
-            update = Update.model_validate(await request.json(loads=json.loads), context={"bot": self.bot})
-        except (ValueError, ValidationError):
+            update = Update.model_validate(await update_body(request), context={"bot": self.bot})
+        except (ValueError, LookupError, ValidationError):
             log.warning("Rejected a malformed Telegram update")
             return web.Response(status=400, text="Malformed update")
         try:

@@ -1,16 +1,21 @@
-"""aiogram's HTTP session: response models kept alive, and requests without a file posted as JSON."""
+"""aiogram's HTTP session: response models kept alive, requests without a file posted as JSON, lean answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, cast
 
+import aiogram
 import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, DeleteMessage, Response, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiohttp import ClientError, ClientTimeout
+from aiogram.types import Message
+from aiohttp import ClientError, ClientSession, ClientTimeout, DummyCookieJar, hdrs
+from aiohttp.http import SERVER_SOFTWARE
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -55,6 +60,24 @@ class JsonSession(KeptResponseTypesSession):
         kwargs.setdefault("json_loads", orjson.loads)
         super().__init__(**kwargs)
 
+    async def create_session(self) -> ClientSession:
+        """aiogram's client session, without what the Bot API does not use: cookies and compressed answers.
+
+        The Bot API sets no cookie, so the jar was work on every answer; an uncompressed answer from a local
+        Bot API server costs no inflating. Connections are kept alive and reused as aiogram's are.
+        """
+        if self._should_reset_connector:
+            await self.close()
+        if self._session is None or self._session.closed:
+            self._session = ClientSession(
+                connector=self._connector_type(**self._connector_init),
+                headers={hdrs.USER_AGENT: USER_AGENT},
+                cookie_jar=DummyCookieJar(),
+                skip_auto_headers=(hdrs.ACCEPT_ENCODING,),
+            )
+            self._should_reset_connector = False
+        return self._session
+
     def json_body(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
         """The request as JSON; None when it must go as a form (a file to upload, a value JSON cannot carry)."""
         files: dict[str, Any] = {}
@@ -87,10 +110,63 @@ class JsonSession(KeptResponseTypesSession):
         total = ClientTimeout(total=self.timeout if timeout is None else timeout)
         try:
             async with session.post(url, data=body, headers=JSON_HEADERS, timeout=total) as resp:
-                raw_result = await resp.text()
+                raw_result = await resp.read()
         except TimeoutError as e:
             raise TelegramNetworkError(method=method, message="Request timeout error") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
-        response = self.check_response(bot=bot, method=method, status_code=resp.status, content=raw_result)
+        return self.answer(bot, method, resp.status, raw_result)
+
+    def answer(self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: bytes) -> TelegramType:
+        """The method's result: built lean when Pana reads little of it, else (and on every error) by aiogram.
+
+        A sent message's answer is the whole message back (its text, keyboard, sender, chat): aiogram validated
+        all of it into a `Message` for callers that read its `message_id` alone. A successful answer of a method
+        in `LEAN_RESULTS` is built from what callers read; anything else, an answer of an unexpected shape and
+        every error goes through aiogram's `check_response`, so its errors (TelegramRetryAfter, the
+        migrate-to-chat one, TelegramBadRequest, TelegramForbiddenError, server errors, ClientDecodeError) are
+        raised exactly as before.
+        """
+        lean = LEAN_RESULTS.get(type(method))
+        if lean is not None and HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            try:
+                answer = orjson.loads(content)
+            except orjson.JSONDecodeError:
+                answer = None
+            if isinstance(answer, dict) and answer.get("ok") is True:
+                result = lean(answer.get("result"), bot)
+                if result is not None:
+                    return cast(TelegramType, result)
+        text = content.decode("utf-8", "replace")
+        response = self.check_response(bot=bot, method=method, status_code=status_code, content=text)
         return cast(TelegramType, response.result)
+
+
+USER_AGENT = f"{SERVER_SOFTWARE} aiogram/{aiogram.__version__}"  # as aiogram's own session says
+
+
+def sent_message(result: Any, bot: Bot) -> Message | None:
+    """The sent message as callers read it: its id and its chat (the text, keyboard and sender are not kept)."""
+    if not isinstance(result, dict):
+        return None
+    message_id, date, chat = result.get("message_id"), result.get("date"), result.get("chat")
+    if type(message_id) is not int or type(date) is not int or not isinstance(chat, dict):
+        return None
+    chat_id, chat_type = chat.get("id"), chat.get("type")
+    if type(chat_id) is not int or not isinstance(chat_type, str):
+        return None
+    lean = {"message_id": message_id, "date": date, "chat": {"id": chat_id, "type": chat_type}}
+    return Message.model_validate(lean, context={"bot": bot})
+
+
+def plain_bool(result: Any, bot: Bot) -> bool | None:
+    """True or False as sent (anything else is left to aiogram's validation)."""
+    return result if type(result) is bool else None
+
+
+# Methods whose answers are built from what Pana reads, and how: the ones of every turn.
+LEAN_RESULTS: dict[type[TelegramMethod[Any]], Callable[[Any, Bot], Any]] = {
+    SendMessage: sent_message,
+    AnswerCallbackQuery: plain_bool,
+    DeleteMessage: plain_bool,
+}
