@@ -1,12 +1,14 @@
 """The WhatsApp delivery ledger on SQLAlchemy: the 24-hour window per contact and the outbox.
 
-Status updates are conditional UPDATEs, so concurrent or repeated callbacks never move a delivery backwards.
+Status callbacks read their delivery locked and move it only forward: concurrent or repeated callbacks never move
+a delivery backwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, case, delete, false, func, insert, null, select, update
@@ -460,18 +462,8 @@ class SqlWhatsAppLedger:
                 await relay_delivery.refresh(connection, row.relay_id)
             if row.contact_id is None and final:
                 await self._forget_goodbye(connection, row.id, message_sid)
-        before = Delivery(
-            id=row.id,
-            recipient=row.recipient,
-            language=row.language,
-            body=row.body,
-            content_sid=row.content_sid,
-            content_variables=row.content_variables,
-            status=now_status,
-            message_sid=message_sid,
-            error_code=now_code,
-            relay_id=row.relay_id,
-        )
+        # As it was before its text was cleared, with what the callback changed.
+        before = replace(_delivery(row), status=now_status, message_sid=message_sid, error_code=now_code)
         return StatusChange(before, changed)
 
     @staticmethod
