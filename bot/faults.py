@@ -22,6 +22,7 @@ POINTS = (
     "before_claim_done",  # the delivery was handled, its claim still busy
     "announcing",  # a waiting case's announcement lease is taken, nothing sent
     "whatsapp_accepted",  # Twilio's signed message is parsed, nothing stored yet (WhatsApp takes no claim)
+    "whatsapp_claimed",  # a WhatsApp delivery is claimed (`submitting`), not yet handed to Twilio
 )
 _POINT = os.environ.get("PANA_FAULT_POINT") or None
 

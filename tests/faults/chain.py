@@ -47,7 +47,7 @@ from tests.keys import TEST_KEY, TEST_KEYRING
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 # "relay_sent" makes the inherent duplicate on purpose: its own test (test_kill.py), not every chain's
-CHAIN = tuple(point for point in POINTS if point not in ("whatsapp_accepted", "relay_sent"))
+CHAIN = tuple(point for point in POINTS if point not in ("whatsapp_accepted", "whatsapp_claimed", "relay_sent"))
 # WhatsApp's replies leave through the delivery ledger's drain, not part by part within the turn, and it takes no
 # claim (it stores first: bot/channels/whatsapp/channel.py)
 WHATSAPP_CHAIN = tuple(

@@ -27,6 +27,7 @@ from bot.channels.whatsapp.render import render_reply
 from bot.clock import utc_now
 from bot.core.messages import Option, Reply
 from bot.errors import DeliveryFailed
+from bot.faults import crash_point
 from bot.languages import Language
 from bot.records.whatsapp import FAILED_STATUSES, FINAL_STATUSES, Delivery, Outgoing, Window
 
@@ -230,6 +231,7 @@ class WhatsAppSender:
 
     async def _submit(self, platform_id: str, delivery: Delivery) -> Delivery | None:
         """Send one claimed delivery and record the outcome; the recipient's next one, claimed."""
+        crash_point("whatsapp_claimed")
         recorded = asyncio.get_running_loop().create_future()
         self._submitting.add(recorded)  # until Twilio's id is stored: a callback by that id alone waits for it
         try:
