@@ -18,6 +18,9 @@ POINTS = (
     "after_record_turn",  # the decision is committed, nothing sent
     "after_part_sent",  # a reply part is sent and marked, the next not (Telegram marks its last part by answering)
     "before_answered",  # every part is sent; WhatsApp: queued, not yet marked answered (Telegram: answered)
+    # a WhatsApp delivery is claimed, not handed to Twilio; before "announcing", so that this kill, which may come
+    # from any task of the process, does not cut off an announcement mid-send (its record would not show it)
+    "whatsapp_claimed",
     "claim_taken",  # a delivery's claim is taken (busy), nothing handled yet
     "before_claim_done",  # the delivery was handled, its claim still busy
     "announcing",  # a waiting case's announcement lease is taken, nothing sent

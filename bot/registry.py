@@ -128,6 +128,7 @@ def create_whatsapp(settings: Settings, app: App) -> WhatsAppRuntime:
         ledger=SqlWhatsAppLedger(app.commits),
         state=app.claims,
         options_ttl_seconds=settings.pana.state_ttl_seconds,
+        resume_interval_seconds=settings.pana.recovery_interval_seconds,  # with the sweep for unanswered messages
         locks=app.person_locks,  # held as "whatsapp:<id>": one message per person across workers
     )
     app.retention.register("WhatsApp delivery records deleted", runtime.ledger.purge_older_than)

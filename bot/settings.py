@@ -212,6 +212,12 @@ class TwilioSettings(_Section):
         default="rc=3&rp=ct,rt,5xx", description="the URL fragment (after '#') Twilio reads its retry settings from"
     )
 
+    # A delivery being handed to Twilio is claimed (`submitting`) for this long, the claim renewed before each try;
+    # one whose claim ran out was cut off by a crash and is sent again (longer than a try, 15 s, and its wait).
+    submission_lease_seconds: float = Field(
+        default=120.0, gt=0, description="a WhatsApp message being sent holds its claim this long (renewed per try)"
+    )
+
     @field_validator("connection_overrides")
     @classmethod
     def _bare_fragment(cls, value: str) -> str:

@@ -75,6 +75,7 @@ class Delivery:
     message_sid: str | None
     error_code: int | None
     relay_id: int | None = None  # the lawyer's answer (or case notice) it carries
+    attempts: int = 0  # the claims it had: this one, and any cut off by a crash before Twilio's answer was stored
 
 
 @dataclass(frozen=True, slots=True)

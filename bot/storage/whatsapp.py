@@ -54,6 +54,7 @@ _DELIVERY_COLUMNS = tuple(
         "message_sid",
         "error_code",
         "relay_id",
+        "attempts",
     )
 )
 
@@ -93,6 +94,16 @@ _FAILED = (
 )
 _HOLD = (
     update(_deliveries).where(_deliveries.c.id == bindparam("p_id")).values(status=HELD, updated_at=bindparam("p_now"))
+)
+# A sender still trying its claim: the lease starts again, if the claim is still the one it took (its attempt).
+_RENEW = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("p_id"),
+        _deliveries.c.status == SUBMITTING,
+        _deliveries.c.attempts == bindparam("p_attempts"),
+    )
+    .values(updated_at=bindparam("p_now"))
 )
 
 
@@ -178,6 +189,7 @@ def _delivery(row: Row | Any) -> Delivery:
         message_sid=row.message_sid,
         error_code=row.error_code,
         relay_id=row.relay_id,
+        attempts=row.attempts,
     )
 
 
@@ -435,6 +447,13 @@ class SqlWhatsAppLedger:
             if relay_id is not None:
                 await relay_delivery.refresh(connection, relay_id)
 
+    async def renew(self, delivery: Delivery) -> bool:
+        """Relaxed: a renewal lost in a database crash lets the delivery go again after its lease (a duplicate at
+        worst, never a loss)."""
+        async with self._commits.relaxed() as connection:
+            params = {"p_id": delivery.id, "p_attempts": delivery.attempts, "p_now": utc_now()}
+            return bool((await connection.execute(_RENEW, params)).rowcount)
+
     async def hold(self, delivery_id: int) -> None:
         async with self._commits.durable() as connection:
             await connection.execute(_HOLD, {"p_id": delivery_id, "p_now": utc_now()})
@@ -495,13 +514,17 @@ class SqlWhatsAppLedger:
     async def erase_failed(self, erasure_id: int) -> bool:
         return await self._erasures.failed(erasure_id)
 
-    async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
+    async def recipients_to_resume(
+        self, stale_before: dt.datetime, *, ready_before: dt.datetime | None = None
+    ) -> list[str]:
         async with self._sessions() as session:
-            await session.execute(
+            await session.execute(  # `updated_at` kept: the delivery shows as left since then (`ready_before`)
                 update(Row).where(Row.status == SUBMITTING, Row.updated_at < stale_before).values(status=READY)
             )
             await session.commit()
             query = select(Row.recipient).where(Row.status == READY, Row.recipient.is_not(None))
+            if ready_before is not None:
+                query = query.where(Row.updated_at < ready_before)
             recipients = (await session.execute(query)).scalars()
             return list(dict.fromkeys(r for r in recipients if r))  # one per number (every sealing differs)
 

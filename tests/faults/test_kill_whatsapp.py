@@ -111,6 +111,8 @@ async def whatsapp_env(
         PANA_PUBLIC_URL=PUBLIC_URL + "/",
         # Longer than a restart here: Twilio's quick retries of a message a killed process stored meet its hold.
         PANA_TURN_LEASE_SECONDS="10",
+        # A reply whose process died while handing it to Twilio goes again after this (longer than a send here).
+        TWILIO_SUBMISSION_LEASE_SECONDS="10",
     )
     serve = Serve(env, port, tmp_path)
     yield serve, Twilio(twilio_api, port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from bot.channels.whatsapp.webhook import STATUS_PATH, WhatsAppWebhook
 from bot.core.messages import IncomingMessage
 from bot.core.ports import Dialogue, StateStore
 from bot.errors import ConfigurationError
+from bot.periodic import Periodic
 from bot.settings import TwilioSettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class WhatsAppRuntime:
     webhook: WhatsAppWebhook
     ledger: DeliveryLedger
     api: TwilioMessages
+    stranded: Periodic  # what a process that died left in the outbox, sent while this one serves
     name: str = CHANNEL
 
     @property
@@ -44,7 +47,8 @@ class WhatsAppRuntime:
         return self.channel.replay
 
     def install(self, app: web.Application) -> None:
-        """Add the webhook routes; when the HTTP server starts, send what a previous run left."""
+        """Add the webhook routes; when the HTTP server starts, send what a previous run left, and from then on
+        what a process that died while serving alongside (or just before) this one left."""
         self.webhook.install(app)
         app.on_startup.append(self._resume)
 
@@ -57,8 +61,10 @@ class WhatsAppRuntime:
 
     async def _resume(self, _: web.Application) -> None:
         await self.outbox.resume()
+        self.stranded.start()
 
     async def close(self) -> None:
+        await self.stranded.stop()
         await self.outbox.close()
         await self.api.close()
 
@@ -71,6 +77,7 @@ def create_runtime(
     ledger: DeliveryLedger,
     state: StateStore,
     options_ttl_seconds: int,
+    resume_interval_seconds: float,
     retry: RetryPolicy | None = None,
     locks: PersonLocks | None = None,
 ) -> WhatsAppRuntime:
@@ -85,7 +92,12 @@ def create_runtime(
         account_sid=settings.account_sid, auth_token=token, sender=settings.whatsapp_from, api_base=settings.api_base
     )
     sender = WhatsAppSender(
-        api, ledger, status_url=public_url.rstrip("/") + STATUS_PATH, templates=settings.templates(), retry=retry
+        api,
+        ledger,
+        status_url=public_url.rstrip("/") + STATUS_PATH,
+        templates=settings.templates(),
+        retry=retry,
+        lease=dt.timedelta(seconds=settings.submission_lease_seconds),
     )
     channel = WhatsAppChannel(
         conversation=conversation,
@@ -96,4 +108,5 @@ def create_runtime(
     webhook = WhatsAppWebhook(
         channel, sender, auth_token=token, public_url=public_url, connection_overrides=settings.connection_overrides
     )
-    return WhatsAppRuntime(channel, sender, webhook, ledger, api)
+    stranded = Periodic("WhatsApp outbox sweep", sender.resume_stranded, resume_interval_seconds)
+    return WhatsAppRuntime(channel, sender, webhook, ledger, api, stranded)

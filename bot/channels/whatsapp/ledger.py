@@ -55,6 +55,11 @@ class DeliveryLedger(Protocol):
         """The contact's oldest ready delivery, marked `submitting` so no other sender takes it."""
         ...
 
+    async def renew(self, delivery: Delivery) -> bool:
+        """Its sender tries again: the claim's lease starts again; False when the claim is no longer that one
+        (its lease ran out and it was taken back as cut off by a crash)."""
+        ...
+
     async def submitted(self, delivery_id: int, message_sid: str, status: str) -> None: ...
 
     async def submitted_then_next(
@@ -75,8 +80,11 @@ class DeliveryLedger(Protocol):
         """Apply a status callback; None when no delivery matches."""
         ...
 
-    async def recipients_to_resume(self, stale_before: dt.datetime) -> list[str]:
-        """Contacts with ready deliveries, after returning `submitting` ones older than `stale_before` to ready."""
+    async def recipients_to_resume(
+        self, stale_before: dt.datetime, *, ready_before: dt.datetime | None = None
+    ) -> list[str]:
+        """Contacts with ready deliveries (left since before `ready_before`, if given), after returning `submitting`
+        ones whose claim was last taken or renewed before `stale_before` to ready."""
         ...
 
     async def erasures(self, limit: int = 100) -> list[tuple[int, str]]:

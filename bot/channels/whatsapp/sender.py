@@ -27,6 +27,7 @@ from bot.channels.whatsapp.render import render_reply
 from bot.clock import utc_now
 from bot.core.messages import Option, Reply
 from bot.errors import DeliveryFailed
+from bot.faults import crash_point
 from bot.languages import Language
 from bot.records.whatsapp import FAILED_STATUSES, FINAL_STATUSES, Delivery, Outgoing, Window
 
@@ -35,11 +36,16 @@ log = logging.getLogger(__name__)
 WINDOW = dt.timedelta(hours=24)
 WINDOW_MARGIN = dt.timedelta(minutes=10)  # a message needs a moment to reach WhatsApp: never cut it close
 WINDOW_CLOSED = 63016  # Twilio: a free-form message outside the 24-hour window
-STALE_SUBMISSION = dt.timedelta(minutes=2)  # a `submitting` delivery this old was interrupted by a crash
+# A `submitting` delivery whose claim went unrenewed this long was cut off by a crash (TWILIO_SUBMISSION_LEASE_SECONDS)
+STALE_SUBMISSION = dt.timedelta(minutes=2)
 CLOSE_GRACE_SECONDS = 10.0
 SUBMISSION_WAIT_SECONDS = 5.0  # a status callback's wait for sends in flight: well within Twilio's 15 s timeout
 ERASING = "erasing at Twilio"  # the lock that keeps erasure passes one at a time
 LaterOutcome = Literal["sent", "held"]
+
+
+class ClaimLost(Exception):
+    """A delivery's claim ran out while its sender waited to try again: taken back, it is another sender's now."""
 
 
 class MessagesApi(Protocol):
@@ -97,8 +103,10 @@ class WhatsAppSender:
         status_url: str,
         templates: Mapping[str, str],
         retry: RetryPolicy | None = None,
+        lease: dt.timedelta = STALE_SUBMISSION,
     ) -> None:
         self._api = api
+        self._lease = lease
         self._ledger = ledger
         self._status_url = status_url
         self._templates = dict(templates)
@@ -174,9 +182,26 @@ class WhatsAppSender:
 
     async def resume(self) -> None:
         """At start: send what a previous run stored but did not hand to Twilio."""
-        for platform_id in await self._ledger.recipients_to_resume(utc_now() - STALE_SUBMISSION):
+        for platform_id in await self._ledger.recipients_to_resume(utc_now() - self._lease):
             self.drain_soon(platform_id)
         self.erase_soon()
+
+    async def resume_stranded(self) -> int:
+        """While serving (now and then): send what a process that died left behind, not only at the next start.
+
+        A process killed while handing a delivery to Twilio leaves it `submitting`; one killed after queuing
+        replies leaves them `ready`. Once the claim's lease has run out (or they waited that long), no live sender
+        holds them: they go now. Ready ones queued since are left to the drain that queued them. How many
+        recipients were drained."""
+        stale = utc_now() - self._lease
+        recipients = await self._ledger.recipients_to_resume(stale, ready_before=stale)
+        for platform_id in recipients:
+            self.drain_soon(platform_id)
+        if recipients:
+            log.warning(
+                "WhatsApp deliveries to %d recipient(s) were left by a stopped sender; sent now", len(recipients)
+            )
+        return len(recipients)
 
     # --- draining the outbox -----------------------------------------------------------------------
     def erase_soon(self) -> None:
@@ -206,11 +231,17 @@ class WhatsAppSender:
 
     async def _submit(self, platform_id: str, delivery: Delivery) -> Delivery | None:
         """Send one claimed delivery and record the outcome; the recipient's next one, claimed."""
+        crash_point("whatsapp_claimed")
         recorded = asyncio.get_running_loop().create_future()
         self._submitting.add(recorded)  # until Twilio's id is stored: a callback by that id alone waits for it
         try:
             try:
                 accepted = await self._create(platform_id, delivery)
+            except ClaimLost:
+                log.warning(
+                    "WhatsApp delivery %d was taken back while waiting to try again; left to its sender", delivery.id
+                )
+                return None
             except DeliveryFailed as error:
                 if error.code == WINDOW_CLOSED and delivery.content_sid is None:
                     await self._ledger.hold(delivery.id)
@@ -248,14 +279,23 @@ class WhatsAppSender:
             before_sleep=warn,
             reraise=True,  # the DeliveryFailed itself: its code decides between held and failed
         )
-        return await retrying(
-            self._api.create,
-            address(platform_id),
-            status_callback=callback,
-            body=delivery.body,
-            content_sid=delivery.content_sid,
-            content_variables=delivery.content_variables,
-        )
+        tries = 0
+
+        async def attempt() -> Accepted:
+            nonlocal tries
+            tries += 1
+            # the claim holds for one lease: renewed before each retry, so a slow, retried send is not taken back
+            if tries > 1 and not await self._ledger.renew(delivery):
+                raise ClaimLost(delivery.id)
+            return await self._api.create(
+                address(platform_id),
+                status_callback=callback,
+                body=delivery.body,
+                content_sid=delivery.content_sid,
+                content_variables=delivery.content_variables,
+            )
+
+        return await retrying(attempt)
 
     async def _invite(self, platform_id: str, language: str, window: Window) -> bool:
         """Queue the approved template asking the contact to reply; False when there is nothing to send."""
