@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +137,19 @@ async def start_stack(settings: Settings, api: FakeTwilioApi, detector: Language
     return WhatsAppStack(app, runtime, client, api)
 
 
+@asynccontextmanager
+async def running_stack(
+    settings: Settings, api: FakeTwilioApi, detector: LanguageDetector
+) -> AsyncIterator[WhatsAppStack]:
+    """A stack for one test (the fixtures' way): started, then its server and app closed."""
+    started = await start_stack(settings, api, detector)
+    try:
+        yield started
+    finally:
+        await started.client.close()
+        await started.app.close()
+
+
 @pytest.fixture
 async def stack(
     twilio_api: FakeTwilioApi,
@@ -145,7 +159,5 @@ async def stack(
     detector: LanguageDetector,
 ) -> AsyncIterator[WhatsAppStack]:
     settings = whatsapp_settings(make_settings(database_url, rasa_settings), twilio_api, **TEMPLATES)
-    started = await start_stack(settings, twilio_api, detector)
-    yield started
-    await started.client.close()
-    await started.app.close()
+    async with running_stack(settings, twilio_api, detector) as started:
+        yield started

@@ -23,7 +23,7 @@ from bot.errors import InFlight, PersonBusy
 from bot.nlu.server import NluServer
 from bot.settings import TWILIO_WEBHOOK_TIMEOUT_SECONDS, PanaSettings, RasaSettings
 from tests.conftest import make_settings
-from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack, message_sid, start_stack, whatsapp_settings
+from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack, message_sid, running_stack, whatsapp_settings
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 SHORT_WAIT = 0.2  # seconds: what PANA_PERSON_WAIT_SECONDS would be, short so the test does not idle
@@ -50,10 +50,8 @@ async def short_wait_stack(
 ) -> AsyncIterator[WhatsAppStack]:
     base = make_settings(database_url, rasa_settings)
     base = base.model_copy(update={"pana": base.pana.model_copy(update={"person_wait_seconds": SHORT_WAIT})})
-    started = await start_stack(whatsapp_settings(base, twilio_api, **TEMPLATES), twilio_api, detector)
-    yield started
-    await started.client.close()
-    await started.app.close()
+    async with running_stack(whatsapp_settings(base, twilio_api, **TEMPLATES), twilio_api, detector) as started:
+        yield started
 
 
 @pytest.mark.asyncio

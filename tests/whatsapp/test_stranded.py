@@ -19,7 +19,7 @@ from bot.records.whatsapp import READY, SUBMITTING, Delivery, Outgoing
 from bot.settings import RasaSettings
 from bot.storage.tables import WhatsAppDeliveryRow
 from tests.conftest import make_settings, record
-from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack, start_stack, whatsapp_settings
+from tests.whatsapp.conftest import TEMPLATES, USER, WhatsAppStack, running_stack, whatsapp_settings
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
 pytestmark = pytest.mark.asyncio
@@ -43,10 +43,8 @@ async def stack(
             "pana": settings.pana.model_copy(update={"recovery_interval_seconds": 0.2}),
         }
     )
-    started = await start_stack(settings, twilio_api, detector)
-    yield started
-    await started.client.close()
-    await started.app.close()
+    async with running_stack(settings, twilio_api, detector) as started:
+        yield started
 
 
 async def _claimed_by_a_dead_process(stack: WhatsAppStack) -> Delivery:
