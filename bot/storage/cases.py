@@ -9,6 +9,7 @@ transaction at a time.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
@@ -22,6 +23,8 @@ from bot.records.cases import CaseRecord, CaseStatus, NewCase, Reason
 from bot.storage.database import reading_engine
 from bot.storage.handoff_tables import AuditRow, CaseNoteRow, CaseRow
 from bot.storage.tables import ContactRow, MessageRow
+
+log = logging.getLogger(__name__)
 
 QUEUE_ORDER = (CaseRow.urgent.desc(), CaseRow.created_at, CaseRow.id)  # urgent first, then oldest
 
@@ -69,8 +72,9 @@ def _cases() -> Select[tuple[CaseRow, ContactRow]]:
 _case_table: Table = CaseRow.__table__  # type: ignore[assignment]  # declared tables are Tables
 _contact_table: Table = ContactRow.__table__  # type: ignore[assignment]  # declared tables are Tables
 _c = _case_table.c
+_ANNOUNCER_ONLY = ("announcing_until", "announce_attempts", "announce_attempts_ended")  # no CaseRecord field
 _CASES = select(
-    *(column for column in _case_table.c if column.key != "announcing_until"),
+    *(column for column in _case_table.c if column.key not in _ANNOUNCER_ONLY),
     _contact_table.c.channel,
     _contact_table.c.platform_id,
 ).join_from(_case_table, _contact_table, _contact_table.c.id == _c.contact_id)
@@ -277,7 +281,13 @@ class SqlCaseStore:
     async def claim_announcement(
         self, case_id: int, reannounce_before: dt.datetime, now: dt.datetime, lease_until: dt.datetime
     ) -> bool:
-        """Take the lease to announce a waiting case; False when another process holds it (or it was taken)."""
+        """Take the lease to announce a waiting case, counting the attempt; False when another process holds it (or
+        it was taken).
+
+        The attempt is counted in the lease's UPDATE and ended with the outcome's (`confirm_announcement`,
+        `unclaim_announcement`): one begun and never ended was cut off by a kill, and its announcement may have
+        reached lawyers already (Telegram has no idempotency key), as a relay's (bot/storage/relays.py).
+        """
         async with self._sessions() as session:
             result = await session.execute(
                 update(CaseRow)
@@ -287,28 +297,60 @@ class SqlCaseStore:
                     or_(CaseRow.announced_at.is_(None), CaseRow.announced_at <= reannounce_before),
                     or_(CaseRow.announcing_until.is_(None), CaseRow.announcing_until < now),
                 )
-                .values(announcing_until=lease_until)
+                .values(announcing_until=lease_until, announce_attempts=CaseRow.announce_attempts + 1)
+                .returning(CaseRow.announce_attempts, CaseRow.announce_attempts_ended)
             )
+            counts = result.one_or_none()
             await session.commit()
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        if counts is None:
+            return False
+        if counts.announce_attempts - 1 > counts.announce_attempts_ended:
+            log.warning(
+                "Case %d: an earlier announcement was cut off before its outcome was written (its process stopped); "
+                "announcing it again, lawyers may get it twice",
+                case_id,
+            )
+        return True
 
     async def confirm_announcement(self, case_id: int, now: dt.datetime) -> bool:
-        """The announcement went out: the case counts as announced from now."""
-        return await self._change(
+        """The announcement went out: the case counts as announced from now, and the attempt as ended."""
+        ended = {"announcing_until": None, "announce_attempts_ended": CaseRow.announce_attempts_ended + 1}
+        if await self._change(
             case_id,
             [CaseRow.status == CaseStatus.WAITING.value],
-            {"announced_at": now, "announcing_until": None},
+            {"announced_at": now, **ended},
             AuditRow(at=now, actor="system", action="announced", case_id=case_id),
-        )
+        ):
+            return True
+        await self._end_announcement_attempt(case_id)  # taken while it was announced: the attempt ended all the same
+        return False
 
     async def unclaim_announcement(self, case_id: int, now: dt.datetime) -> bool:
-        """No lawyer could be told after all: give the lease back, the next sweep announces the case again."""
-        return await self._change(
+        """No lawyer could be told after all: give the lease back (the attempt ended), the next sweep announces the
+        case again."""
+        if await self._change(
             case_id,
             [CaseRow.announcing_until.is_not(None)],
-            {"announcing_until": None, "announced_at": None},
+            {
+                "announcing_until": None,
+                "announced_at": None,
+                "announce_attempts_ended": CaseRow.announce_attempts_ended + 1,
+            },
             AuditRow(at=now, actor="system", action="announcement_failed", case_id=case_id),
-        )
+        ):
+            return True
+        await self._end_announcement_attempt(case_id)
+        return False
+
+    async def _end_announcement_attempt(self, case_id: int) -> None:
+        """Count an attempt as ended when its outcome changed nothing else (never more ended than begun)."""
+        async with self._sessions() as session:
+            await session.execute(
+                update(CaseRow)
+                .where(CaseRow.id == case_id, CaseRow.announce_attempts > CaseRow.announce_attempts_ended)
+                .values(announce_attempts_ended=CaseRow.announce_attempts_ended + 1)
+            )
+            await session.commit()
 
     async def lawyer_acted(self, case_id: int, lawyer_id: int, action: str, now: dt.datetime) -> bool:
         """Note the holding lawyer's activity (it keeps the case from returning to the queue)."""

@@ -62,6 +62,10 @@ class CaseRow(Base):
     lawyer_active_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     announcing_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # a sender's lease
+    # Announcement attempts begun (with the lease) and ended (announced, or no lawyer reached): fewer ended once
+    # a sender died mid-attempt, whose announcement may have reached lawyers before the case was announced again.
+    announce_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announce_attempts_ended: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(Sealed)
     rating: Mapped[int | None] = mapped_column(Integer)
