@@ -87,6 +87,7 @@ class Announcer:
         # All at once: the person who just consented waits for this, and one slow chat must not hold the others.
         sent = await asyncio.gather(*(notifier.send(chat, self._reply(case, language)) for chat, language in chats))
         if any(sent):
+            crash_point("announcement_sent")
             await self._cases.confirm_announcement(case.id, self._clock())  # only now: a crash before re-announces
             return True
         log.warning("Case %d could not be announced to any lawyer; the next sweep tries again", case.id)

@@ -1,11 +1,12 @@
-"""The kill chain's allowances (tests/faults/chain.py): a relay to the lawyer once more per attempt cut off, a WhatsApp
-reply to its person once more per claim of its delivery cut off."""
+"""The kill chain's allowances (tests/faults/chain.py): a relay to the lawyer once more per attempt cut off, a case's
+announcement to the lawyer once more per announcement attempt cut off, a WhatsApp reply to its person once more per
+claim of its delivery cut off."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.faults.chain import unexplained_duplicates
+from tests.faults.chain import announced_case, unexplained_duplicates
 
 pytestmark = pytest.mark.fast
 
@@ -44,3 +45,34 @@ def test_a_whatsapp_reply_sent_again_after_a_claim_cut_off_is_explained_once_for
         ("+77020009101", reply): 2
     }
     assert unexplained_duplicates({("lawyer", RELAY): 2}, {}, {("+77020009100", RELAY): 1}) == {("lawyer", RELAY): 2}
+
+
+ANNOUNCEMENT = "New case waiting for a lawyer:\n#2 · ru · telegram · no topic · asked for a lawyer · since 01.12 14:05"
+URGENT_ANNOUNCEMENT = "Новое обращение:\nСРОЧНО · #2 · ru · whatsapp · Задержание · срочная тема · с 01.12 14:05"
+
+
+def test_the_case_an_announcement_names_is_read_from_its_line_and_a_relay_names_none() -> None:
+    assert announced_case(ANNOUNCEMENT) == 2
+    assert announced_case(URGENT_ANNOUNCEMENT) == 2
+    assert announced_case(RELAY) is None
+
+
+def test_an_announcement_sent_again_after_an_attempt_cut_off_is_explained() -> None:
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 2}, {}, {}, {2: 1}) == {}
+
+
+def test_an_announcement_sent_twice_with_no_attempt_cut_off_is_a_duplicate() -> None:
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 2}, {}, {}, {}) == {("lawyer", ANNOUNCEMENT): 2}
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 2}, {}) == {("lawyer", ANNOUNCEMENT): 2}
+
+
+def test_one_announcement_cut_off_explains_one_copy_more_of_its_own_case_only() -> None:
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 3}, {}, {}, {2: 1}) == {("lawyer", ANNOUNCEMENT): 3}
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 3}, {}, {}, {2: 2}) == {}
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 2}, {}, {}, {3: 1}) == {("lawyer", ANNOUNCEMENT): 2}
+
+
+def test_an_announcement_and_a_relay_do_not_explain_each_other() -> None:
+    assert unexplained_duplicates({("lawyer", ANNOUNCEMENT): 2}, {ANNOUNCEMENT: 1}) == {("lawyer", ANNOUNCEMENT): 2}
+    assert unexplained_duplicates({("lawyer", RELAY): 2}, {}, {}, {1: 1}) == {("lawyer", RELAY): 2}
+    assert unexplained_duplicates({("9100", ANNOUNCEMENT): 2}, {}, {}, {2: 1}) == {("9100", ANNOUNCEMENT): 2}

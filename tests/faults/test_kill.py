@@ -22,7 +22,15 @@ import pytest
 from bot.nlu.server import NluServer
 from bot.settings import RasaSettings
 from tests.conftest import _backends
-from tests.faults.chain import Serve, check_chain, cut_off_attempts, free_port, run_chain, serve_env
+from tests.faults.chain import (
+    Serve,
+    check_chain,
+    cut_off_announcements,
+    cut_off_attempts,
+    free_port,
+    run_chain,
+    serve_env,
+)
 from tests.telegram.fake_bot_api import FakeBotApi, private_message
 
 pytestmark = pytest.mark.asyncio
@@ -135,6 +143,28 @@ async def test_kill_9_between_a_relays_send_and_its_mark_sends_it_again_once(
     await check_chain(report, telegram, database_url, one_reply_per_row=True)
     assert len(report.to_lawyer) == 2 and len(set(report.to_lawyer)) == 1, "sent again once, after the kill"
     assert await cut_off_attempts(database_url) == {report.to_lawyer[0]: 1}
+
+
+async def test_kill_9_between_an_announcements_send_and_its_mark_announces_it_again_once(
+    webhook_env: tuple[Serve, Webhook], bot_api: FakeBotApi, database_url: str
+) -> None:
+    """The same duplicate for a waiting case's announcement: the lawyers got it, the case was not marked announced
+    when its process died, so the next process announces it again after the lease, and the case's record shows
+    the attempt cut off (the chain's check allows the second announcement for that reason only)."""
+    serve, telegram = webhook_env
+    report = await run_chain(
+        serve,
+        telegram,
+        bot_api,
+        database_url,
+        "webhook, killed mid-announcement",
+        first_id=9100,
+        points=("announcement_sent",),
+    )
+    await check_chain(report, telegram, database_url, one_reply_per_row=True)
+    assert report.announcements == 2, "announced again once, after the kill"
+    assert report.waiting_case_id is not None
+    assert await cut_off_announcements(database_url) == {report.waiting_case_id: 1}
 
 
 async def test_kill_9_at_every_step_in_long_polling_loses_nothing_and_answers_once(
