@@ -95,7 +95,15 @@ def _backends() -> list[str]:
     return ["sqlite", "postgresql"] if _postgres_url() else ["sqlite"]
 
 
-@pytest.fixture(params=_backends())
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on a database runs on both, but one marked `one_database` (its proof is not the storage's)."""
+    chosen = (m.args[0] for m in metafunc.definition.iter_markers("parametrize"))  # a test may pick its own
+    if "database_url" in metafunc.fixturenames and not any("database_url" in str(names) for names in chosen):
+        one = metafunc.definition.get_closest_marker("one_database") is not None
+        metafunc.parametrize("database_url", ["sqlite"] if one else _backends(), indirect=True)
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}"

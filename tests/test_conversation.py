@@ -14,8 +14,12 @@ from bot.storage.tables import ContactRow, MessageRow
 from tests.conftest import Say, record
 
 pytestmark = pytest.mark.asyncio
+# The NLU's, the content's and the dialogue's choices are the same on either database: SQLite only. What the storage
+# keeps (the language, deletion, the record, redelivery, the flood guard) is proven on both, here and in test_turns.
+ONE_DATABASE = pytest.mark.one_database
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize(
     ("text", "language", "topic"),
     [
@@ -38,6 +42,7 @@ async def test_topic_question_is_answered_from_content_in_the_users_language(
     assert any(o.payload == payloads.LAWYER for o in turn.replies[-1].options)
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize(
     ("text", "language", "greeting_word"),
     [("сәлем", "kk", "Сәлеметсіз бе"), ("Здравствуйте", "ru", "Здравствуйте"), ("hello", "en", "Hello")],
@@ -74,6 +79,7 @@ async def test_user_switches_language_with_an_option(say: Say) -> None:
     assert "қазақ" in turn.replies[0].text.lower()
 
 
+@ONE_DATABASE
 async def test_follow_up_option_shows_the_longer_part(say: Say, app: App) -> None:
     entry = next(e for e in app.catalog.topics.values() if e.followups)
     followup = entry.followups[0]
@@ -81,6 +87,7 @@ async def test_follow_up_option_shows_the_longer_part(say: Say, app: App) -> Non
     assert turn.replies[0].text == followup.text.get(turn.language)
 
 
+@ONE_DATABASE
 async def test_menu_category_lists_its_topics(say: Say, app: App) -> None:
     category = app.catalog.menu.categories[0]
     turn = await say(payload=payloads.category(category.id), language_hint="en")
@@ -88,6 +95,7 @@ async def test_menu_category_lists_its_topics(say: Say, app: App) -> None:
     assert {payloads.topic(t) for t in category.topics} <= listed
 
 
+@ONE_DATABASE
 async def test_urgent_topic_leads_with_emergency_and_legal_aid_contacts(say: Say, app: App) -> None:
     turn = await say("Моего мужа задержала полиция и хотят депортировать, что делать?")
     assert turn.topic == "detention_deportation"
@@ -99,6 +107,7 @@ async def test_urgent_topic_leads_with_emergency_and_legal_aid_contacts(say: Say
     assert any(r.text.startswith(content) for r in turn.replies[1:])
 
 
+@ONE_DATABASE
 async def test_request_lawyer_goes_through_the_handoff_seam(say: Say, app: App) -> None:
     turn = await say("I want to talk to a real lawyer")
     assert turn.intent == "request_lawyer"
@@ -107,6 +116,7 @@ async def test_request_lawyer_goes_through_the_handoff_seam(say: Say, app: App) 
     assert any(o.name.en in joined for o in app.catalog.organisations(("legal_aid",)))
 
 
+@ONE_DATABASE
 async def test_out_of_scope_says_what_pana_covers(say: Say) -> None:
     turn = await say("what will the weather be like in Almaty tomorrow?")
     assert turn.intent == "out_of_scope"
@@ -114,6 +124,7 @@ async def test_out_of_scope_says_what_pana_covers(say: Say) -> None:
     assert turn.topic is None
 
 
+@ONE_DATABASE
 async def test_low_confidence_offers_likely_topics_and_a_lawyer(
     app: App,
     database_url: str,
@@ -242,12 +253,14 @@ async def test_first_short_message_without_a_platform_hint_offers_the_languages(
     assert not _offered_languages(again), "only the first reply to a new contact"
 
 
+@ONE_DATABASE
 async def test_languages_are_not_offered_when_the_platform_hints_or_the_text_tells(say: Say) -> None:
     assert not _offered_languages(await say("hi", user="hinted", language_hint="en"))
     assert not _offered_languages(await say("Как подать на статус беженца в Казахстане?", user="clear"))
     assert not _offered_languages(await say(payload=payloads.MENU, user="picked"))
 
 
+@ONE_DATABASE
 async def test_legal_aid_contacts_are_filtered_by_the_city_the_user_names(say: Say, app: App) -> None:
     turn = await say("Где найти бесплатную юридическую помощь в Шымкенте?")
     assert turn.topic == "legal_aid_contacts"
@@ -287,6 +300,7 @@ async def test_a_message_stored_before_a_crash_is_answered_when_it_comes_again(s
     assert turn.intent == "asylum_apply" and turn.replies
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize(
     ("text", "language"),
     [
@@ -323,6 +337,7 @@ async def test_arrival_story_gets_the_asylum_answer_with_detention_and_a_lawyer_
     assert payloads.LAWYER in options
 
 
+@ONE_DATABASE
 async def test_an_unsure_urgent_story_leads_with_the_danger_header_not_a_neutral_menu(
     app: App,
     database_url: str,

@@ -35,14 +35,29 @@ async def run_serve(settings: Settings, *, as_worker: bool = False) -> int:
     await migrate_apart()
     nlu = NluServer(settings.rasa, RasaProject(settings.rasa.project_dir), quiet=True)
     try:
-        await nlu.__aenter__()
+        if await _start_nlu(nlu, stop):
+            await _serve(settings, stop)
+    finally:
+        await nlu.stop()  # a Rasa started here, ready or still loading
+    return 0
+
+
+async def _start_nlu(nlu: NluServer, stop: asyncio.Event) -> bool:
+    """Find or start the NLU server; False when SIGTERM came first (a Rasa loads for minutes on a busy machine)."""
+    starting = asyncio.ensure_future(nlu.__aenter__())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        log.info("Stopped while the NLU server was starting")
+        return False
+    try:
+        starting.result()
     except NluProjectError as error:  # an external Rasa may come up later; answer with menus meanwhile
         log.warning("No NLU server: %s", error)
-    try:
-        await _serve(settings, stop)
-    finally:
-        await nlu.stop()
-    return 0
+    return True
 
 
 async def migrate_only(settings: Settings) -> int:

@@ -8,10 +8,14 @@ import socket
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bot.app import create_app
+from bot.core.language import LanguageDetector
 from bot.nlu.server import NluServer
-from bot.settings import RasaSettings
-from tests.conftest import PANA
+from bot.registry import create_telegram
+from bot.settings import RasaSettings, TelegramSettings
+from tests.conftest import PANA, make_settings
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi, private_message
 
 pytestmark = pytest.mark.asyncio
@@ -39,6 +43,7 @@ def _env(api: FakeBotApi, rasa: RasaSettings, tmp_path: Path, **extra: str) -> d
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE=api.base_url,
         RASA_URL=rasa.base_url,
+        RASA_PORT=str(rasa.port),  # a Rasa it starts when the test's is slow to answer: there, never on 5005
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         PANA_PORT=str(_free_port()),
         **extra,
@@ -72,6 +77,25 @@ async def test_serve_with_only_a_token_answers_through_long_polling(
     assert bot_api.sent("deleteWebhook"), "polling starts by removing any webhook"
     assert {c["language_code"] for c in bot_api.sent("setMyCommands") if "language_code" in c} >= {"kk", "ru", "en"}
     assert process.returncode == 0, "SIGTERM stops it cleanly"
+
+
+async def test_a_stop_right_after_polling_starts_ends_the_polling_before_it_begins(
+    bot_api: FakeBotApi, rasa_server: NluServer, rasa_settings: RasaSettings, detector: LanguageDetector, tmp_path: Path
+) -> None:
+    """SIGTERM while `pana serve` starts: the polling task, not running yet, must never begin after the stop."""
+    telegram_settings = TelegramSettings(bot_token=SecretStr(TOKEN), api_base=bot_api.base_url)
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'pana.db'}", rasa_settings)
+    settings = settings.model_copy(update={"telegram": telegram_settings})
+    app = await create_app(settings, detector=detector)
+    try:
+        telegram = create_telegram(settings, app)
+        await telegram.start()
+        async with asyncio.timeout(60):  # no task in between (wait_for's would let the polling task begin first)
+            await telegram.stop()  # it polled on, and this waited, until killed
+    finally:
+        await app.close()
+    assert bot_api.sent("deleteWebhook"), "it started: the webhook was removed for polling"
+    assert not bot_api.sent("getMe") and not bot_api.sent("getUpdates"), "the polling task never began"
 
 
 async def test_serve_with_a_webhook_url_registers_it_with_the_secret(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -144,9 +143,11 @@ class TelegramRuntime:
 
     async def stop(self) -> None:
         """Stop long polling (a webhook needs nothing: the HTTP server stops taking requests)."""
-        if self._polling is None:
+        polling, self._polling = self._polling, None
+        if polling is None:
             return
-        with contextlib.suppress(RuntimeError):
+        try:
             await self.dispatcher.stop_polling()
-        await asyncio.gather(self._polling, return_exceptions=True)
-        self._polling = None
+        except RuntimeError:  # stopped before the task took aiogram's lock: stop_polling cannot reach it, so it
+            polling.cancel()  # must never begin (begun later, it would poll until killed)
+        await asyncio.gather(polling, return_exceptions=True)
