@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.errors import NluUnavailable
+from bot.errors import ConfigurationError, NluUnavailable
 from bot.nlu.client import RasaClient
 from bot.nlu.http import HttpError, JsonPoster
 
@@ -385,6 +385,12 @@ async def test_credentials_in_the_url_are_sent_as_basic_auth_and_kept_out_of_the
     request = server.requests[0]
     assert request.header("Host") == f"127.0.0.1:{server.port}"
     assert request.header("Authorization") == "Basic " + base64.b64encode(b"pana:s@cret").decode()
+
+
+@pytest.mark.parametrize("url", ["localhost:5005", "ftp://127.0.0.1/", "http:///model"])
+async def test_a_rasa_url_that_is_no_http_url_fails_the_start(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="RASA_URL"):
+        RasaClient(url, timeout=1)
 
 
 async def test_a_server_that_refuses_is_an_os_error() -> None:

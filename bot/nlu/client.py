@@ -11,7 +11,7 @@ import orjson
 
 from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentScore
-from bot.errors import NluUnavailable
+from bot.errors import ConfigurationError, NluUnavailable
 from bot.nlu.auth import RequestSigner
 from bot.nlu.http import JsonPoster
 from bot.nlu.long_text import combine, question_sentence
@@ -45,7 +45,10 @@ class RasaClient:
         self._latin_weight = latin_weight
         self._detector = detector or LanguageDetector()
         self._auth = auth  # headers per request: the JWT expires, and a restarted server has a new secret
-        self._http = JsonPoster(f"{base_url.rstrip('/')}/model/parse", timeout=timeout)
+        try:
+            self._http = JsonPoster(f"{base_url.rstrip('/')}/model/parse", timeout=timeout)
+        except ValueError as error:  # a wrong RASA_URL fails the start, not every message
+            raise ConfigurationError(f"RASA_URL: {error}") from None
 
     @classmethod
     def from_settings(
