@@ -222,10 +222,12 @@ class FallbackStateStore:
     def read_ahead(self, key: str, raw: bytes | None) -> Iterator[None]:
         """Within the block (one turn, its person's lock held), the first `get(key)` answers `raw`: the value
         at `shared_state_key(key)` that the caller read from Redis, None when there was none."""
-        token = _READ_AHEAD.set({key: raw})
+        ahead = {key: raw}
+        token = _READ_AHEAD.set(ahead)
         try:
             yield
         finally:
+            ahead.clear()  # a task started in the block shares this dict: it must not read the copy later
             _READ_AHEAD.reset(token)
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:

@@ -285,3 +285,19 @@ async def test_the_turn_reads_its_chats_dialogue_state_from_the_take_script_once
 
     assert await gate.run("update:13", KEY, writes_first) == "handled"
     assert seen == [{"failures": 9}]
+    seen.clear()
+    later: list[asyncio.Task[None]] = []
+
+    async def reads_after_the_turn() -> None:
+        await asyncio.sleep(0.05)
+        seen.append(await store.get(mine))
+
+    async def starts_a_task() -> str:  # and never reads the state itself
+        later.append(asyncio.create_task(reads_after_the_turn()))
+        return "handled"
+
+    await store.set(mine, {"failures": 1}, 60)
+    assert await gate.run("update:14", KEY, starts_a_task) == "handled"
+    await store.set(mine, {"failures": 4}, 60)  # written after the turn, before the task reads
+    await later[0]
+    assert seen == [{"failures": 4}]  # the task copied the turn's context, not its copy of the state
