@@ -106,6 +106,13 @@ class WorkingHours:
                     return max(start, local)
         raise AssertionError("a parsed week always has an opening")  # parse() refuses an empty week
 
+    def unchanged_until(self, moment: dt.datetime) -> dt.datetime:
+        """A moment up to which (not included) `is_open` answers as it does at `moment`, and `next_opening` too
+        while closed: the opening interval's end when open (the earliest, if spans overlap), else the next opening."""
+        local = moment.astimezone(self.zone)
+        ends = [end for start, end in self._intervals(local.date()) if start <= local < end]
+        return min(ends) if ends else self.next_opening(moment)
+
     def describe(self, gettext: Callable[[str], str]) -> str:
         """ "Monday–Friday 09:00–18:00; Saturday 10:00–14:00" with the day names translated."""
 

@@ -75,6 +75,7 @@ def create_telegram(settings: Settings, app: App) -> TelegramRuntime:
             lock_key=HashedKeyBuilder(app.keyring),
             availability=app.claims.health,
             down=REDIS_DOWN,
+            state=app.claims,  # the dialogue's state store: the take script reads the chat's state ahead
             busy_seconds=settings.pana.claim_seconds,
             wait_seconds=settings.pana.person_wait_seconds,
         )

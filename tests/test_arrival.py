@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.content.intents import load_intents
 from bot.core.arrival import arrival_cues, fold, lift_arrival
@@ -244,3 +247,30 @@ async def test_temporary_shelter_is_not_read_as_asylum(rasa_server: NluServer, r
             assert top is not None and top.name != ASYLUM_APPLY, text
     finally:
         await client.close()
+
+
+def _training_texts() -> list[str]:
+    """Every example in nlu/data: arrival stories, near misses and every other topic, in every script."""
+    texts = []
+    for path in sorted(Path(__file__).resolve().parents[1].glob("nlu/data/*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            examples = block.get("examples") or ""
+            texts.extend(line[2:] for line in examples.splitlines() if line.startswith("- "))
+    return texts
+
+
+@pytest.mark.fast
+def test_the_lift_searches_lazily_but_decides_as_the_cue_families_say() -> None:
+    """`lift_arrival` stops at the first family that decides; its answer is `strong or (partial and guessed)`."""
+    texts = UNSEEN_STORIES + NEAR_MISSES + VARIANT_STORIES + VARIANT_NEAR_MISSES + _training_texts()
+    assert len(texts) > 1000
+    guessed = ranked(("lost_documents", 0.5), (ASYLUM_APPLY, 0.3), ("education", 0.1))
+    not_guessed = ranked(("lost_documents", 0.5), ("family_reunification", 0.3), ("education", 0.1))
+    lifted = {True: 0, False: 0}
+    for text in texts:
+        cues = arrival_cues(text)
+        for result, in_top in ((guessed, True), (not_guessed, False)):
+            expected = cues.strong or (cues.partial and in_top)
+            assert (lift_arrival(text, result) != result) is expected, text
+            lifted[in_top] += expected
+    assert lifted[True] > lifted[False] > 0  # both branches of the rule were met

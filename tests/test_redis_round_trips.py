@@ -120,12 +120,12 @@ async def test_a_whatsapp_question(whatsapp: WhatsAppStack, monkeypatch: pytest.
     assert question == (EXPECTED_WHATSAPP_QUESTION, len(EXPECTED_WHATSAPP_QUESTION), EXPECTED_WHATSAPP_TASKS)
 
 
-# A question: the update's claim with the chat's lock (one script), the dialogue state read, the global turn
-# limit, the state written, the claim finished with the lock given back (one script); a button press takes no
+# A question: the update's claim with the chat's lock and the dialogue state read ahead (one script), the global
+# turn limit, the state written, the claim finished with the lock given back (one script); a button press takes no
 # place in the turn limit. The claim and the lock are renewed by a timer: no task unless a turn outlasts a third
 # of the lock's time (bot/channels/renewal.py).
-EXPECTED_TELEGRAM_QUESTION = ["EVALSHA", "GET", "EVALSHA", "SET", "EVALSHA"]
-EXPECTED_TELEGRAM_BUTTON = ["EVALSHA", "GET", "SET", "EVALSHA"]
+EXPECTED_TELEGRAM_QUESTION = ["EVALSHA", "EVALSHA", "SET", "EVALSHA"]
+EXPECTED_TELEGRAM_BUTTON = ["EVALSHA", "SET", "EVALSHA"]
 EXPECTED_TELEGRAM_TASKS: list[str] = []
 # The person's lock, the numbered options recalled, the state read, the turn limit, the state written, the
 # options remembered, the lock released; the outbox's drain sends the replies after the webhook's answer.

@@ -332,10 +332,27 @@ def lift_arrival(text: str, result: Classification) -> Classification:
     top = result.top
     if top is None or top.name == ASYLUM_APPLY:
         return result
-    cues = arrival_cues(text)
     guessed = any(s.name == ASYLUM_APPLY for s in result.ranking[:TOP_GUESSES])
-    if not (cues.strong or (cues.partial and guessed)):
+    if not _lifts(fold(text), guessed):
         return result
     own = next((s.confidence for s in result.ranking if s.name == ASYLUM_APPLY), 0.0)
     lifted = IntentScore(ASYLUM_APPLY, max(own, top.confidence))
     return Classification(ranking=(lifted, *(s for s in result.ranking if s.name != ASYLUM_APPLY)))
+
+
+def _lifts(folded: str, guessed: bool) -> bool:
+    """`cues.strong or (cues.partial and guessed)` for `arrival_cues`, searching only the families that decide it.
+
+    Most texts are no arrival story, and arrival is in both terms: its two searches answer them alone."""
+    if not (_ARRIVAL_VERB.search(_THING_CAME.sub(" ", folded)) and _RECENT.search(folded)):
+        return False
+    removal = bool(_REMOVAL.search(folded) or _DANGER_AT_HOME.search(folded))
+    no_status = bool(_NO_STATUS.search(folded))
+    if removal and no_status:
+        return True  # strong
+    if not (guessed and (no_status or removal)):
+        return False
+    # partial, the rest: without fear voiced, no ordinary stay or shelter; and nobody held
+    if not removal and (_ORDINARY_STAY.search(folded) or _SHELTER.search(folded)):
+        return False
+    return not _DETAINED.search(folded)

@@ -69,8 +69,13 @@ def clean_text(text: str, limit: int) -> str:
     return kept.strip()[:limit]
 
 
+def dialogue_state_key(channel: str, platform_id: str) -> str:
+    """Where a person's `DialogueState` is kept in the state store."""
+    return f"{channel}:{platform_id}"
+
+
 def _state_key(contact: ContactRecord) -> str:
-    return f"{contact.channel}:{contact.platform_id}"
+    return dialogue_state_key(contact.channel, contact.platform_id)
 
 
 def _language_unknown(contact: ContactRecord, message: IncomingMessage, detection: Detection) -> bool:

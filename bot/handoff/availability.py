@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
@@ -52,11 +53,25 @@ class LawyerRoster(Protocol):
     async def any_active(self) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """A sentence and the moments between which it stays true (`until` None: whatever the hour)."""
+
+    sentence: str
+    since: dt.datetime
+    until: dt.datetime | None
+
+    def holds_at(self, now: dt.datetime) -> bool:
+        return self.until is None or self.since <= now < self.until
+
+
 class LawyerAvailabilityNote:
     """The core's `LawyerAvailability` port: asks the roster and the clock each time.
 
     The roster's answer may be a few seconds old (bot/storage/lawyer_roster.py): a topic answer asks it on
     every turn, and a lawyer registered a moment ago by another process is mentioned seconds later.
+    The sentence is built once per language and roster answer and kept until the hours change it (the
+    opening interval's end, or the next opening), so each turn pays a clock read and two comparisons.
     """
 
     def __init__(
@@ -66,6 +81,7 @@ class LawyerAvailabilityNote:
         self._roster = roster
         self._translator = translator
         self._clock = clock
+        self._said: dict[tuple[Language, bool], _Said] = {}  # at most languages × 2
 
     @classmethod
     def from_schedule(
@@ -76,5 +92,15 @@ class LawyerAvailabilityNote:
 
     async def sentence(self, language: Language) -> str:
         now = self._clock()
-        availability = lawyer_availability(self._hours, await self._roster.any_active(), now)
-        return availability_sentence(availability, self._hours, now, bound(self._translator, language))
+        registered = await self._roster.any_active()
+        said = self._said.get((language, registered))
+        if said is None or not said.holds_at(now):
+            said = self._say(language, registered, now)
+            self._said[language, registered] = said
+        return said.sentence
+
+    def _say(self, language: Language, registered: bool, now: dt.datetime) -> _Said:
+        availability = lawyer_availability(self._hours, registered, now)
+        sentence = availability_sentence(availability, self._hours, now, bound(self._translator, language))
+        until = None if availability is Availability.NO_LAWYER else self._hours.unchanged_until(now)
+        return _Said(sentence, now, until)

@@ -7,13 +7,13 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import orjson
 
 from bot.core.language import LanguageDetector
 from bot.core.ports import Classification, IntentScore
-from bot.errors import NluUnavailable
+from bot.errors import ConfigurationError, NluUnavailable
 from bot.nlu.auth import RequestSigner
+from bot.nlu.http import JsonPoster
 from bot.nlu.long_text import combine, question_sentence
 from bot.nlu.normalize import normalize
 from bot.nlu.transliterate import cyrillic_reading
@@ -44,10 +44,11 @@ class RasaClient:
         self._question_weight = question_weight
         self._latin_weight = latin_weight
         self._detector = detector or LanguageDetector()
-        self._url = f"{base_url.rstrip('/')}/model/parse"
         self._auth = auth  # headers per request: the JWT expires, and a restarted server has a new secret
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        try:
+            self._http = JsonPoster(f"{base_url.rstrip('/')}/model/parse", timeout=timeout)
+        except ValueError as error:  # a wrong RASA_URL fails the start, not every message
+            raise ConfigurationError(f"RASA_URL: {error}") from None
 
     @classmethod
     def from_settings(
@@ -89,22 +90,18 @@ class RasaClient:
         return combine(whole, await self._parse(question), self._question_weight)
 
     async def _parse(self, cleaned: str) -> Classification:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        request = orjson.dumps({"text": cleaned})  # UTF-8, where json.dumps escapes every Cyrillic letter
         try:
-            request = orjson.dumps({"text": cleaned})  # UTF-8, where aiohttp's json.dumps escapes every Cyrillic letter
-            headers = {**self._auth(), "Content-Type": "application/json"}
-            async with self._session.post(self._url, data=request, headers=headers) as response:
-                if response.status != 200:
-                    raise NluUnavailable(f"Rasa answered HTTP {response.status}")
-                body = await response.json(content_type=None, loads=orjson.loads)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
+            answer = await self._http.post(request, self._auth())
+            if answer.status != 200:
+                raise NluUnavailable(f"Rasa answered HTTP {answer.status}")
+            body = orjson.loads(answer.body)
+        except (TimeoutError, OSError, ValueError) as error:  # HttpError and orjson's errors are ValueErrors
             raise NluUnavailable(f"Rasa did not answer: {type(error).__name__}") from error
         return parse_response(body)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()
 
 
 def parse_response(body: Any) -> Classification:

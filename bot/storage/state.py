@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # What Redis being away looks like; any other Redis error is a bug and is raised.
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+# A turn's dialogue state read ahead in the script that takes the person's lock (bot/channels/telegram/gate.py):
+# the turn's first `get` of that key answers from here instead of making a round trip of its own.
+_READ_AHEAD: ContextVar[dict[str, bytes | None] | None] = ContextVar("pana_state_read_ahead", default=None)
 MAX_ITEMS = 100_000  # in-process keys kept at most; the ones set longest ago go first
 SWEEP_EVERY = 1_000  # writes between two sweeps of the expired keys
 
@@ -105,6 +110,8 @@ class RedisStateStore:
     def _key(self, key: str) -> str:
         return self._prefix + self._keyring.blind(key)
 
+    state_key = _key  # for a script that reads a state with something else in one round trip
+
     async def get(self, key: str) -> dict[str, Any] | None:
         raw = await self._redis.get(self._key(key))
         return orjson.loads(raw) if raw else None
@@ -136,6 +143,12 @@ class RedisStateStore:
         return f"{self._prefix}claim:{self._keyring.blind(key)}"
 
     claim_key = _claim_key  # for a script that takes a claim with something else in one round trip
+
+
+def _forget_read_ahead(key: str) -> None:
+    ahead = _READ_AHEAD.get()
+    if ahead is not None:
+        ahead.pop(key, None)
 
 
 class RedisHealth:
@@ -187,13 +200,35 @@ class FallbackStateStore:
         return await call(self._fallback)
 
     async def get(self, key: str) -> dict[str, Any] | None:
+        ahead = _READ_AHEAD.get()
+        if ahead is not None and key in ahead:  # once: a later read sees what the turn wrote since
+            raw = ahead.pop(key)
+            return orjson.loads(raw) if raw else None
         return await self._use(lambda store: store.get(key))
 
     async def set(self, key: str, value: dict[str, Any], ttl_seconds: int) -> None:
+        _forget_read_ahead(key)
         await self._use(lambda store: store.set(key, value, ttl_seconds))
 
     async def delete(self, key: str) -> None:
+        _forget_read_ahead(key)
         await self._use(lambda store: store.delete(key))
+
+    def shared_state_key(self, key: str) -> str:
+        """The Redis key of the state `key` (a keyed hash): where a script reads it ahead."""
+        return self._primary.state_key(key)
+
+    @contextmanager
+    def read_ahead(self, key: str, raw: bytes | None) -> Iterator[None]:
+        """Within the block (one turn, its person's lock held), the first `get(key)` answers `raw`: the value
+        at `shared_state_key(key)` that the caller read from Redis, None when there was none."""
+        ahead = {key: raw}
+        token = _READ_AHEAD.set(ahead)
+        try:
+            yield
+        finally:
+            ahead.clear()  # a task started in the block shares this dict: it must not read the copy later
+            _READ_AHEAD.reset(token)
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         return await self._use(lambda store: store.claim(key, ttl_seconds))

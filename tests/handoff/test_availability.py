@@ -15,7 +15,8 @@ from bot.handoff.availability import (
     lawyer_availability,
 )
 from bot.hours import WorkingHours
-from bot.i18n import Translations
+from bot.i18n import Translations, bound
+from bot.languages import LANGUAGES, Language
 from tests.conftest import REPO, Say
 
 HOURS = WorkingHours.parse("Mon-Fri 09:00-18:00", "Asia/Almaty")
@@ -83,6 +84,69 @@ def test_from_schedule_reads_the_lawyer_settings() -> None:
     assert isinstance(note, LawyerAvailabilityNote)
     with pytest.raises(ValueError):
         LawyerAvailabilityNote.from_schedule("someday", "UTC", Roster(), TRANSLATIONS)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _fresh(hours: WorkingHours, registered: bool, now: dt.datetime, language: Language) -> str:
+    """The sentence built from nothing, as the note built it on every call before it kept one."""
+    availability = lawyer_availability(hours, registered, now)
+    return availability_sentence(availability, hours, now, bound(TRANSLATIONS, language))
+
+
+# Overlapping spans, a day that closes at 24:00, a weekend opening: every kind of boundary.
+AWKWARD = WorkingHours.parse("Mon-Fri 09:00-18:00; Fri 17:00-24:00; Sat 10:00-14:00", "Asia/Almaty")
+
+
+@pytest.mark.asyncio
+async def test_the_kept_sentence_is_the_fresh_one_at_every_minute_of_a_week_and_around_each_boundary() -> None:
+    roster = Roster("Aigerim")
+    clock = Clock(dt.datetime(2026, 11, 30, 0, 0, tzinfo=AWKWARD.zone))  # a Monday
+    note = LawyerAvailabilityNote(AWKWARD, roster, TRANSLATIONS, clock)
+    steps = [dt.timedelta(minutes=1)] * (7 * 24 * 60 + 1)
+    kinds = set()
+    for step in steps:
+        # just before, at and just after each minute: a boundary is never late by a second or a microsecond
+        for offset in (dt.timedelta(microseconds=-1), dt.timedelta(0), dt.timedelta(seconds=1)):
+            moment = clock.now + offset
+            clock.now, real = moment, clock.now
+            kinds.add(lawyer_availability(AWKWARD, True, moment))
+            assert await note.sentence("en") == _fresh(AWKWARD, True, moment, "en"), moment
+            clock.now = real
+        clock.now += step
+    assert kinds == {Availability.WITHIN_HOURS, Availability.NEXT_OPENING}
+
+
+@pytest.mark.asyncio
+async def test_the_kept_sentence_follows_a_clock_that_jumps_back_and_a_lawyer_registered_a_moment_ago() -> None:
+    roster = Roster()
+    monday = dt.datetime(2026, 11, 30, 0, 0, tzinfo=AWKWARD.zone)
+    clock = Clock(monday)
+    note = LawyerAvailabilityNote(AWKWARD, roster, TRANSLATIONS, clock)
+    moments = [monday + dt.timedelta(minutes=37 * n) for n in range(300)]
+    for n, moment in enumerate(sorted(moments, key=lambda m: (m.minute * 7919) % 997)):  # back and forth
+        if n % 5 == 0:
+            roster.lawyers = [] if roster.lawyers else ["Aigerim"]  # registered, removed: seen at once
+        clock.now = moment
+        for language in LANGUAGES:
+            expected = _fresh(AWKWARD, bool(roster.lawyers), moment, language)
+            assert await note.sentence(language) == expected, (moment, language)
+
+
+def test_the_hours_say_until_when_they_stay_as_they_are() -> None:
+    friday = dt.datetime(2026, 12, 4, tzinfo=AWKWARD.zone)
+    at = friday.replace
+    assert AWKWARD.unchanged_until(at(hour=8, minute=59)) == at(hour=9)  # closed: the next opening
+    assert AWKWARD.unchanged_until(at(hour=12)) == at(hour=18)  # the earliest end of the spans open now
+    assert AWKWARD.unchanged_until(at(hour=18)) == dt.datetime.combine(friday.date(), dt.time.max, AWKWARD.zone)
+    saturday_night = dt.datetime(2026, 12, 5, 15, 0, tzinfo=AWKWARD.zone)
+    assert AWKWARD.unchanged_until(saturday_night) == dt.datetime(2026, 12, 7, 9, 0, tzinfo=AWKWARD.zone)
 
 
 @pytest.mark.asyncio

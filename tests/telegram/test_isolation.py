@@ -25,9 +25,11 @@ from bot.channels.telegram.factory import HashedKeyBuilder
 from bot.channels.telegram.gate import SharedUpdates
 from bot.channels.telegram.isolation import ChatBusy, LocalEventIsolation, chat_key
 from bot.channels.telegram.nostate import NoStateStorage
+from bot.core.conversation import dialogue_state_key
 from bot.errors import InFlight
 from bot.storage.state import REDIS_DOWN, FallbackStateStore, MemoryStateStore, RedisHealth, RedisStateStore
 from tests.keys import TEST_KEYRING
+from tests.redis_calls import counting_redis
 from tests.telegram.fake_bot_api import TOKEN, button_press, private_message
 
 pytestmark = pytest.mark.asyncio
@@ -47,11 +49,19 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 def shared(
-    redis: Redis, prefix: str, wait_seconds: float, *, busy_seconds: int = 30, health: RedisHealth | None = None
+    redis: Redis,
+    prefix: str,
+    wait_seconds: float,
+    *,
+    busy_seconds: int = 30,
+    health: RedisHealth | None = None,
+    claims: FallbackStateStore | None = None,
 ) -> SharedUpdates:
     """One process's gate (several share a prefix, as workers share Redis)."""
     health = health or RedisHealth()
-    claims = FallbackStateStore(RedisStateStore(redis, TEST_KEYRING, prefix=prefix), MemoryStateStore(), health)
+    claims = claims or FallbackStateStore(
+        RedisStateStore(redis, TEST_KEYRING, prefix=prefix), MemoryStateStore(), health
+    )
     return SharedUpdates(
         redis,
         claims=claims,
@@ -59,6 +69,7 @@ def shared(
         lock_key=HashedKeyBuilder(TEST_KEYRING, prefix=prefix),  # as the app builds it
         availability=health,
         down=REDIS_DOWN,
+        state=claims,
         busy_seconds=busy_seconds,
         lock_seconds=LOCK_SECONDS,
         wait_seconds=wait_seconds,
@@ -227,3 +238,66 @@ async def test_the_chat_is_named_as_aiogram_s_fsm_named_it(update: dict[str, Any
     fsm = FSMContextMiddleware(storage=NoStateStorage(), events_isolation=LocalEventIsolation())
     by_aiogram = fsm.resolve_event_context(bot, seen)
     assert chat_key(bot.id, seen) == (by_aiogram.key if by_aiogram is not None else None)
+
+
+async def test_the_turn_reads_its_chats_dialogue_state_from_the_take_script_once(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state the previous turn wrote comes with the lock; the turn's own writes are read back from Redis."""
+    prefix = f"pana-test-{uuid.uuid4().hex}"
+    health = RedisHealth()
+    store = FallbackStateStore(RedisStateStore(redis, TEST_KEYRING, prefix=prefix), MemoryStateStore(), health)
+    gate = shared(redis, prefix, wait_seconds=1, health=health, claims=store)
+    mine, other = dialogue_state_key("telegram", str(KEY.chat_id)), dialogue_state_key("telegram", "1")
+    await store.set(mine, {"failures": 2}, 60)
+    await store.set(other, {"failures": 5}, 60)
+    seen: list[Any] = []
+
+    async def turn() -> str:
+        with counting_redis(monkeypatch) as counted:
+            seen.append(await store.get(mine))  # read ahead: no round trip
+            seen.append(counted.round_trips)
+            seen.append(await store.get(other))  # another key: asked of Redis
+            await store.set(mine, {"failures": 3}, 60)
+            seen.append(await store.get(mine))  # after the turn's own write: asked of Redis, not the stale copy
+            seen.append(counted.round_trips)
+        return "handled"
+
+    assert await gate.run("update:11", KEY, turn) == "handled"
+    assert seen == [{"failures": 2}, 0, {"failures": 5}, {"failures": 3}, 3]
+    assert await store.get(mine) == {"failures": 3}  # outside a turn: Redis as ever
+
+    await store.delete(mine)
+    seen.clear()
+
+    async def first_turn() -> str:
+        seen.append(await store.get(mine))
+        return "handled"
+
+    assert await gate.run("update:12", KEY, first_turn) == "handled"
+    assert seen == [None]  # no state yet: read ahead as none
+    seen.clear()
+
+    async def writes_first() -> str:
+        await store.set(mine, {"failures": 9}, 60)
+        seen.append(await store.get(mine))  # written before read: the copy read ahead is stale, and forgotten
+        return "handled"
+
+    assert await gate.run("update:13", KEY, writes_first) == "handled"
+    assert seen == [{"failures": 9}]
+    seen.clear()
+    later: list[asyncio.Task[None]] = []
+
+    async def reads_after_the_turn() -> None:
+        await asyncio.sleep(0.05)
+        seen.append(await store.get(mine))
+
+    async def starts_a_task() -> str:  # and never reads the state itself
+        later.append(asyncio.create_task(reads_after_the_turn()))
+        return "handled"
+
+    await store.set(mine, {"failures": 1}, 60)
+    assert await gate.run("update:14", KEY, starts_a_task) == "handled"
+    await store.set(mine, {"failures": 4}, 60)  # written after the turn, before the task reads
+    await later[0]
+    assert seen == [{"failures": 4}]  # the task copied the turn's context, not its copy of the state

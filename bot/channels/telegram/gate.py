@@ -14,6 +14,10 @@ outlasts a third of the lock's time. Nothing is weakened:
 - while Redis is away, the in-process lock and the state store's in-process claims stand in (the shared health
   flag: one warning, a retry every few seconds), as `FallbackStateStore` does for the dialogue state;
 - the keys are the state store's claim key and the chat lock's key, both keyed hashes: no chat or update id.
+
+The take script also reads the chat's dialogue state (its key a keyed hash too) and hands it to the turn
+(`StateReadAhead`): the conversation's first read of it costs no round trip of its own. Under the chat's lock
+nothing but this turn writes that state, so the value read with the lock is the one a later read would get.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.storage.base import KeyBuilder, StorageKey
@@ -31,6 +36,7 @@ from redis.asyncio import Redis
 
 from bot.channels.claims import BUSY_SECONDS, DONE_SECONDS, Claims, handle_once
 from bot.channels.renewal import Renewal
+from bot.channels.telegram.convert import CHANNEL
 from bot.channels.telegram.isolation import (
     LOCK_SECONDS,
     POLL_SECONDS,
@@ -40,6 +46,7 @@ from bot.channels.telegram.isolation import (
     LocalEventIsolation,
     chat_key,
 )
+from bot.core.conversation import dialogue_state_key
 from bot.errors import InFlight
 from bot.faults import crash_point
 
@@ -47,8 +54,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# KEYS: the claim, the chat's lock. ARGV: this holder's token, the claim's seconds, the lock's milliseconds.
-# The claim is looked at first: a duplicate never waits for the chat; the lock and the claim are taken together.
+# KEYS: the claim, the chat's lock, the chat's dialogue state. ARGV: this holder's token, the claim's seconds, the
+# lock's milliseconds. The claim is looked at first: a duplicate never waits for the chat; the lock and the claim
+# are taken together, and the state is read once they are (`false`, a nil in the answer, when there is none).
 _TAKE = """
 local claim = redis.call('GET', KEYS[1])
 if claim then
@@ -58,7 +66,7 @@ if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) then
   return 'wait'
 end
 redis.call('SET', KEYS[1], 'busy', 'EX', ARGV[2])
-return 'taken'
+return {'taken', redis.call('GET', KEYS[3])}
 """
 # ARGV: the token, then the seconds the claim stays done (0: the update failed, the claim is dropped).
 # The lock is deleted only while it is still this holder's (it may have expired and been taken since).
@@ -85,6 +93,14 @@ return 0
 """
 
 
+class StateReadAhead(Protocol):
+    """The dialogue state store, as the gate reads a chat's state ahead (bot/storage/state.py)."""
+
+    def shared_state_key(self, key: str) -> str: ...
+
+    def read_ahead(self, key: str, raw: bytes | None) -> AbstractContextManager[None]: ...
+
+
 class SharedUpdates:
     """Run an update's work once, alone in its chat, across every process sharing this Redis."""
 
@@ -97,6 +113,7 @@ class SharedUpdates:
         lock_key: KeyBuilder,
         availability: Availability,
         down: tuple[type[BaseException], ...],
+        state: StateReadAhead,
         busy_seconds: int = BUSY_SECONDS,
         lock_seconds: float = LOCK_SECONDS,
         wait_seconds: float = WAIT_SECONDS,
@@ -104,6 +121,7 @@ class SharedUpdates:
         self._claims = claims  # the state store's claims: in-process while Redis is away
         self._claim_key = claim_key  # the Redis key `claims` uses, so both paths see one claim
         self._lock_key = lock_key
+        self._state = state
         self._availability = availability
         self._down = down
         self._busy_seconds = busy_seconds
@@ -117,18 +135,21 @@ class SharedUpdates:
 
     async def run(self, key: str, chat: StorageKey, work: Callable[[], Awaitable[T]]) -> T | None:
         """`work` unless it ran already (None); `InFlight` while another delivery runs it, `ChatBusy` after a wait."""
-        keys = [self._claim_key(key), self._lock_key.build(chat, "lock")]
-        token = await self._taken(key, keys) if self._availability.worth_trying() else None
-        if token is None:  # Redis away: this process's lock and claims
+        dialogue = dialogue_state_key(CHANNEL, str(chat.chat_id))
+        keys = [self._claim_key(key), self._lock_key.build(chat, "lock"), self._state.shared_state_key(dialogue)]
+        taken = await self._taken(key, keys) if self._availability.worth_trying() else None
+        if taken is None:  # Redis away: this process's lock and claims
             async with self._local.lock(chat):
                 return await handle_once(self._claims, key, work, busy_seconds=self._busy_seconds)
+        token, state = taken
         if token == _DONE:
             log.info("Delivery %s came again after it was handled; skipped", key)
             return None
         crash_point("claim_taken")
         renewal = Renewal(lambda: self._keep(keys, token), self._renew_every)  # a timer, no task
         try:
-            result = await work()
+            with self._state.read_ahead(dialogue, state):
+                result = await work()
         except BaseException:
             await renewal.stop()
             await self._give(key, keys, token, done_seconds=0)  # Telegram's redelivery is handled at once
@@ -138,8 +159,9 @@ class SharedUpdates:
         await self._give(key, keys, token, done_seconds=DONE_SECONDS)
         return result
 
-    async def _taken(self, key: str, keys: list[str]) -> str | None:
-        """This holder's token once the claim and the lock are taken; `_DONE`; None when Redis is away."""
+    async def _taken(self, key: str, keys: list[str]) -> tuple[str, bytes | None] | None:
+        """This holder's token and the chat's dialogue state once the claim and the lock are taken; `_DONE`;
+        None when Redis is away."""
         token = secrets.token_hex(16)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait_seconds
@@ -150,10 +172,10 @@ class SharedUpdates:
                 self._availability.failed(error)
                 return None
             self._availability.succeeded()
-            if answer == b"taken":
-                return token
+            if isinstance(answer, list) and answer[0] == b"taken":
+                return token, answer[1]
             if answer == b"done":
-                return _DONE
+                return _DONE, None
             if answer != b"wait":  # busy: another delivery of this update is being handled
                 raise InFlight(f"delivery {key} is being handled")
             if loop.time() >= deadline:
