@@ -65,7 +65,14 @@ def _serve(settings: Settings, project: RasaProject) -> int:
     command = project.serve_command(settings.rasa)
     secret = new_server_secret(settings.rasa)
     print(f"Rasa API on {settings.rasa.base_url}; requests need a JWT signed with the secret", file=sys.stderr)
-    process = subprocess.run(command, cwd=project.root, env=project.environment(), input=secret + "\n", text=True)
+    process = subprocess.Popen(command, cwd=project.root, env=project.environment(), stdin=subprocess.PIPE, text=True)
+
+    def forward(signum: int, _frame: object) -> None:  # a stop for this process is a stop for Rasa: no orphan
+        process.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    process.communicate(secret + "\n")  # the secret on its stdin, then wait (handlers run while it waits)
     return process.returncode
 
 
