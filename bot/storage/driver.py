@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 
 from bot.storage.database import is_database_outage
 
@@ -142,10 +143,10 @@ class Held:
         await self._run(plan, [plan.arguments(row) for row in rows], returning=False)
 
     async def _run(self, plan: _Plan, arguments: list[list[Any]], *, returning: bool) -> Sequence[Sequence[Any]]:
-        many = len(arguments) > 1
-        events = self._sync._has_events or self._sync.engine._has_events
-        if events:
-            self._sync.dispatch.before_cursor_execute(self._sync, None, plan.sql, arguments, None, many)
+        dispatch, many = self._sync.dispatch, len(arguments) > 1
+        # Listeners run where SQLAlchemy runs them, in its greenlet (one may use the connection); none, no cost.
+        if dispatch.before_cursor_execute:
+            await greenlet_spawn(dispatch.before_cursor_execute, self._sync, None, plan.sql, arguments, None, many)
         try:
             if self._postgres:
                 rows = await self._asyncpg(plan.sql, arguments, returning=returning)
@@ -153,8 +154,8 @@ class Held:
                 rows = await self._aiosqlite(plan.sql, arguments, returning=returning)
         except Exception as error:
             _raise(self._translated(error, plan.sql), error)
-        if events:
-            self._sync.dispatch.after_cursor_execute(self._sync, None, plan.sql, arguments, None, many)
+        if dispatch.after_cursor_execute:
+            await greenlet_spawn(dispatch.after_cursor_execute, self._sync, None, plan.sql, arguments, None, many)
         return rows
 
     async def _asyncpg(self, sql: str, arguments: list[list[Any]], *, returning: bool) -> Sequence[Sequence[Any]]:
