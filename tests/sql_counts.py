@@ -4,6 +4,10 @@ Counted through SQLAlchemy's own events on the app's engine (statements, connect
 ORM's `load` event (rows made into mapped objects) and calls of `sqlalchemy.sql.coercions.expect`, which runs
 for every piece of an expression built at call time (a statement built once at import costs none per turn).
 Counts do not depend on the machine's load: a test can hold them to a ceiling where a timing could not.
+
+A turn's hot statements run on the driver connection (bot/storage/driver.py), past SQLAlchemy's execution, yet
+fire the same statement events, so `statements` counts them like any other; `driver` says how many of them
+went that way (counted at the driver runner itself), and SQLAlchemy still begins and commits their transactions.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import coercions
 
+from bot.storage import driver
 from bot.storage.tables import Base
 
 
 class SqlCounts(Counter[str]):
-    """statements, checkouts (a session's or connection's use of the pool), commits, orm_loads, expressions."""
+    """statements (driver: those of them run on the driver), checkouts (a session's or connection's use of the
+    pool), commits, orm_loads, expressions."""
 
     def line(self) -> str:
-        keys = ("statements", "checkouts", "commits", "orm_loads", "expressions")
+        keys = ("statements", "driver", "checkouts", "commits", "orm_loads", "expressions")
         return ", ".join(f"{key} {self[key]}" for key in keys)
 
 
@@ -51,6 +57,12 @@ def counting(engines: AsyncEngine | Sequence[AsyncEngine], monkeypatch: pytest.M
         counts["expressions"] += 1
         return original(*args, **kwargs)
 
+    run = driver.Held._run
+
+    async def on_driver(held: driver.Held, *args: Any, **kwargs: Any) -> Any:
+        counts["driver"] += 1
+        return await run(held, *args, **kwargs)
+
     listeners: list[tuple[Any, str, Any]] = [(Base, "load", load)]
     for engine in dict.fromkeys([engines] if isinstance(engines, AsyncEngine) else engines):
         sync = engine.sync_engine
@@ -63,6 +75,7 @@ def counting(engines: AsyncEngine | Sequence[AsyncEngine], monkeypatch: pytest.M
         event.listen(target, name, function, **({"propagate": True} if target is Base else {}))
     with monkeypatch.context() as patched:
         patched.setattr(coercions, "expect", expect)
+        patched.setattr(driver.Held, "_run", on_driver)
         try:
             yield counts
         finally:

@@ -4,11 +4,11 @@ Durable (the default, `begin()` anywhere else): what nobody could recover, above
 message (the platform stops redelivering once Pana answers), and what happened outside because of a write
 (a case opened and a lawyer notified, a relay, consent, a deletion).
 
-Relaxed (`Commits.relaxed`, `Commits.relaxed_statement`): what is worked out again from a stored message that
-shows unanswered. A decision, "parts sent", the "answered" mark, a turn's WhatsApp replies, an outbox claim: if a
-crash of the database server (power, OS; a crash of its process or of Pana's loses no commit either way) takes
-one, the message is stored and unanswered, and the recovery sweep answers it: at worst a second answer, never a
-lost message.
+Relaxed (`Commits.relaxed`, `Commits.relaxed_statement`, their `_held` twins on the driver): what is worked out
+again from a stored message that shows unanswered. A decision, "parts sent", the "answered" mark, a turn's WhatsApp
+replies, an outbox claim: if a crash of the database server (power, OS; a crash of its process or of Pana's loses
+no commit either way) takes one, the message is stored and unanswered, and the recovery sweep answers it: at worst
+a second answer, never a lost message.
 
 Both databases write their log in commit order and a durable commit flushes everything before it, so a crash
 loses only relaxed commits made after the last durable one: a state a process crash could have left as well.
@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage import driver
 from bot.storage.database import create_relaxed_engine
 
 __all__ = ["RELAXED_POOL_OVERFLOW", "RELAXED_POOL_SIZE", "Commits"]
@@ -77,6 +78,20 @@ class Commits:
         if self._single is None:
             return self.relaxed_engine.begin()
         return self._single.connect()
+
+    # The same three, for a turn's hot statements on the driver connection (bot/storage/driver.py).
+
+    def durable_held(self) -> AbstractAsyncContextManager[driver.Held]:
+        return driver.hold(self.engine, transaction=True)
+
+    def relaxed_held(self) -> AbstractAsyncContextManager[driver.Held]:
+        return driver.hold(self.relaxed_engine, transaction=True)
+
+    def relaxed_statement_held(self) -> AbstractAsyncContextManager[driver.Held]:
+        """ONE relaxed write: in autocommit on PostgreSQL (one round trip), a transaction on SQLite."""
+        if self._single is None:
+            return driver.hold(self.relaxed_engine, transaction=True)
+        return driver.hold(self._single, transaction=False)
 
 
 def _dispose_with(engine: AsyncEngine, relaxed: AsyncEngine) -> None:

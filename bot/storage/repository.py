@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import as_utc, utc_now
 from bot.core.messages import IncomingMessage
@@ -18,6 +18,7 @@ from bot.storage import turn_statements as statements
 from bot.storage.burial import bury
 from bot.storage.commits import Commits
 from bot.storage.database import session_factory
+from bot.storage.driver import Held
 from bot.storage.sealing import dialect_keyring, session_keyring
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
 from bot.storage.turn_statements import MAX_STORED_CHARS
@@ -48,7 +49,7 @@ class SqlConversationStore:
     """Durable record of who wrote what, when, and what Pana answered."""
 
     def __init__(self, commits: Commits, *, idle: dt.timedelta) -> None:
-        # A turn's own statements run on a plain connection (bot/storage/turn_statements.py), the rest in sessions.
+        # A turn's own statements run on the driver connection (bot/storage/turn_statements.py), the rest in sessions.
         self._commits = commits
         self._engine = commits.engine
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(commits.engine)
@@ -71,23 +72,15 @@ class SqlConversationStore:
 
     async def _accept(self, message: IncomingMessage, text: str, lease_until: dt.datetime) -> Accepted:
         """Durable: once this commits the platform may stop redelivering, and nothing else has the message."""
-        now = utc_now()
-        async with self._engine.connect() as connection:
-            transaction = await connection.begin()
-            try:
-                accepted = await self._store_inbound(connection, message, text, lease_until, now)
-            except BaseException:
-                await transaction.rollback()
-                raise
+        async with self._commits.durable_held() as held:
+            accepted = await self._store_inbound(held, message, text, lease_until, utc_now())
             if accepted.message_id is None:
-                await transaction.rollback()  # nothing new: a redelivery or a forgotten person's message
-            else:
-                await transaction.commit()
+                held.discard()  # nothing new: a redelivery or a forgotten person's message
             return accepted
 
     async def _store_inbound(
         self,
-        connection: AsyncConnection,
+        held: Held,
         message: IncomingMessage,
         text: str,
         lease_until: dt.datetime,
@@ -97,24 +90,22 @@ class SqlConversationStore:
         # A person who deleted their data is not brought back by a redelivery: a tombstone of the message's id.
         digests = self._keyring.blinds(f"{channel}:{message.channel_message_id}") if message.channel_message_id else []
         hashes = self._keyring.blinds(platform_id)
-        contact, language = await statements.touch_contact(connection, channel, platform_id, hashes, digests, now)
+        contact, language = await statements.touch_contact(held, channel, platform_id, hashes, digests, now)
         if contact is None:
-            language = await statements.forgotten_language(connection, digests, now)
+            language = await statements.forgotten_language(held, digests, now)
         if language is not None:  # the caller rolls back: nothing stored, not even "seen"
             return Accepted(None, None, forgotten=language if language in LANGUAGES else FALLBACK_LANGUAGE)
         new_contact = contact is None
         if contact is None:
             try:
-                contact = await statements.add_contact(connection, channel, platform_id, hashes[0], now)
+                contact = await statements.add_contact(held, channel, platform_id, hashes[0], now)
             except IntegrityError:  # the caller rolls back and tries again
                 raise _ContactRace from None
-        conversation_id = await statements.conversation_for(
-            connection, contact.id, now, self._idle, new_contact=new_contact
-        )
+        conversation_id = await statements.conversation_for(held, contact.id, now, self._idle, new_contact=new_contact)
         values = self._inbound_values(message, text, lease_until)
         values.update(conversation_id=conversation_id, contact_id=contact.id, created_at=now)
         try:
-            return Accepted(contact, await statements.add_message(connection, values))
+            return Accepted(contact, await statements.add_message(held, values))
         except IntegrityError:  # the platform delivered this message again: the caller rolls back, nothing changed
             if message.channel_message_id is None or new_contact:
                 raise
@@ -266,21 +257,21 @@ class SqlConversationStore:
         Conditional on the message being undecided, so two processes deciding it at once store one decision.
         Relaxed (bot/storage/commits.py): lost in a database crash, the stored message is decided again.
         """
-        async with self._commits.relaxed() as connection:
-            return await statements.decide(connection, message_id, contact_id, record, utc_now())
+        async with self._commits.relaxed_held() as held:
+            return await statements.decide(held, message_id, contact_id, record, utc_now())
 
     async def mark_sent(self, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
         """Relaxed: lost in a database crash, the parts already sent go again (a duplicate, nothing missing)."""
-        async with self._commits.relaxed_statement() as connection:
-            await statements.mark_sent(connection, message_id, parts_sent, lease_until)
+        async with self._commits.relaxed_statement_held() as held:
+            await statements.mark_sent(held, message_id, parts_sent, lease_until)
 
     async def mark_answered(self, message_id: int) -> None:
         """The channel sent (or durably queued) the replies: they are no longer needed.
 
         Relaxed: lost in a database crash, the message shows unanswered and the recovery sweep answers it again.
         """
-        async with self._commits.relaxed_statement() as connection:
-            await statements.mark_answered(connection, message_id, utc_now())
+        async with self._commits.relaxed_statement_held() as held:
+            await statements.mark_answered(held, message_id, utc_now())
 
     async def _set(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session:

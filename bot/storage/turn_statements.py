@@ -2,7 +2,8 @@
 
 A turn writes the same few statements every time; the ORM's unit of work (identity map, flush, attribute
 events) cost more CPU than the database did (issue 15's profile: SQLAlchemy ~41 % of a turn). These run on
-one connection inside the caller's transaction; `RETURNING` gives the ids a re-select gave before.
+the driver connection a turn step holds (bot/storage/driver.py: compiled once per dialect, bound by the column
+types), inside the caller's transaction; `RETURNING` gives the ids a re-select gave before.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.ports import ContactRecord, TurnRecord
 from bot.languages import LANGUAGES
+from bot.storage.driver import Held
 from bot.storage.tables import ContactRow, ConversationRow, MessageRow, TombstoneRow
 
 MAX_STORED_CHARS = 8000  # long texts are kept whole up to this size; the rest of a 20,000-character paste adds nothing
@@ -109,26 +111,28 @@ _LEARN_LANGUAGE = (
 )
 
 
-def contact_record(channel: str, platform_id: str, row: Any) -> ContactRecord:
-    language = row.language if row.language in LANGUAGES else None
+def contact_record(channel: str, platform_id: str, row: Sequence[Any]) -> ContactRecord:
+    """A person from a row of (id, language, language_chosen, ...)."""
+    contact_id, language, chosen = row[0], row[1], row[2]
     return ContactRecord(
-        id=row.id,
+        id=contact_id,
         channel=channel,
         platform_id=platform_id,
-        language=language,
-        language_chosen=bool(row.language_chosen),
+        language=language if language in LANGUAGES else None,
+        language_chosen=bool(chosen),
     )
 
 
-async def forgotten_language(connection: AsyncConnection, digests: Sequence[str], now: dt.datetime) -> str | None:
+async def forgotten_language(held: Held, digests: Sequence[str], now: dt.datetime) -> str | None:
     """The language of the tombstone among `digests` still in force, if any."""
     if not digests:
         return None
-    return (await connection.execute(_TOMBSTONE, {"p_digests": list(digests), "p_now": now})).scalar()
+    rows = await held.rows(_TOMBSTONE, {"p_digests": list(digests), "p_now": now})
+    return rows[0][0] if rows else None
 
 
 async def touch_contact(
-    connection: AsyncConnection,
+    held: Held,
     channel: str,
     platform_id: str,
     hashes: Sequence[str],
@@ -138,14 +142,14 @@ async def touch_contact(
     """The person, marked seen now (None when there is no such person), and the language of the tombstone among
     `digests` still in force (None when there is none, or no such person: then ask `forgotten_language`)."""
     params = {"p_channel": channel, "p_hashes": list(hashes), "p_digests": list(digests), "p_now": now}
-    row = (await connection.execute(_TOUCH_CONTACT, params)).first()
-    if row is None:
+    rows = await held.rows(_TOUCH_CONTACT, params)
+    if not rows:
         return None, None
-    return contact_record(channel, platform_id, row), row.forgotten
+    return contact_record(channel, platform_id, rows[0]), rows[0][3]
 
 
 async def add_contact(
-    connection: AsyncConnection, channel: str, platform_id: str, platform_hash: str, now: dt.datetime
+    held: Held, channel: str, platform_id: str, platform_hash: str, now: dt.datetime
 ) -> ContactRecord:
     values = {
         "channel": channel,
@@ -155,29 +159,29 @@ async def add_contact(
         "created_at": now,
         "last_seen_at": now,
     }
-    contact_id = (await connection.execute(_NEW_CONTACT, values)).scalar_one()
+    ((contact_id,),) = await held.rows(_NEW_CONTACT, values)
     return ContactRecord(id=contact_id, channel=channel, platform_id=platform_id, language=None, language_chosen=False)
 
 
 async def conversation_for(
-    connection: AsyncConnection, contact_id: int, now: dt.datetime, idle: dt.timedelta, *, new_contact: bool
+    held: Held, contact_id: int, now: dt.datetime, idle: dt.timedelta, *, new_contact: bool
 ) -> int:
     """The conversation a message of this person at `now` belongs to: the latest one unless idle, else a new one."""
     if not new_contact:
         params = {"p_contact_id": contact_id, "p_idle_since": now - idle, "p_now": now}
-        if (current := (await connection.execute(_CONTINUE_CONVERSATION, params)).scalar()) is not None:
-            return int(current)
+        if current := await held.rows(_CONTINUE_CONVERSATION, params):
+            return int(current[0][0])
     values = {"contact_id": contact_id, "started_at": now, "last_message_at": now}
-    return int((await connection.execute(_NEW_CONVERSATION, values)).scalar_one())
+    ((conversation_id,),) = await held.rows(_NEW_CONVERSATION, values)
+    return int(conversation_id)
 
 
-async def add_message(connection: AsyncConnection, values: Mapping[str, object]) -> int:
-    return int((await connection.execute(_NEW_MESSAGE, dict(values))).scalar_one())
+async def add_message(held: Held, values: Mapping[str, object]) -> int:
+    ((message_id,),) = await held.rows(_NEW_MESSAGE, values)
+    return int(message_id)
 
 
-async def decide(
-    connection: AsyncConnection, message_id: int, contact_id: int, record: TurnRecord, now: dt.datetime
-) -> bool:
+async def decide(held: Held, message_id: int, contact_id: int, record: TurnRecord, now: dt.datetime) -> bool:
     """The decision on the message, its replies as outbound messages in its conversation, the person's language."""
     params = {
         "p_message_id": message_id,
@@ -186,9 +190,10 @@ async def decide(
         "p_language": record.language,
         "p_turn": record.turn,
     }
-    conversation_id = (await connection.execute(_DECIDE, params)).scalar()
-    if conversation_id is None:
+    decided = await held.rows(_DECIDE, params)
+    if not decided:
         return False
+    conversation_id = decided[0][0]
     replies = [
         {
             "conversation_id": conversation_id,
@@ -203,16 +208,21 @@ async def decide(
         for text in record.replies
     ]
     if replies:
-        await connection.execute(_NEW_MESSAGES, replies)
+        await held.run_many(_NEW_MESSAGES, replies)
     if record.contact_language is not None:
-        await connection.execute(_LEARN_LANGUAGE, {"p_contact_id": contact_id, "p_language": record.contact_language})
+        await held.run(_LEARN_LANGUAGE, {"p_contact_id": contact_id, "p_language": record.contact_language})
     return True
 
 
-async def mark_answered(connection: AsyncConnection, message_id: int, now: dt.datetime) -> None:
-    await connection.execute(_ANSWERED, {"p_message_id": message_id, "p_now": now})
+async def mark_answered(on: AsyncConnection | Held, message_id: int, now: dt.datetime) -> None:
+    """On a turn's held driver connection, or inside a SQLAlchemy transaction (the WhatsApp ledger's)."""
+    params = {"p_message_id": message_id, "p_now": now}
+    if isinstance(on, Held):
+        await on.run(_ANSWERED, params)
+    else:
+        await on.execute(_ANSWERED, params)
 
 
-async def mark_sent(connection: AsyncConnection, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
+async def mark_sent(held: Held, message_id: int, parts_sent: int, lease_until: dt.datetime) -> None:
     params = {"p_message_id": message_id, "p_parts_sent": parts_sent, "p_lease_until": lease_until}
-    await connection.execute(_SENT, params)
+    await held.run(_SENT, params)

@@ -16,6 +16,9 @@ from tests.telegram.fake_bot_api import button_press, private_message, signed
 
 pytestmark = pytest.mark.asyncio
 
+# A question's statements on the driver (bot/storage/driver.py) at least: accept's 3-5, the decision's 2-3, the mark.
+DRIVER_STATEMENTS = 6
+
 # Ceilings per update: statements, pool checkouts, commits, ORM objects loaded, expressions built at call time.
 # Statements: the same on both databases (relaxed writes run on connections relaxed for life, with no SET LOCAL of
 # their own: bot/storage/commits.py). Commits: SQLite's; PostgreSQL's "answered" mark commits by itself (autocommit).
@@ -68,3 +71,4 @@ async def test_a_question_and_a_button_press_cost_no_more_sql_than_counted(
         (with_a_lawyer, QUESTION),
     ):
         assert all(counts[key] <= most for key, most in ceiling.items()), f"{counts.line()}, ceiling {ceiling}"
+        assert DRIVER_STATEMENTS <= counts["driver"] <= counts["statements"], "the driver's are among those counted"

@@ -14,6 +14,10 @@ from tests.whatsapp.conftest import WhatsAppStack
 
 pytestmark = pytest.mark.asyncio
 
+# A question's statements on the driver (bot/storage/driver.py) at least: accept's 3-5, the decision's 2-3 (the
+# "answered" mark commits with the outbox's rows, in SQLAlchemy).
+DRIVER_STATEMENTS = 5
+
 # Ceilings per question: statements, pool checkouts, commits, ORM objects loaded, expressions built at call time.
 # Statements: the same on both databases (relaxed transactions run on connections relaxed for life, with no
 # SET LOCAL of their own: bot/storage/commits.py). The drain: one claim (one statement), then per message Twilio's
@@ -47,6 +51,7 @@ async def test_a_question_costs_no_more_sql_than_counted(stack: WhatsAppStack, m
     print(f"\nwhatsapp: new person {new_person.line()}\nreturning {returning.line()}")
     for counts, ceiling in ((new_person, QUESTION_OF_A_NEW_PERSON), (returning, QUESTION)):
         assert all(counts[key] <= most for key, most in ceiling.items()), f"{counts.line()}, ceiling {ceiling}"
+        assert DRIVER_STATEMENTS <= counts["driver"] <= counts["statements"], "the driver's are among those counted"
 
 
 # A status callback: its delivery read (and locked), one UPDATE. Commits: one (durable: a final status clears the
