@@ -54,8 +54,9 @@ train: setup ## train the NLU model if its data or config changed
 chat: train ## set everything up and chat with Pana in the terminal
 	$(PANA) chat
 
-lint: $(VENV)/.installed ## ruff
+lint: $(VENV)/.installed ## ruff: the rules and the format
 	$(VENV)/bin/ruff check bot bench tests
+	$(VENV)/bin/ruff format --check bot bench tests
 
 typecheck: $(VENV)/.installed ## mypy (strict on bot/)
 	$(VENV)/bin/mypy

@@ -223,9 +223,7 @@ async def run_backends(
         logs = folder / backends.label
         logs.mkdir(exist_ok=True)
         await register_lawyer(env, logs / "setup.log")
-        workers = await start_workers(
-            options.workers, env, logs, options.worker_start_timeout, profile=options.profile
-        )
+        workers = await start_workers(options.workers, env, logs, options.worker_start_timeout, profile=options.profile)
         levels: list[dict[str, Any]] = []
         try:
             connector = aiohttp.TCPConnector(limit=0)

@@ -46,9 +46,7 @@ async def test_two_workers_share_one_limit(redis: Redis) -> None:
     clock = FakeClock()
     first, second = (RedisTurnWindow(redis, TEST_KEYRING, rate=2.0, clock=clock) for _ in range(2))
     # 2 a second over a 2-second window: 4 turns for both together, not 4 each
-    assert [await worker.take() for worker in (first, second, first, second, first, second)] == [True] * 4 + [
-        False
-    ] * 2
+    assert [await worker.take() for worker in (first, second, first, second, first, second)] == [True] * 4 + [False] * 2
     clock.advance(seconds=2)  # the previous window still counts in full at its end
     assert not await first.take()
     clock.advance(seconds=1)  # half of it overlaps the last 2 s: 2 of its 4 turns still count

@@ -47,9 +47,7 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
         await proxy.close()
 
 
-async def test_a_connection_used_a_moment_ago_is_not_pinged(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_connection_used_a_moment_ago_is_not_pinged(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a ping, a connection dropped in the last seconds fails once; the pool is then renewed."""
     monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600.0)
     url = make_url(DatabaseSettings(url=database_url).url.get_secret_value())
