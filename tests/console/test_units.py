@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bot.console.passwords import DUMMY_HASH, needs_rehash, verify_password
 from bot.console.reports import SMALLEST_SHOWN, bar_chart, build, durations
 from bot.console.security import AddressLimiter, same_token, token_hash
 from bot.storage.reports import CaseFact, QuestionFact
@@ -104,3 +105,12 @@ def test_topics_per_iso_week_hide_small_cells() -> None:
     assert dict(report.by_topic)["asylum_apply"] == 8
     assert rows["birth_registration"][-1] == 9 and rows["birth_registration"][0] is None
     assert "out_of_scope" not in rows, "out of scope is an unmet need, not a topic"
+
+
+def test_the_unknown_names_dummy_hash_costs_what_a_real_one_does() -> None:
+    """Made with today's hasher parameters: were they raised, an unknown name would answer faster than a known one."""
+    assert not needs_rehash(DUMMY_HASH)
+
+
+async def test_an_unknown_name_never_signs_in_even_with_the_dummys_password() -> None:
+    assert not await verify_password(None, "not a password anyone has")
