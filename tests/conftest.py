@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import bot.channels.telegram  # noqa: F401  # first: aiogram as a worker imports it, models deferred (lazy_models.py)
 from bot.app import App, create_app
@@ -22,8 +22,8 @@ from bot.core.messages import IncomingMessage, Turn
 from bot.nlu.project import RasaProject
 from bot.nlu.server import NluServer
 from bot.settings import DatabaseSettings, RasaSettings, Settings, load_settings
-from bot.storage.database import session_factory
-from tests.keys import TEST_KEY
+from bot.storage.database import create_engine, migrate, session_factory
+from tests.keys import TEST_KEY, TEST_KEYRING
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.whatsapp.fake_twilio_api import FakeTwilioApi
 
@@ -115,6 +115,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
     return postgres_database
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """This test's database (SQLite, and PostgreSQL where configured), migrated; disposed after the test."""
+    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
 
 
 def make_settings(database_url: str, rasa: RasaSettings, **policy: float) -> Settings:

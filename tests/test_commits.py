@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -82,14 +81,6 @@ class CommitLog:
 
 def _autocommit(connection: Any) -> bool:
     return connection.dialect.name == "postgresql" and bool(connection.connection.dbapi_connection.autocommit)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 def _message(number: int) -> IncomingMessage:

@@ -5,7 +5,6 @@ outage (and out of the pool), every statement seen by SQLAlchemy's events."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event, select, text
@@ -13,24 +12,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.messages import IncomingMessage
-from bot.settings import DatabaseSettings
 from bot.storage import turn_statements
 from bot.storage.commits import Commits
-from bot.storage.database import create_engine, is_database_outage, migrate, session_factory
+from bot.storage.database import is_database_outage, session_factory
 from bot.storage.driver import hold
 from bot.storage.repository import SqlConversationStore
 from bot.storage.tables import MessageRow
 from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 def _store(engine: AsyncEngine) -> SqlConversationStore:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,25 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utc_now
 from bot.records.whatsapp import Outgoing
-from bot.settings import DatabaseSettings
 from bot.storage.commits import Commits
-from bot.storage.database import create_engine, migrate, session_factory
+from bot.storage.database import session_factory
 from bot.storage.repository import SqlConversationStore
 from bot.storage.schema import metadata
 from bot.storage.tables import WhatsAppDeliveryRow
 from bot.storage.whatsapp import SqlWhatsAppLedger
-from tests.keys import TEST_KEYRING
 
 pytestmark = pytest.mark.asyncio
 USER = "+77011234567"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(DatabaseSettings(url=database_url), TEST_KEYRING)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
