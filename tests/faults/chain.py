@@ -141,7 +141,12 @@ class Serve:
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), timeout=30)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=30)
+            except TimeoutError:  # still a failure, but the process must not go on sweeping the next test's database
+                self.process.kill()
+                await self.process.wait()
+                raise
 
 
 def serve_env(
