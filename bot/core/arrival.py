@@ -19,7 +19,7 @@ visa and registration questions. Measured on the held-out set with `pana nlu tes
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import cached_property
 
 from bot.core.policy import ASYLUM_APPLY, TOP_GUESSES
 from bot.core.ports import Classification, IntentScore
@@ -283,16 +283,39 @@ _ORDINARY_STAY = _any(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class ArrivalCues:
-    """Which cue families a text carries."""
+    """Which cue families a text carries, each searched only when first asked.
 
-    arrival: bool  # an arrival verb and a recent time
-    no_status: bool
-    removal: bool
-    ordinary_stay: bool
-    detained: bool = False
-    shelter: bool = False
+    Most texts are no arrival story, and `arrival` comes first in both `strong` and `partial`: for them the
+    two searches of that family decide, and the other families are never searched.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._folded = fold(text)
+
+    @cached_property
+    def arrival(self) -> bool:  # an arrival verb and a recent time
+        return bool(_ARRIVAL_VERB.search(_THING_CAME.sub(" ", self._folded)) and _RECENT.search(self._folded))
+
+    @cached_property
+    def no_status(self) -> bool:
+        return bool(_NO_STATUS.search(self._folded))
+
+    @cached_property
+    def removal(self) -> bool:
+        return bool(_REMOVAL.search(self._folded) or _DANGER_AT_HOME.search(self._folded))
+
+    @cached_property
+    def ordinary_stay(self) -> bool:
+        return bool(_ORDINARY_STAY.search(self._folded))
+
+    @cached_property
+    def detained(self) -> bool:
+        return bool(_DETAINED.search(self._folded))
+
+    @cached_property
+    def shelter(self) -> bool:
+        return bool(_SHELTER.search(self._folded))
 
     @property
     def strong(self) -> bool:
@@ -312,15 +335,7 @@ class ArrivalCues:
 
 
 def arrival_cues(text: str) -> ArrivalCues:
-    folded = fold(text)
-    return ArrivalCues(
-        arrival=bool(_ARRIVAL_VERB.search(_THING_CAME.sub(" ", folded)) and _RECENT.search(folded)),
-        no_status=bool(_NO_STATUS.search(folded)),
-        removal=bool(_REMOVAL.search(folded) or _DANGER_AT_HOME.search(folded)),
-        ordinary_stay=bool(_ORDINARY_STAY.search(folded)),
-        detained=bool(_DETAINED.search(folded)),
-        shelter=bool(_SHELTER.search(folded)),
-    )
+    return ArrivalCues(text)
 
 
 def lift_arrival(text: str, result: Classification) -> Classification:
@@ -332,27 +347,10 @@ def lift_arrival(text: str, result: Classification) -> Classification:
     top = result.top
     if top is None or top.name == ASYLUM_APPLY:
         return result
+    cues = arrival_cues(text)
     guessed = any(s.name == ASYLUM_APPLY for s in result.ranking[:TOP_GUESSES])
-    if not _lifts(fold(text), guessed):
+    if not (cues.strong or (guessed and cues.partial)):
         return result
     own = next((s.confidence for s in result.ranking if s.name == ASYLUM_APPLY), 0.0)
     lifted = IntentScore(ASYLUM_APPLY, max(own, top.confidence))
     return Classification(ranking=(lifted, *(s for s in result.ranking if s.name != ASYLUM_APPLY)))
-
-
-def _lifts(folded: str, guessed: bool) -> bool:
-    """`cues.strong or (cues.partial and guessed)` for `arrival_cues`, searching only the families that decide it.
-
-    Most texts are no arrival story, and arrival is in both terms: its two searches answer them alone."""
-    if not (_ARRIVAL_VERB.search(_THING_CAME.sub(" ", folded)) and _RECENT.search(folded)):
-        return False
-    removal = bool(_REMOVAL.search(folded) or _DANGER_AT_HOME.search(folded))
-    no_status = bool(_NO_STATUS.search(folded))
-    if removal and no_status:
-        return True  # strong
-    if not (guessed and (no_status or removal)):
-        return False
-    # partial, the rest: without fear voiced, no ordinary stay or shelter; and nobody held
-    if not removal and (_ORDINARY_STAY.search(folded) or _SHELTER.search(folded)):
-        return False
-    return not _DETAINED.search(folded)
