@@ -4,7 +4,7 @@ Durable (the default, `begin()` anywhere else): what nobody could recover, above
 message (the platform stops redelivering once Pana answers), and what happened outside because of a write
 (a case opened and a lawyer notified, a relay, consent, a deletion).
 
-Relaxed (`Commits.relaxed`, `Commits.relaxed_statement`, their `_held` twins on the driver): what is worked out
+Relaxed (`Commits.relaxed`; on the driver `relaxed_held`, `relaxed_statement_held`): what is worked out
 again from a stored message that shows unanswered. A decision, "parts sent", the "answered" mark, a turn's WhatsApp
 replies, an outbox claim: if a crash of the database server (power, OS; a crash of its process or of Pana's loses
 no commit either way) takes one, the message is stored and unanswered, and the recovery sweep answers it: at worst
@@ -70,16 +70,7 @@ class Commits:
         """A transaction whose commit does not wait for the disk: only for what a stored message re-derives."""
         return self.relaxed_engine.begin()
 
-    def relaxed_statement(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A connection for ONE relaxed write, atomic by itself: in autocommit where that saves round trips.
-
-        Never for two statements that must commit together: use `relaxed()`.
-        """
-        if self._single is None:
-            return self.relaxed_engine.begin()
-        return self._single.connect()
-
-    # The same three, for a turn's hot statements on the driver connection (bot/storage/driver.py).
+    # A turn's hot statements run on the driver connection (bot/storage/driver.py), in these.
 
     def durable_held(self) -> AbstractAsyncContextManager[driver.Held]:
         return driver.hold(self.engine, transaction=True)
@@ -88,7 +79,8 @@ class Commits:
         return driver.hold(self.relaxed_engine, transaction=True)
 
     def relaxed_statement_held(self) -> AbstractAsyncContextManager[driver.Held]:
-        """ONE relaxed write: in autocommit on PostgreSQL (one round trip), a transaction on SQLite."""
+        """ONE relaxed write, atomic by itself: in autocommit on PostgreSQL (one round trip), a transaction on
+        SQLite. Never for two statements that must commit together: use `relaxed_held()`."""
         if self._single is None:
             return driver.hold(self.relaxed_engine, transaction=True)
         return driver.hold(self._single, transaction=False)
